@@ -1,0 +1,67 @@
+import { Construct } from 'constructs';
+import { Fn, TerraformIterator } from 'cdktf';
+import { Password } from '@cdktf/provider-random/lib/password';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+
+export interface RegistryAuthProps {
+  readonly namespace: string;
+  /** Name of the secret holding the `htpasswd` file. */
+  readonly htpasswdSecretName: string;
+  /** Name of the secret holding the registry's `http.secret`. */
+  readonly httpSecretName: string;
+  /** Users that get a generated password (may be a Terraform list variable). */
+  readonly users: string[];
+  /** Existing `user:$2y$...` bcrypt lines kept as they are (may be a sensitive Terraform variable). */
+  readonly htpasswdEntries: string[];
+  /**
+   * Length of generated passwords (letters and digits only, so they survive shells and URLs).
+   * @default 32
+   */
+  readonly passwordLength?: number;
+}
+
+/**
+ * htpasswd users and the shared `http.secret`.
+ *
+ * Generated users: one `random_password` each; the htpasswd line uses its `bcrypt_hash`, computed once at create
+ * and stable in state (Terraform's `bcrypt()` re-salts on every plan and would roll the pod forever).
+ */
+export class RegistryAuth extends Construct {
+  public readonly htpasswdSecret: SecretV1;
+  public readonly httpSecret: SecretV1;
+  /** Key of the htpasswd file in `htpasswdSecret`. */
+  public readonly htpasswdKey = 'htpasswd';
+  /** Key of the http secret in `httpSecret`. */
+  public readonly httpSecretKey = 'http-secret';
+  /** Map of user name to generated password (sensitive). */
+  public readonly passwords: any;
+  /** The generated users' passwords, one resource per user (for_each over the user list). */
+  public readonly userPasswords: Password;
+
+  constructor(scope: Construct, id: string, props: RegistryAuthProps) {
+    super(scope, id);
+    const length = props.passwordLength ?? 32;
+    const users = TerraformIterator.fromList(props.users);
+    this.userPasswords = new Password(this, 'user-passwords', {
+      forEach: users,
+      length,
+      special: false,
+    });
+    const generated = TerraformIterator.fromResources(this.userPasswords);
+    const lines = generated.forExpressionForList('"${key}:${val.bcrypt_hash}"');
+    this.passwords = generated.forExpressionForMap('key', 'val.result');
+    const htpasswd = Fn.join('', [Fn.join('\n', Fn.concat([lines, props.htpasswdEntries])), '\n']);
+
+    this.htpasswdSecret = new SecretV1(this, 'htpasswd', {
+      metadata: { name: props.htpasswdSecretName, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'auth' } },
+      data: { [this.htpasswdKey]: htpasswd },
+    });
+
+    // Identical on every replica, or uploads that cross pods fail with "blob upload invalid".
+    const shared = new Password(this, 'http-secret-value', { length: 64, special: false });
+    this.httpSecret = new SecretV1(this, 'http-secret', {
+      metadata: { name: props.httpSecretName, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'auth' } },
+      data: { [this.httpSecretKey]: shared.result },
+    });
+  }
+}

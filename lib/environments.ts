@@ -1,0 +1,151 @@
+/**
+ * Per-environment structural settings: which resources exist. Values an operator tunes per run (domain, port,
+ * sizes, users, ...) are Terraform variables in registry-stack.ts; the `defaults` here only seed their defaults.
+ */
+
+/** Where the certificate comes from. */
+export type TlsMode =
+  /** The tls provider makes a CA and a leaf certificate signed by it. */
+  | 'generated'
+  /** The operator supplies certificate, key and CA PEMs as sensitive variables. */
+  | 'provided';
+
+/** What backs /var/lib/registry. */
+export type StorageKind =
+  /** A hostPath PersistentVolume pinned to one node (Retain) and a claim bound to it by name. */
+  | 'host-path'
+  /** A claim provisioned dynamically by a storage class. */
+  | 'storage-class'
+  /** A claim the operator created beforehand. */
+  | 'existing-claim';
+
+/** How clients outside the cluster reach the registry. */
+export type ExposureMode =
+  /** This stack installs ingress-nginx with a Helm release that routes the TCP port. */
+  | 'install'
+  /** An ingress-nginx Helm release already exists: import it and add the TCP route, keeping its other values. */
+  | 'adopt'
+  /** ingress-nginx was not installed by Helm: patch its tcp-services ConfigMap; the operator adds one flag. */
+  | 'configmap-only'
+  /** No exposure: the Service alone (ClusterIP, NodePort or LoadBalancer). */
+  | 'none';
+
+export type AccessMode = 'ReadWriteOnce' | 'ReadWriteMany';
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+
+export interface CloudSettings {
+  /** Terraform Cloud / HCP Terraform organization. */
+  readonly organization: string;
+  /** Workspace name, one per environment. */
+  readonly workspace: string;
+  /** @default app.terraform.io */
+  readonly hostname?: string;
+}
+
+/** Defaults for the stack's Terraform variables in this environment. */
+export interface VariableDefaults {
+  readonly namespace: string;
+  readonly appName: string;
+  readonly domains: string[];
+  readonly ipAddresses: string[];
+  readonly externalPort: number;
+  readonly image: string;
+  readonly replicas: number;
+  readonly storageSize: string;
+  readonly hostPath: string;
+  readonly nodeName: string;
+  readonly storageClass: string;
+  readonly existingClaim: string;
+  readonly users: string[];
+  readonly certValidityHours: number;
+  readonly certEarlyRenewalHours: number;
+  readonly chartVersion: string;
+  readonly ingressNamespace: string;
+  readonly ingressReleaseName: string;
+  readonly tcpConfigMapName: string;
+  readonly kubeconfigPath: string | null;
+  readonly kubeContext: string | null;
+  readonly cpuRequest: string;
+  readonly memoryRequest: string;
+  readonly memoryLimit: string;
+}
+
+export interface EnvironmentSettings {
+  /** Short name: the stack is `registry-<name>`. */
+  readonly name: string;
+  readonly tlsMode: TlsMode;
+  readonly storageKind: StorageKind;
+  /**
+   * Access mode of the claim. More than one replica needs ReadWriteMany (shared) storage; `host-path` is always
+   * ReadWriteOnce.
+   * @default "ReadWriteOnce"
+   */
+  readonly storageAccessMode?: AccessMode;
+  readonly exposure: ExposureMode;
+  readonly serviceType: ServiceType;
+  /** Protect the volume and claim from `cdktf destroy` (Terraform `prevent_destroy`). */
+  readonly preventDestroy: boolean;
+  /** Use Terraform Cloud with one workspace for this environment; local state when absent. */
+  readonly cloud?: CloudSettings;
+  readonly defaults: VariableDefaults;
+}
+
+/** The registry image: distribution v3, pinned. */
+export const REGISTRY_IMAGE = 'docker.io/library/registry:3.1.0';
+/** ingress-nginx chart, the 4.x line's last release series. */
+export const INGRESS_NGINX_CHART_VERSION = '4.15.1';
+
+const common: VariableDefaults = {
+  namespace: 'registry',
+  appName: 'registry',
+  domains: ['registry.example.internal'],
+  ipAddresses: [],
+  externalPort: 5000,
+  image: REGISTRY_IMAGE,
+  replicas: 1,
+  storageSize: '20Gi',
+  hostPath: '/var/lib/registry',
+  nodeName: 'worker-1',
+  storageClass: '',
+  existingClaim: '',
+  users: ['admin'],
+  certValidityHours: 8760,
+  certEarlyRenewalHours: 720,
+  chartVersion: INGRESS_NGINX_CHART_VERSION,
+  ingressNamespace: 'ingress-nginx',
+  ingressReleaseName: 'ingress-nginx',
+  tcpConfigMapName: 'ingress-nginx-tcp',
+  kubeconfigPath: '~/.kube/config',
+  kubeContext: null,
+  cpuRequest: '100m',
+  memoryRequest: '128Mi',
+  memoryLimit: '512Mi',
+};
+
+export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
+  {
+    name: 'dev',
+    tlsMode: 'generated',
+    storageKind: 'host-path',
+    exposure: 'install',
+    serviceType: 'ClusterIP',
+    preventDestroy: false,
+    defaults: { ...common, domains: ['registry.dev.example.internal'] },
+  },
+  {
+    name: 'prod',
+    tlsMode: 'generated',
+    storageKind: 'host-path',
+    exposure: 'adopt',
+    serviceType: 'ClusterIP',
+    preventDestroy: true,
+    defaults: {
+      ...common,
+      domains: ['registry.example.internal'],
+      storageSize: '100Gi',
+      users: ['admin', 'ci'],
+      memoryLimit: '1Gi',
+    },
+  },
+];

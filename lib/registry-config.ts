@@ -1,0 +1,90 @@
+/**
+ * The distribution `config.yml`, rendered from typed options. Pure: no cdktf import, no secrets (the http
+ * secret arrives as REGISTRY_HTTP_SECRET from a Kubernetes secret; TLS and htpasswd are files from mounted
+ * secrets). Kept to the keys both distribution 2.8 (used by the local tests) and v3 (the deployed image) accept.
+ */
+import { stringify } from 'yaml';
+
+/** Where the Deployment mounts things; the config and the pod spec both read these. */
+export const MOUNTS = {
+  configFile: '/etc/distribution/config.yml',
+  configDir: '/etc/distribution',
+  tlsDir: '/etc/distribution/tls',
+  authDir: '/etc/distribution/auth',
+  data: '/var/lib/registry',
+} as const;
+
+export interface RegistryConfigOptions {
+  /** Port the registry serves the API on inside the pod. */
+  readonly port: number;
+  /** Port of the debug server (health, metrics, pprof): reachable inside the pod network only. */
+  readonly debugPort: number;
+  /**
+   * Serve TLS with the mounted kubernetes.io/tls secret.
+   * @default true
+   */
+  readonly tls?: boolean;
+  /**
+   * Require htpasswd basic auth.
+   * @default true
+   */
+  readonly auth?: boolean;
+  /**
+   * Realm shown in the Basic challenge.
+   * @default "Registry"
+   */
+  readonly realm?: string;
+  /**
+   * Allow DELETE of manifests and blobs (needed for garbage collection to reclaim space).
+   * @default true
+   */
+  readonly deleteEnabled?: boolean;
+  /**
+   * Refuse pushes (for a garbage-collection window).
+   * @default false
+   */
+  readonly readOnly?: boolean;
+  /**
+   * Log level: error, warn, info or debug.
+   * @default "info"
+   */
+  readonly logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** Renders config.yml. The same text always comes out for the same options (the pod rolls on change). */
+export function renderRegistryConfig(options: RegistryConfigOptions): string {
+  const tls = options.tls ?? true;
+  const auth = options.auth ?? true;
+  const config = {
+    version: 0.1,
+    log: { level: options.logLevel ?? 'info', formatter: 'json', fields: { service: 'registry' } },
+    storage: {
+      filesystem: { rootdirectory: MOUNTS.data },
+      delete: { enabled: options.deleteEnabled ?? true },
+      cache: { blobdescriptor: 'inmemory' },
+      maintenance: {
+        // Abandoned uploads are purged after a week; a GC window sets readonly instead of stopping the pod.
+        uploadpurging: { enabled: true, age: '168h', interval: '24h', dryrun: false },
+        readonly: { enabled: options.readOnly ?? false },
+      },
+    },
+    http: {
+      addr: `:${options.port}`,
+      ...(tls
+        ? {
+            tls: {
+              certificate: `${MOUNTS.tlsDir}/tls.crt`,
+              key: `${MOUNTS.tlsDir}/tls.key`,
+              minimumtls: 'tls1.2',
+            },
+          }
+        : {}),
+      headers: { 'X-Content-Type-Options': ['nosniff'] },
+      debug: { addr: `:${options.debugPort}`, prometheus: { enabled: true, path: '/metrics' } },
+    },
+    ...(auth ? { auth: { htpasswd: { realm: options.realm ?? 'Registry', path: `${MOUNTS.authDir}/htpasswd` } } } : {}),
+    // GET / answers 503 while the storage driver check fails: the probes rely on it.
+    health: { storagedriver: { enabled: true, interval: '10s', threshold: 3 } },
+  };
+  return stringify(config, { lineWidth: 0 });
+}

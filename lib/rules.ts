@@ -1,0 +1,222 @@
+/**
+ * Validation rules, written once and enforced twice: by `check()` on values known at synth time (environment
+ * settings, construct props) and as the `validation` blocks of the stack's Terraform variables, so a workstation
+ * run and a Terraform Cloud run reject the same inputs with the same words.
+ *
+ * Pure module: no cdktf import. Regular expressions are kept to the syntax JavaScript and Terraform's RE2 share.
+ */
+import { isIP } from 'node:net';
+
+/** The value kinds a rule can look at, matching the Terraform variable types we use. */
+export type RuleValue = string | number | string[] | undefined | null;
+
+export interface Rule {
+  /** What is allowed, in words: the second half of every error message. */
+  readonly allowed: string;
+  /** The TypeScript side: true when `value` passes. */
+  readonly test: (value: any) => boolean;
+  /** The Terraform side: a boolean expression over `ref` (for example `var.registry_port`). */
+  readonly condition: (ref: string) => string;
+  /**
+   * For list rules: a Terraform expression over one element `x` naming why it fails (used to list the offending
+   * elements in the message). Absent for scalar rules.
+   */
+  readonly element?: (x: string) => string;
+}
+
+/** A Terraform string literal (HCL shares JSON's escapes; `${` and `%{` never occur in our patterns). */
+const hcl = (s: string): string => {
+  if (/[$%]\{/.test(s)) throw new Error(`internal: pattern ${s} would be read as a template by Terraform`);
+  return JSON.stringify(s);
+};
+
+/** A rule for a string matching `pattern` (anchored) with an optional maximum length. */
+export function pattern(source: string, allowed: string, maxLength?: number): Rule {
+  const re = new RegExp(source);
+  const lengthTf = (x: string) => (maxLength ? ` && length(${x}) <= ${maxLength}` : '');
+  return {
+    allowed,
+    test: (v) => typeof v === 'string' && re.test(v) && (maxLength === undefined || v.length <= maxLength),
+    condition: (ref) => `can(regex(${hcl(source)}, ${ref}))${lengthTf(ref)}`,
+  };
+}
+
+/** Applies a scalar string rule to every element of a list. */
+export function each(rule: Rule): Rule {
+  return {
+    allowed: `a list where every element is ${rule.allowed}`,
+    test: (v) => Array.isArray(v) && v.every((x) => rule.test(x)),
+    condition: (ref) => `alltrue([for x in ${ref} : ${rule.condition('x')}])`,
+    element: (x) => rule.condition(x),
+  };
+}
+
+/** Optional value: null or "" is accepted, anything else must pass `rule`. */
+export function optional(rule: Rule): Rule {
+  return {
+    allowed: `empty, or ${rule.allowed}`,
+    test: (v) => v === undefined || v === null || v === '' || rule.test(v),
+    condition: (ref) => `${ref} == null ? true : (${ref} == "" ? true : (${rule.condition(ref)}))`,
+  };
+}
+
+const label = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+
+export const dns1123Label = pattern(
+  `^${label}$`,
+  "a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+  63,
+);
+
+export const dns1123Subdomain = pattern(
+  `^${label}(\\.${label})*$`,
+  "a DNS-1123 subdomain: dot-separated lowercase labels of letters, digits and '-', at most 253 characters",
+  253,
+);
+
+export const domainName = pattern(
+  `^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$`,
+  'a lowercase DNS name such as registry.example.com (labels of letters, digits and \'-\', at most 253 characters, no scheme, port or path)',
+  253,
+);
+
+export const ipAddress: Rule = {
+  allowed: 'an IPv4 or IPv6 address such as 192.0.2.10 (no prefix length, no port)',
+  test: (v) => typeof v === 'string' && isIP(v) !== 0,
+  condition: (ref) => `can(cidrhost(strcontains(${ref}, ":") ? "\${${ref}}/128" : "\${${ref}}/32", 0))`,
+};
+
+export const RESERVED_INGRESS_NGINX_PORTS = [80, 443, 442, 8181, 10254, 10245, 10246, 10247] as const;
+
+export const tcpPort: Rule = {
+  allowed: 'a whole number from 1 to 65535',
+  test: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535,
+  condition: (ref) => `${ref} == floor(${ref}) && ${ref} >= 1 && ${ref} <= 65535`,
+};
+
+export const unreservedIngressPort: Rule = {
+  allowed: `a port ingress-nginx does not reserve for itself (not ${RESERVED_INGRESS_NGINX_PORTS.join(', ')})`,
+  test: (v) => typeof v === 'number' && !(RESERVED_INGRESS_NGINX_PORTS as readonly number[]).includes(v),
+  condition: (ref) => `!contains([${RESERVED_INGRESS_NGINX_PORTS.join(', ')}], ${ref})`,
+};
+
+export const quantity = pattern(
+  '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
+  "a Kubernetes quantity such as 20Gi, 512Mi or 250m (binary suffixes Ki Mi Gi Ti Pi Ei, decimal k M G T P E; not 'GB')",
+);
+
+export const absolutePath = pattern(
+  '^(/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*)+$',
+  "an absolute path such as /var/lib/registry (not '/', no '.' or '..' segments, no trailing '/', no spaces)",
+  4096,
+);
+
+export const imageReference = pattern(
+  '^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
+  'a container image reference such as registry:3.0.0 or docker.io/library/registry@sha256:<64 hex>',
+  512,
+);
+
+/** The tag must be pinned: `latest` and tag-less references drift between nodes and restarts. */
+export const pinnedImage: Rule = {
+  allowed: "an image pinned by a tag other than 'latest' or by a sha256 digest",
+  test: (v) => typeof v === 'string' && (/@sha256:/.test(v) || (/:[^/]+$/.test(v) && !/:latest$/.test(v))),
+  condition: (ref) => `strcontains(${ref}, "@sha256:") || (can(regex(":[^/]+$", ${ref})) && !endswith(${ref}, ":latest"))`,
+};
+
+export const userName = pattern(
+  '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+  "a user name of letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters (no ':')",
+);
+
+export const uniqueList: Rule = {
+  allowed: 'a list without repeated entries',
+  test: (v) => Array.isArray(v) && new Set(v).size === v.length,
+  condition: (ref) => `length(distinct(${ref})) == length(${ref})`,
+};
+
+export const nonEmptyList: Rule = {
+  allowed: 'a list with at least one entry',
+  test: (v) => Array.isArray(v) && v.length > 0,
+  condition: (ref) => `length(${ref}) > 0`,
+};
+
+export const bcryptHtpasswdEntry = pattern(
+  '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:\\$2[aby]\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$',
+  "an htpasswd line 'user:$2y$10$...' with a bcrypt hash (the registry ignores MD5, SHA1 and crypt entries)",
+);
+
+const pemBlock = (kinds: string) =>
+  `^-----BEGIN (${kinds})-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END (${kinds})-----\\s*`;
+
+export const certificatePem = pattern(
+  `${pemBlock('CERTIFICATE')}(-----BEGIN CERTIFICATE-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END CERTIFICATE-----\\s*)*$`,
+  "one or more PEM blocks '-----BEGIN CERTIFICATE-----' ... '-----END CERTIFICATE-----'",
+);
+
+export const privateKeyPem = pattern(
+  `${pemBlock('EC PRIVATE KEY|RSA PRIVATE KEY|PRIVATE KEY')}$`,
+  "one PEM private key block ('BEGIN PRIVATE KEY', 'BEGIN EC PRIVATE KEY' or 'BEGIN RSA PRIVATE KEY'), unencrypted",
+);
+
+export const semver = pattern(
+  '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$',
+  'an exact chart version such as 4.15.1 (no ranges, no leading v)',
+);
+
+export const httpsUrl = pattern(
+  '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\\s]*)?$',
+  'an https:// URL of the Kubernetes API server such as https://203.0.113.5:6443',
+);
+
+export const wholeNumber = (min: number, max: number): Rule => ({
+  allowed: `a whole number from ${min} to ${max}`,
+  test: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
+  condition: (ref) => `${ref} == floor(${ref}) && ${ref} >= ${min} && ${ref} <= ${max}`,
+});
+
+/** One failed check, worded the same on both sides. */
+export function message(field: string, shownValue: string, rule: Rule): string {
+  return `${field}: ${shownValue} is not allowed; expected ${rule.allowed}.`;
+}
+
+function show(value: unknown, sensitive: boolean): string {
+  if (sensitive) return '(sensitive value)';
+  return JSON.stringify(value);
+}
+
+/** Synth-time check: throws an Error naming the field, the value and what is allowed. */
+export function check(field: string, value: unknown, rules: readonly Rule[], sensitive = false): void {
+  for (const rule of rules) {
+    if (!rule.test(value)) {
+      let shown = show(value, sensitive);
+      if (Array.isArray(value) && rule.element && !sensitive) {
+        const bad = value.filter((x) => !rule.test([x]));
+        shown = `${JSON.stringify(bad)} in ${shown}`;
+      }
+      throw new Error(message(field, shown, rule));
+    }
+  }
+}
+
+/**
+ * The Terraform `validation` blocks for a variable. The error message repeats the TypeScript wording; the value
+ * is shown with jsonencode (non-sensitive variables only) and, for lists, the offending elements are named.
+ */
+export function terraformValidations(
+  field: string,
+  rules: readonly Rule[],
+  sensitive = false,
+): { condition: string; errorMessage: string }[] {
+  const ref = `var.${field}`;
+  return rules.map((rule) => {
+    let shown = sensitive ? '(sensitive value)' : `\${jsonencode(${ref})}`;
+    if (rule.element && !sensitive) {
+      shown = `\${jsonencode([for x in ${ref} : x if !(${rule.element('x')})])} in ${shown}`;
+    }
+    return {
+      condition: `\${${rule.condition(ref)}}`,
+      errorMessage: message(field, shown, rule),
+    };
+  });
+}

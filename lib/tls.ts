@@ -1,0 +1,95 @@
+import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
+import { PrivateKey } from '@cdktf/provider-tls/lib/private-key';
+import { SelfSignedCert } from '@cdktf/provider-tls/lib/self-signed-cert';
+import { CertRequest } from '@cdktf/provider-tls/lib/cert-request';
+import { LocallySignedCert } from '@cdktf/provider-tls/lib/locally-signed-cert';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import type { TlsMode } from './environments';
+
+/** The CA outlives many leaf renewals, so nodes that trust it keep trusting the registry. */
+export const CA_VALIDITY_HOURS = 87600;
+const CA_EARLY_RENEWAL_HOURS = 8760;
+
+export interface ProvidedPems {
+  readonly certificate: string;
+  readonly privateKey: string;
+  readonly ca: string;
+}
+
+export interface RegistryTlsProps {
+  readonly namespace: string;
+  readonly secretName: string;
+  /** `generated`: a CA and a leaf from the tls provider; `provided`: the PEMs in `provided`. */
+  readonly mode: TlsMode;
+  /** DNS names clients use (SANs of the generated leaf). */
+  readonly dnsNames: string[];
+  /** IP addresses clients use (SANs of the generated leaf). */
+  readonly ipAddresses: string[];
+  /** Leaf validity. */
+  readonly validityHours: number;
+  /** Renew the leaf this many hours before it expires (on the next apply). */
+  readonly earlyRenewalHours: number;
+  /** Required in `provided` mode. */
+  readonly provided?: ProvidedPems;
+  /**
+   * Common name of the generated CA.
+   * @default "private-registry-stack CA"
+   */
+  readonly caCommonName?: string;
+}
+
+/**
+ * The registry's TLS material as one `kubernetes.io/tls` secret with `tls.crt`, `tls.key` and `ca.crt`.
+ * The leaf always carries SANs: clients reject CN-only certificates.
+ */
+export class RegistryTls extends Construct {
+  public readonly secret: SecretV1;
+  /** PEM of the CA clients and nodes must trust. */
+  public readonly caPem: string;
+
+  constructor(scope: Construct, id: string, props: RegistryTlsProps) {
+    super(scope, id);
+    let certificate: string;
+    let privateKey: string;
+    if (props.mode === 'provided') {
+      if (!props.provided) throw new Error('RegistryTls: mode "provided" needs the provided PEMs (certificate, privateKey, ca)');
+      ({ certificate, privateKey, ca: this.caPem } = props.provided);
+    } else {
+      const caKey = new PrivateKey(this, 'ca-key', { algorithm: 'ECDSA', ecdsaCurve: 'P256' });
+      const ca = new SelfSignedCert(this, 'ca', {
+        privateKeyPem: caKey.privateKeyPem,
+        isCaCertificate: true,
+        allowedUses: ['cert_signing', 'crl_signing', 'digital_signature'],
+        subject: [{ commonName: props.caCommonName ?? 'private-registry-stack CA', organization: 'private-registry-stack' }],
+        validityPeriodHours: CA_VALIDITY_HOURS,
+        earlyRenewalHours: CA_EARLY_RENEWAL_HOURS,
+        setSubjectKeyId: true,
+      });
+      const leafKey = new PrivateKey(this, 'leaf-key', { algorithm: 'ECDSA', ecdsaCurve: 'P256' });
+      const request = new CertRequest(this, 'leaf-request', {
+        privateKeyPem: leafKey.privateKeyPem,
+        subject: [{ commonName: Fn.element(props.dnsNames, 0), organization: 'private-registry-stack' }],
+        dnsNames: props.dnsNames,
+        ipAddresses: props.ipAddresses,
+      });
+      const leaf = new LocallySignedCert(this, 'leaf', {
+        certRequestPem: request.certRequestPem,
+        caPrivateKeyPem: caKey.privateKeyPem,
+        caCertPem: ca.certPem,
+        allowedUses: ['digital_signature', 'key_encipherment', 'server_auth'],
+        validityPeriodHours: props.validityHours,
+        earlyRenewalHours: props.earlyRenewalHours,
+        setSubjectKeyId: true,
+      });
+      certificate = leaf.certPem;
+      privateKey = leafKey.privateKeyPem;
+      this.caPem = ca.certPem;
+    }
+    this.secret = new SecretV1(this, 'secret', {
+      metadata: { name: props.secretName, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'tls' } },
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': certificate, 'tls.key': privateKey, 'ca.crt': this.caPem },
+    });
+  }
+}
