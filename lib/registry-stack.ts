@@ -31,6 +31,9 @@ export interface RegistryStackProps {
   readonly localStatePath?: string;
 }
 
+/** A string variable that means "not set" when empty (Terraform Cloud workspace variables cannot be null). */
+const nullIfEmpty = (name: string) => `\${var.${name} == "" ? null : var.${name}}`;
+
 type VariableType = 'string' | 'number' | 'list(string)';
 
 interface VariableSpec {
@@ -275,9 +278,8 @@ export class RegistryStack extends TerraformStack {
           nodeName: this.variable('node_name', { type: 'string', description: "The node whose disk holds the data (its kubernetes.io/hostname label).", default: d.nodeName, rules: [rules.dns1123Subdomain] }).stringValue,
         };
       case 'storage-class':
-        return {
-          storageClass: this.variable('storage_class', { type: 'string', description: "Storage class of the registry claim; empty for the cluster's default class.", default: d.storageClass, rules: [rules.optional(rules.dns1123Subdomain)] }).stringValue,
-        };
+        this.variable('storage_class', { type: 'string', description: "Storage class of the registry claim; empty for the cluster's default class.", default: d.storageClass, rules: [rules.optional(rules.dns1123Subdomain)] });
+        return { storageClass: nullIfEmpty('storage_class') };
       case 'existing-claim':
         return {
           existingClaim: this.variable('existing_claim', { type: 'string', description: 'Existing PersistentVolumeClaim (in the registry namespace) to keep the data on.', default: d.existingClaim || undefined, rules: [rules.dns1123Subdomain] }).stringValue,
@@ -303,7 +305,6 @@ export class RegistryStack extends TerraformStack {
    * workers, which have no kubeconfig and no local files). A non-empty kube_host wins over the kubeconfig.
    */
   private configureProviders(d: EnvironmentSettings['defaults']) {
-    const nullIfEmpty = (name: string) => `\${var.${name} == "" ? null : var.${name}}`;
     this.variable('kubeconfig_path', { type: 'string', description: 'Kubeconfig file (workstation runs). Ignored when kube_host is set.', default: d.kubeconfigPath ?? '', rules: [] });
     this.variable('kube_context', { type: 'string', description: 'Kubeconfig context; empty for the current context.', default: d.kubeContext ?? '', rules: [] });
     this.variable('kube_host', { type: 'string', description: 'API server URL (Terraform Cloud runs); empty to use the kubeconfig.', default: '', rules: [rules.optional(rules.httpsUrl)] });

@@ -1,5 +1,4 @@
 import { Construct } from 'constructs';
-import { Fn, Op } from 'cdktf';
 import { PersistentVolumeV1 } from '@cdktf/provider-kubernetes/lib/persistent-volume-v1';
 import { PersistentVolumeClaimV1 } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
 import type { AccessMode, StorageKind } from './environments';
@@ -17,7 +16,10 @@ export interface RegistryStorageProps {
   readonly hostPath?: string;
   /** `host-path`: value of the node's `kubernetes.io/hostname` label (usually the node name). */
   readonly nodeName?: string;
-  /** `storage-class`: class name; empty means the cluster's default class. */
+  /**
+   * `storage-class`: class name.
+   * @default - the cluster's default storage class
+   */
   readonly storageClass?: string;
   /** `existing-claim`: the claim to mount. */
   readonly existingClaim?: string;
@@ -60,7 +62,7 @@ export class RegistryStorage extends Construct {
       return;
     }
 
-    let storageClassName: string;
+    let storageClassName: string | undefined;
     if (props.kind === 'host-path') {
       if (props.hostPath === undefined || props.nodeName === undefined) {
         throw new Error('RegistryStorage: kind "host-path" needs hostPath and nodeName');
@@ -89,8 +91,7 @@ export class RegistryStorage extends Construct {
       });
       storageClassName = '';
     } else {
-      const cls = props.storageClass ?? '';
-      storageClassName = Fn.conditional(Op.eq(cls, ''), null, cls) as string;
+      storageClassName = props.storageClass;
     }
 
     this.claim = new PersistentVolumeClaimV1(this, 'claim', {

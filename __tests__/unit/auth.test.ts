@@ -1,0 +1,34 @@
+import { environment, synth, byPath, address } from './synth';
+
+describe('RegistryAuth', () => {
+  const { json } = synth(environment('dev'));
+
+  test('generates one random password per user, letters and digits only', () => {
+    const passwords = byPath(json, 'random_password', 'auth/user-passwords');
+    expect(passwords.for_each).toBe('${toset(var.registry_users)}');
+    expect(passwords).toMatchObject({ length: 32, special: false });
+  });
+
+  test("the htpasswd lines use random_password's stable bcrypt_hash, never Terraform's re-salting bcrypt()", () => {
+    const secret = byPath(json, 'kubernetes_secret_v1', 'auth/htpasswd');
+    const passwords = address(json, 'random_password', 'auth/user-passwords');
+    expect(secret.data.htpasswd).toContain(`for key, val in ${passwords}: "\${key}:\${val.bcrypt_hash}"`);
+    expect(secret.data.htpasswd).toContain('var.htpasswd_entries');
+    expect(JSON.stringify(json)).not.toMatch(/bcrypt\(/);
+  });
+
+  test('pre-hashed entries come from a sensitive list variable', () => {
+    expect(json.variable.htpasswd_entries).toMatchObject({ type: 'list(string)', sensitive: true, default: [] });
+  });
+
+  test('http.secret is generated once, shared by every replica through its own secret', () => {
+    const value = address(json, 'random_password', 'auth/http-secret-value');
+    const secret = byPath(json, 'kubernetes_secret_v1', 'auth/http-secret');
+    expect(secret.data).toEqual({ 'http-secret': `\${${value}.result}` });
+  });
+
+  test('passwords are a sensitive output keyed by user', () => {
+    expect(json.output.registry_passwords.sensitive).toBe(true);
+    expect(json.output.registry_passwords.value).toContain('key => val.result');
+  });
+});

@@ -1,0 +1,84 @@
+import { ENVIRONMENTS } from '../../lib/environments';
+import { environment, synth } from './synth';
+
+describe('RegistryStack', () => {
+  test.each(ENVIRONMENTS.map((e) => [e.name]))('environment %s synthesizes every part', (name) => {
+    const { json } = synth(environment(name));
+    for (const type of [
+      'kubernetes_namespace_v1',
+      'tls_self_signed_cert',
+      'tls_locally_signed_cert',
+      'random_password',
+      'kubernetes_secret_v1',
+      'kubernetes_persistent_volume_v1',
+      'kubernetes_persistent_volume_claim_v1',
+      'kubernetes_config_map_v1',
+      'kubernetes_deployment_v1',
+      'kubernetes_service_v1',
+      'helm_release',
+    ]) {
+      expect(Object.keys(json.resource[type] ?? {}).length).toBeGreaterThan(0);
+    }
+  });
+
+  const { json } = synth(environment('dev'));
+
+  test('outputs: endpoint, CA, users, sensitive passwords, login commands, CA trust steps', () => {
+    expect(Object.keys(json.output).sort()).toEqual(
+      ['ca_certificate_pem', 'login_commands', 'registry_endpoint', 'registry_passwords', 'registry_users', 'trust_ca'].sort(),
+    );
+    expect(json.output.registry_passwords.sensitive).toBe(true);
+    for (const name of ['registry_endpoint', 'ca_certificate_pem', 'registry_users', 'login_commands', 'trust_ca']) {
+      expect(json.output[name].sensitive).toBe(false);
+    }
+    const commands = json.output.login_commands.value;
+    expect(commands.docker).toContain('--password-stdin');
+    expect(commands.curl).toContain('--cacert');
+    expect(JSON.stringify(commands)).not.toMatch(/--insecure|tls-verify=false|-k /);
+  });
+
+  test('every operator-tuned value is a described, typed, validated stack-level variable', () => {
+    for (const name of [
+      'namespace', 'app_name', 'registry_domains', 'registry_ip_addresses', 'external_port', 'registry_image',
+      'storage_size', 'host_path', 'node_name', 'registry_users', 'htpasswd_entries', 'ingress_chart_version',
+      'kubeconfig_path', 'kube_context', 'kube_host', 'kube_token', 'kube_cluster_ca_certificate',
+    ]) {
+      const variable = json.variable[name];
+      expect(variable).toBeDefined();
+      expect(variable.description.length).toBeGreaterThan(10);
+      expect(variable.type).toBeDefined();
+    }
+    expect(json.variable.kube_token.sensitive).toBe(true);
+    expect(json.variable.external_port.validation.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('kubernetes and helm connect by kubeconfig or by host, token and CA, never insecure', () => {
+    const kubernetes = json.provider.kubernetes[0];
+    expect(kubernetes.host).toBe('${var.kube_host == "" ? null : var.kube_host}');
+    expect(kubernetes.token).toBe('${var.kube_token == "" ? null : var.kube_token}');
+    expect(kubernetes.cluster_ca_certificate).toContain('var.kube_cluster_ca_certificate');
+    expect(kubernetes.config_path).toContain('var.kubeconfig_path');
+    expect(kubernetes.insecure).toBeUndefined();
+    expect(json.provider.helm[0].kubernetes).toEqual(kubernetes);
+  });
+
+  test('local state lives outside cdktf.out; a cloud environment gets its own workspace', () => {
+    expect(json.terraform.backend.local.path).toBe('../../../terraform.registry-dev.tfstate');
+    const cloud = synth(environment('dev', { cloud: { organization: 'acme', workspace: 'registry-dev' } })).json;
+    expect(cloud.terraform.cloud).toEqual({ organization: 'acme', workspaces: { name: 'registry-dev' } });
+    expect(cloud.terraform.backend).toBeUndefined();
+  });
+
+  test('the namespace enforces the restricted Pod Security Standard', () => {
+    const ns = Object.values(json.resource.kubernetes_namespace_v1)[0] as any;
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(ns.metadata.name).toBe('${var.namespace}');
+  });
+
+  test('fails when an environment default breaks a rule, naming the field and the value', () => {
+    expect(() => synth(environment('dev', { defaults: { externalPort: 443 } as any }))).toThrow(
+      /external_port: 443 is not allowed; expected a port ingress-nginx does not reserve/,
+    );
+    expect(() => synth(environment('dev', { defaults: { storageSize: '10GB' } as any }))).toThrow(/storage_size: "10GB" is not allowed/);
+  });
+});
