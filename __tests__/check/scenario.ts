@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { main } from '../../lib/check/cli';
 import { Cleanup, freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, TlsOptions, writeHtpasswd } from '../e2e/support';
 
 export const USER = 'checker';
@@ -58,4 +60,13 @@ export async function startScenario(cleanup: Cleanup, options: ScenarioOptions =
   const config = minimalConfig(dir, port, { tls, htpasswdPath, deletes: options.deletes ?? true });
   const registry = await startRegistry(cleanup, { dir, config, port, caPem: tls?.caPem });
   return { registry, tls, dir };
+}
+
+/** Runs the CLI in-process with the given stdin/env; captures stdout and stderr. */
+export async function runCli(argv: string[], { stdin = '', env = {} }: { stdin?: string; env?: Record<string, string> } = {}) {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const sink = (into: Buffer[]) => new Writable({ write: (chunk, _enc, done) => { into.push(Buffer.from(chunk)); done(); } });
+  const code = await main(argv, { stdin: Readable.from([stdin]), stdout: sink(out), stderr: sink(err), env });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
