@@ -55,11 +55,12 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     expect(files).toEqual(expect.arrayContaining(['manifest.json', inspected.Layers[0].replace('sha256:', '')]));
   }, 30_000);
 
+  // The registry bcrypt-verifies every request (~14 per run): give parallel runs room on a busy machine.
   it('runs concurrently without interference (unique content per run)', async () => {
-    const results = await Promise.all([1, 2, 3, 4].map(() => check(viaNginx)));
-    expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
-    expect(new Set(results.map((r) => r.manifestDigest)).size).toBe(4);
-  });
+    const results = await Promise.all([1, 2, 3].map(() => check(viaNginx)));
+    expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0]);
+    expect(new Set(results.map((r) => r.manifestDigest)).size).toBe(3);
+  }, 30_000);
 
   it('fails with exit 3 and --ca-file advice when the CA is unknown', async () => {
     const result = await check(scenario.registry.address, { caPem: undefined });

@@ -102,6 +102,8 @@ export async function probeTls(options: TlsProbeOptions): Promise<TlsProbeResult
       const cert = socket.getPeerCertificate();
       const hostnameError = tls.checkServerIdentity(options.host, cert);
       const cipher = socket.getCipher();
+      // Node reports a host name mismatch as authorizationError too; that one is hostnameError's to tell.
+      const chainError = socket.authorized ? undefined : String(socket.authorizationError ?? 'certificate not trusted');
       resolve({
         protocol: socket.getProtocol() ?? 'unknown',
         cipher: cipher?.name ?? 'unknown',
@@ -109,7 +111,7 @@ export async function probeTls(options: TlsProbeOptions): Promise<TlsProbeResult
         issuer: describeName(cert.issuer),
         subjectAltNames: cert.subjectaltname ? cert.subjectaltname.split(', ') : [],
         validTo: cert.valid_to,
-        chainError: socket.authorized ? undefined : String(socket.authorizationError ?? 'certificate not trusted'),
+        chainError: chainError === 'ERR_TLS_CERT_ALTNAME_INVALID' ? undefined : chainError,
         hostnameError: hostnameError?.message,
       });
       socket.end();
