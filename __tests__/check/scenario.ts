@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { main } from '../../lib/check/cli';
+import { Cleanup, freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, TlsOptions, writeHtpasswd } from '../e2e/support';
+
+export const USER = 'checker';
+export const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
+
+export interface ScenarioOptions {
+  /** Serve TLS with a leaf from `tls` options. @default true */
+  readonly tls?: boolean | TlsOptions;
+  /** htpasswd auth with USER/PASSWORD. @default true */
+  readonly auth?: boolean;
+  /** storage.delete.enabled @default true */
+  readonly deletes?: boolean;
+}
+
+export interface Scenario {
+  readonly registry: RegistryProcess;
+  readonly tls?: TlsMaterial;
+  readonly dir: string;
+}
+
+/** A hand-written minimal distribution config (the subset 2.8 and 3.x share): filesystem storage in `dir`. */
+export function minimalConfig(dir: string, port: number, opts: { tls?: TlsMaterial; htpasswdPath?: string; deletes: boolean }): string {
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${path.join(dir, 'data')}`,
+    '  delete:',
+    `    enabled: ${opts.deletes}`,
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    `  secret: ${randomBytes(16).toString('hex')}`,
+  ];
+  if (opts.tls) lines.push('  tls:', `    certificate: ${opts.tls.certPath}`, `    key: ${opts.tls.keyPath}`);
+  if (opts.htpasswdPath) lines.push('auth:', '  htpasswd:', '    realm: registry-check-test', `    path: ${opts.htpasswdPath}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Starts a real docker-registry for a test file; everything stops in the scope's cleanup. */
+export async function startScenario(cleanup: Cleanup, options: ScenarioOptions = {}): Promise<Scenario> {
+  const dir = await tempDir(cleanup, 'registry-check-');
+  const port = await freePort();
+  const tls = options.tls === false ? undefined : await makeTlsMaterial(path.join(dir, 'tls'), options.tls === true ? {} : options.tls);
+  let htpasswdPath: string | undefined;
+  if (options.auth !== false) {
+    htpasswdPath = path.join(dir, 'htpasswd');
+    await writeHtpasswd(htpasswdPath, { [USER]: PASSWORD });
+  }
+  const config = minimalConfig(dir, port, { tls, htpasswdPath, deletes: options.deletes ?? true });
+  const registry = await startRegistry(cleanup, { dir, config, port, caPem: tls?.caPem });
+  return { registry, tls, dir };
+}
+
+/** Runs the CLI in-process with the given stdin/env; captures stdout and stderr. */
+export async function runCli(argv: string[], { stdin = '', env = {} }: { stdin?: string; env?: Record<string, string> } = {}) {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const sink = (into: Buffer[]) => new Writable({ write: (chunk, _enc, done) => { into.push(Buffer.from(chunk)); done(); } });
+  const code = await main(argv, { stdin: Readable.from([stdin]), stdout: sink(out), stderr: sink(err), env });
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}

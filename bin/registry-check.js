@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+'use strict';
+// Runs the TypeScript CLI through tsx's CommonJS loader: no build step, the sources are what ships.
+require('tsx/cjs');
+const { main } = require('../lib/check/cli.ts');
+
+main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`registry-check: internal error: ${err && err.stack ? err.stack : err}\n`);
+    process.exitCode = 1;
+  },
+);
