@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// Runs the TypeScript CLI through tsx's CommonJS loader: no build step, the sources are what ships.
-require('tsx/cjs');
+// Runs the TypeScript CLI through the project's swc require hook: no build step, the sources are what ships.
+require('../scripts/register-ts.js');
 const { main } = require('../lib/check/cli.ts');
 
 main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(

@@ -131,7 +131,7 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     expect(result.steps.at(-1)).toMatchObject({ name: 'login', ok: false, advice: expect.stringMatching(/bcrypt/) });
   });
 
-  it('runs as the installed bin shim (tsx) with the password on stdin', async () => {
+  it('runs as the installed bin shim with the password on stdin', async () => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/registry-check.js'), viaNginx, '--user', USER, '--password-stdin', '--ca-file', scenario.tls!.caCertPath], { cwd: ROOT });
     child.stdin.end(PASSWORD);
     let stdout = '';
