@@ -14,6 +14,11 @@ export interface RegistryAuthProps {
   /** Existing `user:$2y$...` bcrypt lines kept as they are (may be a sensitive Terraform variable). */
   readonly htpasswdEntries: string[];
   /**
+   * More `user:<bcrypt>` lines produced by other constructs (e.g. the pull-secret user's).
+   * @default - none
+   */
+  readonly extraHtpasswdLines?: string[];
+  /**
    * Length of generated passwords (letters and digits only, so they survive shells and URLs).
    * @default 32
    */
@@ -50,7 +55,7 @@ export class RegistryAuth extends Construct {
     const generated = TerraformIterator.fromResources(this.userPasswords);
     const lines = generated.forExpressionForList('"${key}:${val.bcrypt_hash}"');
     this.passwords = generated.forExpressionForMap('key', 'val.result');
-    const htpasswd = Fn.join('', [Fn.join('\n', Fn.concat([lines, props.htpasswdEntries])), '\n']);
+    const htpasswd = Fn.join('', [Fn.join('\n', Fn.concat([lines, props.extraHtpasswdLines ?? [], props.htpasswdEntries])), '\n']);
 
     this.htpasswdSecret = new SecretV1(this, 'htpasswd', {
       metadata: { name: props.htpasswdSecretName, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'auth' } },

@@ -5,6 +5,8 @@
  */
 import * as rules from './rules';
 
+import type { SeLinuxOptions } from './registry';
+
 /** Where the certificate comes from. */
 export type TlsMode =
   /** The tls provider makes a CA and a leaf certificate signed by it. */
@@ -75,6 +77,12 @@ export interface VariableDefaults {
   readonly cpuRequest: string;
   readonly memoryRequest: string;
   readonly memoryLimit: string;
+  /** Image of the node-trust DaemonSet (a POSIX sh and busybox), pinned. */
+  readonly nodeTrustImage: string;
+  /** Namespace created for the node-trust DaemonSet (Pod Security "privileged": it mounts hostPath). */
+  readonly nodeTrustNamespace: string;
+  /** Namespaces that get an image pull secret for the registry (may be empty). */
+  readonly pullSecretNamespaces: string[];
 }
 
 export interface EnvironmentSettings {
@@ -100,8 +108,36 @@ export interface EnvironmentSettings {
   readonly preventDestroy?: boolean;
   /** Use Terraform Cloud with one workspace for this environment; local state when absent. */
   readonly cloud?: CloudSettings;
+  /**
+   * Deploy the node-trust DaemonSet: every node's containerd / CRI-O trusts the registry CA for each registry
+   * host:port (docs/node-trust.md). It lives in its own namespace with the "privileged" Pod Security level.
+   * @default false
+   */
+  readonly nodeTrust?: boolean;
+  /**
+   * SELinux type for the node-trust pod on SELinux nodes, where `container_t` may not write host /etc
+   * (e.g. `spc_t`). Only with `nodeTrust`.
+   * @default - the runtime's default type
+   */
+  readonly nodeTrustSeLinuxType?: string;
+  /**
+   * SELinux label of the registry pod, e.g. `{ level: 's0:c100,c200' }` so data written on a hostPath stays
+   * readable across restarts (docs/selinux.md).
+   * @default - the runtime's default label (random MCS categories)
+   */
+  readonly seLinuxOptions?: SeLinuxOptions;
+  /**
+   * `host-path` storage only: an init container chowns the data directory to uid 1000 when its top directory is
+   * owned by someone else (fsGroup does not apply to hostPath). It needs root with CHOWN, so the registry
+   * namespace then enforces the "baseline" Pod Security Standard (warn/audit "restricted") instead of "restricted".
+   * @default false
+   */
+  readonly chownHostPath?: boolean;
   readonly defaults: VariableDefaults;
 }
+
+/** The node-trust DaemonSet's image: busybox (sh, cmp, grep, mv, date), pinned. */
+export const NODE_TRUST_IMAGE = 'docker.io/library/busybox:1.37.0';
 
 /** The registry image: distribution v3, pinned. */
 export const REGISTRY_IMAGE = 'docker.io/library/registry:3.1.0';
@@ -135,6 +171,9 @@ const common: VariableDefaults = {
   cpuRequest: '100m',
   memoryRequest: '128Mi',
   memoryLimit: '512Mi',
+  nodeTrustImage: NODE_TRUST_IMAGE,
+  nodeTrustNamespace: 'registry-node-trust',
+  pullSecretNamespaces: [],
 };
 
 export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
@@ -145,6 +184,7 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
     exposure: 'install',
     serviceType: 'ClusterIP',
     preventDestroy: false,
+    nodeTrust: true,
     defaults: { ...common, domains: ['registry.dev.example.internal'] },
   },
   {
@@ -154,6 +194,7 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
     exposure: 'adopt',
     serviceType: 'ClusterIP',
     preventDestroy: true,
+    nodeTrust: true,
     defaults: {
       ...common,
       domains: ['registry.example.internal'],

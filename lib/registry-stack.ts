@@ -4,10 +4,12 @@ import {
   Fn,
   LocalBackend,
   NamedCloudWorkspace,
+  TerraformIterator,
   TerraformOutput,
   TerraformStack,
   TerraformVariable,
   TerraformVariableConfig,
+  Token,
 } from 'cdktf';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
@@ -19,9 +21,11 @@ import * as rules from './rules';
 import { RegistryTls } from './tls';
 import { RegistryAuth } from './auth';
 import { RegistryStorage } from './storage';
-import { RegistryServer } from './registry';
+import { REGISTRY_PORT, RegistryServer } from './registry';
 import { IngressNginxTcp } from './exposure/ingress-nginx';
 import { RegistryNetworkPolicy } from './network-policy';
+import { RegistryNodeTrust } from './node-trust';
+import { RegistryPullSecrets } from './pull-secrets';
 
 export interface RegistryStackProps {
   readonly environment: EnvironmentSettings;
@@ -36,6 +40,15 @@ export interface RegistryStackProps {
 const nullIfEmpty = (name: string) => `\${var.${name} == "" ? null : var.${name}}`;
 
 type VariableType = 'string' | 'number' | 'list(string)';
+
+/**
+ * Every "host:port" clients may use: each registry domain and each IP address (IPv6 in brackets) with the port.
+ * These name the certs.d directories on nodes and the `auths` keys of pull secrets, exactly as in image references.
+ */
+function registryHostPorts(domains: string[], ipAddresses: string[], port: string): string[] {
+  const ipHosts = TerraformIterator.fromList(ipAddresses).forExpressionForList('strcontains(val, ":") ? "[${val}]" : val');
+  return Token.asList(TerraformIterator.fromList(Fn.concat([domains, Token.asList(ipHosts)])).forExpressionForList(`"\${val}:${port}"`));
+}
 
 interface VariableSpec {
   readonly type: VariableType;
@@ -57,6 +70,8 @@ export class RegistryStack extends TerraformStack {
   public readonly server: RegistryServer;
   public readonly exposure?: IngressNginxTcp;
   public readonly networkPolicy: RegistryNetworkPolicy;
+  public readonly pullSecrets: RegistryPullSecrets;
+  public readonly nodeTrust?: RegistryNodeTrust;
   public readonly namespace: NamespaceV1;
   /** Every variable this stack declares, by name (the Terraform name). */
   public readonly variables: Record<string, TerraformVariable> = {};
@@ -71,6 +86,12 @@ export class RegistryStack extends TerraformStack {
     const accessMode = env.storageAccessMode ?? 'ReadWriteOnce';
 
     this.configureBackend(id, env, props.localStatePath);
+    if (env.chownHostPath && env.storageKind !== 'host-path') {
+      throw new Error(`chownHostPath: true is not allowed with storageKind ${JSON.stringify(env.storageKind)}; expected it only with "host-path" storage.`);
+    }
+    if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
+      throw new Error('nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.');
+    }
 
     // ---- variables: what an operator tunes per run --------------------------------------------------------
     const v = (name: string, spec: VariableSpec) => this.variable(name, spec);
@@ -132,7 +153,15 @@ export class RegistryStack extends TerraformStack {
         labels: {
           'app.kubernetes.io/managed-by': 'private-registry-stack',
           // The registry pod meets the "restricted" Pod Security Standard; enforce it for the whole namespace.
-          'pod-security.kubernetes.io/enforce': 'restricted',
+          // The opt-in chown init container runs as root with CHOWN, which only "baseline" admits: then
+          // enforce baseline and keep warning/auditing against restricted.
+          ...(env.chownHostPath
+            ? {
+              'pod-security.kubernetes.io/enforce': 'baseline',
+              'pod-security.kubernetes.io/warn': 'restricted',
+              'pod-security.kubernetes.io/audit': 'restricted',
+            }
+            : { 'pod-security.kubernetes.io/enforce': 'restricted' }),
           'pod-security.kubernetes.io/enforce-version': 'latest',
         },
       },
@@ -173,6 +202,26 @@ export class RegistryStack extends TerraformStack {
       provided,
     });
 
+    // ---- image pull secrets for workloads -----------------------------------------------------------------------
+    // Every name (and IP) clients may use, with the port they use: the keys of node trust and pull secrets.
+    const endpointPort = env.exposure !== 'none' ? '${var.external_port}' : String(REGISTRY_PORT);
+    const registryHosts = registryHostPorts(domains, ipAddresses, endpointPort);
+    const pullUser = Fn.format('%s-pull', [appName]);
+    this.pullSecrets = new RegistryPullSecrets(this, 'pull-secrets', {
+      namespaces: v('pull_secret_namespaces', {
+        type: 'list(string)',
+        description: 'Namespaces that get a kubernetes.io/dockerconfigjson secret "<app_name>-pull" to pull from the registry (may be empty).',
+        default: d.pullSecretNamespaces, rules: [rules.each(rules.dns1123Label), rules.uniqueList],
+      }).listValue,
+      secretName: Fn.format('%s-pull', [appName]),
+      username: pullUser,
+      registryHosts,
+    });
+    this.variables.registry_users.addValidation({
+      condition: '${!contains(var.registry_users, "${var.app_name}-pull")}',
+      errorMessage: 'registry_users: "${var.app_name}-pull" is not allowed; expected names other than the pull-secret user\'s (<app_name>-pull).',
+    });
+
     // ---- users -----------------------------------------------------------------------------------------------
     this.auth = new RegistryAuth(this, 'auth', {
       namespace: ns,
@@ -180,6 +229,7 @@ export class RegistryStack extends TerraformStack {
       httpSecretName: `${appName}-http-secret`,
       users,
       htpasswdEntries: entries,
+      extraHtpasswdLines: this.pullSecrets.htpasswdLines,
     });
 
     // ---- storage ---------------------------------------------------------------------------------------------
@@ -210,10 +260,11 @@ export class RegistryStack extends TerraformStack {
       claimName: this.storage.claimName,
       rolloutTriggers: [this.tls.secret, this.auth.htpasswdSecret, this.auth.httpSecret].map((s) => s.metadata.resourceVersion),
       resources,
+      seLinuxOptions: env.seLinuxOptions,
+      chownDataDirectory: env.chownHostPath ?? false,
     });
 
     // ---- exposure --------------------------------------------------------------------------------------------
-    let endpointPort: string = String(this.server.port);
     let ingressControllerNamespace: string | undefined;
     if (env.exposure !== 'none') {
       const externalPort = v('external_port', {
@@ -241,7 +292,6 @@ export class RegistryStack extends TerraformStack {
           ? ''
           : v('tcp_services_configmap', { type: 'string', description: "Name of the controller's tcp-services ConfigMap (in ingress_namespace).", default: d.tcpConfigMapName, rules: [rules.dns1123Subdomain] }).stringValue,
       });
-      endpointPort = `\${var.external_port}`;
     }
 
     // ---- network isolation -----------------------------------------------------------------------------------
@@ -263,7 +313,33 @@ export class RegistryStack extends TerraformStack {
       }).stringValue,
     });
 
-    this.addOutputs(env, endpointPort);
+    // ---- nodes trust the CA ------------------------------------------------------------------------------------
+    // The CA certificate is public material (nodes and clients must read it); a provided one arrives in a
+    // sensitive variable, so it is explicitly declassified.
+    const caPem = env.tlsMode === 'provided' ? Fn.nonsensitive(this.tls.caPem) : this.tls.caPem;
+    if (env.nodeTrust) {
+      const nodeTrustNamespace = v('node_trust_namespace', {
+        type: 'string', description: 'Namespace created for the node-trust DaemonSet (Pod Security "privileged": it mounts two host certs.d directories).',
+        default: d.nodeTrustNamespace, rules: [rules.dns1123Label],
+      });
+      nodeTrustNamespace.addValidation({
+        condition: '${var.node_trust_namespace != var.namespace}',
+        errorMessage: 'node_trust_namespace: "${var.node_trust_namespace}" is not allowed; expected a namespace other than the registry\'s (namespace), which enforces a stricter Pod Security level.',
+      });
+      this.nodeTrust = new RegistryNodeTrust(this, 'node-trust', {
+        namespace: nodeTrustNamespace.stringValue,
+        name: 'registry-node-trust',
+        caPem,
+        registryHosts,
+        image: v('node_trust_image', {
+          type: 'string', description: 'Image of the node-trust DaemonSet (POSIX sh + busybox), pinned by tag or digest.',
+          default: d.nodeTrustImage, rules: [rules.imageReference, rules.pinnedImage],
+        }).stringValue,
+        seLinuxType: env.nodeTrustSeLinuxType,
+      });
+    }
+
+    this.addOutputs(env, endpointPort, caPem);
   }
 
   /** Declares a stack-level variable whose validation blocks come from `spec.rules`, after checking its default. */
@@ -338,14 +414,11 @@ export class RegistryStack extends TerraformStack {
     new RandomProvider(this, 'provider-random');
   }
 
-  private addOutputs(env: EnvironmentSettings, endpointPort: string) {
+  private addOutputs(env: EnvironmentSettings, endpointPort: string, caPem: string) {
     const output = (name: string, value: any, description: string, sensitive = false) =>
       new TerraformOutput(this, name, { value, description, sensitive }).overrideLogicalId(name);
     const endpoint = `\${element(var.registry_domains, 0)}:${endpointPort}`;
     const stack = `registry-${env.name}`;
-    // The CA certificate is public material (nodes and clients must read it); a provided one arrives in a
-    // sensitive variable, so it is explicitly declassified here.
-    const caPem = env.tlsMode === 'provided' ? Fn.nonsensitive(this.tls.caPem) : this.tls.caPem;
     output('registry_endpoint', endpoint, 'host:port clients use (docker/podman/skopeo/registry-check).');
     output('ca_certificate_pem', caPem, 'CA certificate that clients and nodes must trust.');
     output('registry_users', this.variables.registry_users.listValue, 'Users with generated passwords.');

@@ -5,6 +5,7 @@ import { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import type { ServiceType } from './environments';
 import { MOUNTS, renderRegistryConfig } from './registry-config';
+import * as rules from './rules';
 
 /** Port the registry serves on inside the pod (the external port is the exposure's business). */
 export const REGISTRY_PORT = 5000;
@@ -18,6 +19,32 @@ export interface SeLinuxOptions {
   readonly role?: string;
   readonly type?: string;
   readonly user?: string;
+}
+
+/** An SELinux user, role or type name such as `container_t`, `system_u`, `object_r`. */
+export const seLinuxName = rules.pattern(
+  '^[a-z][a-z0-9_]*$',
+  "an SELinux name such as container_t (lowercase letters, digits and '_', starting with a letter)",
+  255,
+);
+
+/** An MLS/MCS level or range such as `s0:c123,c456` or `s0-s0:c0.c1023`. */
+export const seLinuxLevel = rules.pattern(
+  '^s[0-9]+(-s[0-9]+)?(:c[0-9]+([.,]c[0-9]+)*)?$',
+  'an SELinux level such as s0:c123,c456 (a sensitivity s0, optionally a range s0-s0, then categories c0 to c1023)',
+  255,
+);
+
+/** Throws an Error naming the field and value when an SELinux option is not well formed. */
+export function validateSeLinuxOptions(field: string, options: SeLinuxOptions): void {
+  const known = ['level', 'role', 'type', 'user'];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new Error(`${field}.${key}: is not allowed; expected one of ${known.join(', ')}.`);
+  }
+  if (options.level !== undefined) rules.check(`${field}.level`, options.level, [seLinuxLevel]);
+  for (const key of ['role', 'type', 'user'] as const) {
+    if (options[key] !== undefined) rules.check(`${field}.${key}`, options[key], [seLinuxName]);
+  }
 }
 
 export interface RegistryServerProps {
@@ -48,6 +75,13 @@ export interface RegistryServerProps {
    * @default - the runtime's default label
    */
   readonly seLinuxOptions?: SeLinuxOptions;
+  /**
+   * Add an init container that makes the data directory uid/gid 1000's when its top directory is not (hostPath
+   * volumes ignore fsGroup). It runs as root with the CHOWN capability only, which the "restricted" Pod Security
+   * Standard refuses: the namespace must then enforce "baseline".
+   * @default false
+   */
+  readonly chownDataDirectory?: boolean;
 }
 
 /** The registry itself: its config, the Deployment that runs it and the Service in front of it. */
@@ -66,6 +100,7 @@ export class RegistryServer extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistryServerProps) {
     super(scope, id);
+    if (props.seLinuxOptions) validateSeLinuxOptions('seLinuxOptions', props.seLinuxOptions);
     this.configYaml = renderRegistryConfig({ port: REGISTRY_PORT, debugPort: DEBUG_PORT });
     this.selector = { 'app.kubernetes.io/name': props.name, 'app.kubernetes.io/component': 'registry' };
     const labels = { ...this.selector, 'app.kubernetes.io/managed-by': 'private-registry-stack' };
@@ -113,6 +148,7 @@ export class RegistryServer extends Construct {
               seccompProfile: { type: 'RuntimeDefault' },
               ...(props.seLinuxOptions ? { seLinuxOptions: props.seLinuxOptions } : {}),
             },
+            ...(props.chownDataDirectory ? { initContainer: [chownInitContainer(props.image)] } : {}),
             container: [
               {
                 name: 'registry',
@@ -198,4 +234,39 @@ export class RegistryServer extends Construct {
       },
     });
   }
+}
+
+/** The shell step of the chown init container: only when the top directory is not already 1000:1000. */
+export const CHOWN_DATA_SCRIPT = [
+  'set -eu',
+  `d=${MOUNTS.data}`,
+  `if [ "$(stat -c %u:%g "$d")" != ${REGISTRY_UID}:${REGISTRY_UID} ]; then`,
+  `  echo "chown -R ${REGISTRY_UID}:${REGISTRY_UID} $d (was $(stat -c %u:%g "$d"))"`,
+  `  chown -R ${REGISTRY_UID}:${REGISTRY_UID} "$d"`,
+  'fi',
+].join('\n');
+
+/**
+ * Root with CHOWN and nothing else: chown of root-owned files needs CAP_CHOWN; the registry's own directories
+ * are 0755, so walking them needs no DAC capability. Same image as the registry (its busybox has chown and stat).
+ */
+function chownInitContainer(image: string) {
+  return {
+    name: 'chown-data',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['sh', '-c', CHOWN_DATA_SCRIPT],
+    securityContext: {
+      runAsUser: '0',
+      runAsGroup: '0',
+      runAsNonRoot: false,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['CHOWN'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+    volumeMount: [{ name: 'data', mountPath: MOUNTS.data }],
+  };
 }

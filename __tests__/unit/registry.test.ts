@@ -12,7 +12,7 @@ describe('RegistryServer', () => {
   const mount = (name: string) => container.volume_mount.find((m: any) => m.name === name);
 
   test('the ConfigMap holds config.yml as rendered by renderRegistryConfig, and the pod mounts it where the image reads it', () => {
-    const configMap = only(json, 'kubernetes_config_map_v1');
+    const configMap = byPath(json, 'kubernetes_config_map_v1', 'registry/config');
     expect(configMap.data['config.yml']).toBe(renderRegistryConfig({ port: 5000, debugPort: 5001 }));
     expect(mount('config')).toMatchObject({ mount_path: '/etc/distribution/config.yml', sub_path: 'config.yml', read_only: true });
     expect(container.args).toEqual(['serve', '/etc/distribution/config.yml']);
@@ -65,7 +65,7 @@ describe('RegistryServer', () => {
 
   test('the pod rolls when the config or any secret changes', () => {
     const annotations = deployment.spec.template.metadata.annotations;
-    const configText = only(json, 'kubernetes_config_map_v1').data['config.yml'];
+    const configText = byPath(json, 'kubernetes_config_map_v1', 'registry/config').data['config.yml'];
     expect(annotations['private-registry-stack/config-sha256']).toBe(createHash('sha256').update(configText).digest('hex'));
     for (const secret of ['tls/secret', 'auth/htpasswd', 'auth/http-secret']) {
       expect(annotations['private-registry-stack/secret-versions']).toContain(
@@ -90,9 +90,10 @@ describe('RegistryServer', () => {
 
   test('every namespaced resource names the namespace through the namespace resource (created first)', () => {
     const ns = '${kubernetes_namespace_v1.namespace.metadata[0].name}';
-    for (const type of ['kubernetes_deployment_v1', 'kubernetes_service_v1', 'kubernetes_config_map_v1', 'kubernetes_persistent_volume_claim_v1']) {
+    for (const type of ['kubernetes_deployment_v1', 'kubernetes_service_v1', 'kubernetes_persistent_volume_claim_v1']) {
       expect(only(json, type).metadata.namespace).toBe(ns);
     }
+    expect(byPath(json, 'kubernetes_config_map_v1', 'registry/config').metadata.namespace).toBe(ns);
     expect(byPath(json, 'kubernetes_secret_v1', 'tls/secret').metadata.namespace).toBe(ns);
   });
 });

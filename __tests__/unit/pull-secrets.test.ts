@@ -1,0 +1,50 @@
+import { environment, synth, byPath, address } from './synth';
+
+describe('RegistryPullSecrets', () => {
+  const { json } = synth(environment('dev'));
+  const secret = byPath(json, 'kubernetes_secret_v1', 'pull-secrets/secret');
+  const password = address(json, 'random_password', 'pull-secrets/password');
+
+  test('one kubernetes.io/dockerconfigjson secret per listed namespace', () => {
+    expect(secret.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(secret.for_each).toBe('${toset(var.pull_secret_namespaces)}');
+    expect(secret.metadata.namespace).toBe('${each.value}');
+    expect(secret.metadata.name).toBe('${format("%s-pull", var.app_name)}');
+  });
+
+  test('the namespace list is validated (DNS-1123 labels, no repeats) and may be empty', () => {
+    const variable = json.variable.pull_secret_namespaces;
+    expect(variable).toMatchObject({ type: 'list(string)', default: [] });
+    const conditions = variable.validation.map((v: any) => v.condition).join('\n');
+    expect(conditions).toContain('alltrue([for x in var.pull_secret_namespaces');
+    expect(conditions).toContain('length(distinct(var.pull_secret_namespaces))');
+  });
+
+  test('.dockerconfigjson is jsonencode(auths -> host:port -> username, password, base64 auth) for every registry host', () => {
+    const doc = secret.data['.dockerconfigjson'];
+    expect(doc).toMatch(/^\$\{jsonencode\(\{"auths" = \{ for key, val in toset\(/);
+    expect(doc).toContain('"${val}:${var.external_port}"');
+    expect(doc).toContain('"username" = format("%s-pull", var.app_name)');
+    expect(doc).toContain(`"password" = ${password}.result`);
+    expect(doc).toContain(`"auth" = base64encode(format("%s:%s", format("%s-pull", var.app_name), ${password}.result))`);
+  });
+
+  test('the pull user joins htpasswd with its stable bcrypt_hash, only while some namespace is listed', () => {
+    const htpasswd = byPath(json, 'kubernetes_secret_v1', 'auth/htpasswd').data.htpasswd;
+    expect(htpasswd).toContain(
+      `(length(var.pull_secret_namespaces) >= 1) ? [format("%s:%s", format("%s-pull", var.app_name), ${password}.bcrypt_hash)] : []`,
+    );
+    expect(byPath(json, 'random_password', 'pull-secrets/password')).toMatchObject({ length: 32, special: false });
+  });
+
+  test('registry_users may not take the pull user\'s name', () => {
+    const conditions = json.variable.registry_users.validation.map((v: any) => v.condition);
+    expect(conditions).toContain('${!contains(var.registry_users, "${var.app_name}-pull")}');
+  });
+
+  test('fails when a default namespace is not a DNS-1123 label', () => {
+    expect(() => synth(environment('dev', { defaults: { pullSecretNamespaces: ['Team_A'] } as any }))).toThrow(
+      'pull_secret_namespaces: ["Team_A"] in ["Team_A"] is not allowed; expected a list where every element is a DNS-1123 label',
+    );
+  });
+});

@@ -1,0 +1,178 @@
+import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
+import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
+import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { DaemonSetV1 } from '@cdktf/provider-kubernetes/lib/daemon-set-v1';
+import { DEFAULT_CONTAINERD_HOST_CERTS_DIR, renderNodeTrustScript } from './node-trust-script';
+import { seLinuxName } from './registry';
+import * as rules from './rules';
+
+/** Where CRI-O, podman, skopeo and buildah read per-registry CAs on a node. */
+export const DEFAULT_CONTAINERS_HOST_CERTS_DIR = '/etc/containers/certs.d';
+
+/** Paths inside the node-trust pod. */
+export const NODE_TRUST_MOUNTS = {
+  caDir: '/run/registry-ca',
+  containerdCertsDir: '/host/etc/containerd/certs.d',
+  containersCertsDir: '/host/etc/containers/certs.d',
+} as const;
+
+/** The environment variable the script reads its "host:port" list from (known only at apply time). */
+export const REGISTRY_HOSTS_ENV = 'REGISTRY_HOSTS';
+
+export interface RegistryNodeTrustProps {
+  /**
+   * Namespace created for the DaemonSet, labelled for the `privileged` Pod Security Standard: its hostPath
+   * volumes are refused by `baseline` and `restricted`, so it cannot share the registry's namespace.
+   */
+  readonly namespace: string;
+  /**
+   * Name of the DaemonSet; prefix of its CA ConfigMap.
+   * @default "registry-node-trust"
+   */
+  readonly name?: string;
+  /** The registry CA certificate PEM (public material only: never the TLS secret, which holds the key). */
+  readonly caPem: string;
+  /** Every "host:port" nodes pull from (may be a Terraform list expression). */
+  readonly registryHosts: string[];
+  /** A small image with a POSIX sh and busybox/coreutils, pinned. */
+  readonly image: string;
+  /**
+   * Seconds between passes: a rotated CA reaches the nodes within this time plus the kubelet's ConfigMap sync.
+   * @default 60
+   */
+  readonly intervalSeconds?: number;
+  /**
+   * SELinux type of the pod on SELinux nodes, where `container_t` may not write host `/etc` (e.g. `spc_t`).
+   * @default - the runtime's default type (`container_t`)
+   */
+  readonly seLinuxType?: string;
+  /**
+   * containerd's certs.d directory on the node (k3s/RKE2 keep it elsewhere).
+   * @default "/etc/containerd/certs.d"
+   */
+  readonly containerdCertsDir?: string;
+  /**
+   * The containers-image certs.d directory on the node (CRI-O, podman).
+   * @default "/etc/containers/certs.d"
+   */
+  readonly containersCertsDir?: string;
+}
+
+/**
+ * Makes every node's container runtime trust the registry CA: a DaemonSet on all nodes (every taint tolerated)
+ * runs the script from `renderNodeTrustScript`, which keeps `ca.crt` (+ containerd's `hosts.toml`) under
+ * `certs.d/<host:port>/` on the host. Least privilege: root only for the root-owned host directories, every
+ * capability dropped, not privileged, read-only root filesystem, no service account token, and hostPath mounts
+ * of exactly the two certs.d directories.
+ */
+export class RegistryNodeTrust extends Construct {
+  public readonly namespace: NamespaceV1;
+  /** The CA certificate, mounted as a directory so a rotation propagates (subPath mounts never update). */
+  public readonly caConfigMap: ConfigMapV1;
+  public readonly daemonSet: DaemonSetV1;
+  /** The script the container runs (`sh -c <script>`). */
+  public readonly script: string;
+  /** Key of the CA in `caConfigMap`. */
+  public readonly caKey = 'ca.crt';
+
+  constructor(scope: Construct, id: string, props: RegistryNodeTrustProps) {
+    super(scope, id);
+    const name = props.name ?? 'registry-node-trust';
+    const containerdHostDir = props.containerdCertsDir ?? DEFAULT_CONTAINERD_HOST_CERTS_DIR;
+    const containersHostDir = props.containersCertsDir ?? DEFAULT_CONTAINERS_HOST_CERTS_DIR;
+    rules.check('name', name, [rules.dns1123Label]);
+    rules.check('containerdCertsDir', containerdHostDir, [rules.absolutePath]);
+    rules.check('containersCertsDir', containersHostDir, [rules.absolutePath]);
+    if (props.seLinuxType !== undefined) rules.check('seLinuxType', props.seLinuxType, [seLinuxName]);
+
+    // The host list comes from Terraform variables, so the script reads it from the environment at run time.
+    this.script = renderNodeTrustScript({
+      caPath: `${NODE_TRUST_MOUNTS.caDir}/${this.caKey}`,
+      containerdCertsDir: NODE_TRUST_MOUNTS.containerdCertsDir,
+      containersCertsDir: NODE_TRUST_MOUNTS.containersCertsDir,
+      containerdHostCertsDir: containerdHostDir,
+      intervalSeconds: props.intervalSeconds ?? 60,
+    });
+
+    const selector = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'node-trust' };
+    const labels = { ...selector, 'app.kubernetes.io/managed-by': 'private-registry-stack' };
+
+    this.namespace = new NamespaceV1(this, 'namespace', {
+      metadata: {
+        name: props.namespace,
+        labels: {
+          'app.kubernetes.io/managed-by': 'private-registry-stack',
+          // hostPath volumes are refused by "baseline" and "restricted"; this namespace holds only this DaemonSet.
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+        },
+      },
+    });
+    const ns = this.namespace.metadata.name;
+
+    this.caConfigMap = new ConfigMapV1(this, 'ca', {
+      metadata: { name: `${name}-ca`, namespace: ns, labels },
+      data: { [this.caKey]: props.caPem },
+    });
+
+    const hostDir = (volume: string, path: string) => ({ name: volume, hostPath: { path, type: 'DirectoryOrCreate' } });
+
+    this.daemonSet = new DaemonSetV1(this, 'daemon-set', {
+      metadata: { name, namespace: ns, labels },
+      // Nodes come and go; the DaemonSet converges on its own and must not hold up the registry's apply.
+      waitForRollout: false,
+      spec: {
+        selector: { matchLabels: selector },
+        revisionHistoryLimit: 3,
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: 10,
+            // Every node that may run workloads needs the CA, whatever its taints.
+            toleration: [{ operator: 'Exists' }],
+            securityContext: {
+              // root only because the host's certs.d directories are root's (0755); no capability is needed
+              runAsUser: '0',
+              runAsGroup: '0',
+              runAsNonRoot: false,
+              seccompProfile: { type: 'RuntimeDefault' },
+              ...(props.seLinuxType ? { seLinuxOptions: { type: props.seLinuxType } } : {}),
+            },
+            container: [
+              {
+                name: 'node-trust',
+                image: props.image,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['sh', '-c', this.script, 'node-trust'],
+                env: [{ name: REGISTRY_HOSTS_ENV, value: Fn.join(' ', props.registryHosts) }],
+                resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { memory: '32Mi' } },
+                securityContext: {
+                  privileged: false,
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ['ALL'] },
+                },
+                volumeMount: [
+                  { name: 'registry-ca', mountPath: NODE_TRUST_MOUNTS.caDir, readOnly: true },
+                  { name: 'containerd-certs', mountPath: NODE_TRUST_MOUNTS.containerdCertsDir },
+                  { name: 'containers-certs', mountPath: NODE_TRUST_MOUNTS.containersCertsDir },
+                ],
+              },
+            ],
+            volume: [
+              {
+                name: 'registry-ca',
+                configMap: { name: this.caConfigMap.metadata.name, optional: false, defaultMode: '0444', items: [{ key: this.caKey, path: this.caKey }] },
+              },
+              hostDir('containerd-certs', containerdHostDir),
+              hostDir('containers-certs', containersHostDir),
+            ],
+          },
+        },
+      },
+    });
+  }
+}
