@@ -1,7 +1,9 @@
 /**
  * Per-environment structural settings: which resources exist. Values an operator tunes per run (domain, port,
  * sizes, users, ...) are Terraform variables in registry-stack.ts; the `defaults` here only seed their defaults.
+ * `validateEnvironment` checks the settings when a stack is built, with the same rules as the variables.
  */
+import * as rules from './rules';
 
 /** Where the certificate comes from. */
 export type TlsMode =
@@ -66,6 +68,10 @@ export interface VariableDefaults {
   readonly tcpConfigMapName: string;
   readonly kubeconfigPath: string | null;
   readonly kubeContext: string | null;
+  /** Namespaces (besides the ingress controller's) whose pods may connect to the registry port. */
+  readonly allowedClientNamespaces: string[];
+  /** Namespace whose pods may scrape the metrics port; empty: nobody. */
+  readonly monitoringNamespace: string;
   readonly cpuRequest: string;
   readonly memoryRequest: string;
   readonly memoryLimit: string;
@@ -84,8 +90,14 @@ export interface EnvironmentSettings {
   readonly storageAccessMode?: AccessMode;
   readonly exposure: ExposureMode;
   readonly serviceType: ServiceType;
-  /** Protect the volume and claim from `cdktf destroy` (Terraform `prevent_destroy`). */
-  readonly preventDestroy: boolean;
+  /**
+   * Protect the registry's PersistentVolume and claim with Terraform `prevent_destroy`: any plan that would delete
+   * or replace them (`cdktf destroy`, a renamed volume, a changed node) fails instead. The hostPath volume is
+   * `Retain` either way, so even a deleted volume leaves the images on the node's disk. To really remove an
+   * environment, set this to false, synthesize, then destroy.
+   * @default true (only throw-away environments such as dev turn it off)
+   */
+  readonly preventDestroy?: boolean;
   /** Use Terraform Cloud with one workspace for this environment; local state when absent. */
   readonly cloud?: CloudSettings;
   readonly defaults: VariableDefaults;
@@ -118,6 +130,8 @@ const common: VariableDefaults = {
   tcpConfigMapName: 'ingress-nginx-tcp',
   kubeconfigPath: '~/.kube/config',
   kubeContext: null,
+  allowedClientNamespaces: [],
+  monitoringNamespace: '',
   cpuRequest: '100m',
   memoryRequest: '128Mi',
   memoryLimit: '512Mi',
@@ -149,3 +163,41 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
     },
   },
 ];
+
+const TLS_MODES: readonly TlsMode[] = ['generated', 'provided'];
+const STORAGE_KINDS: readonly StorageKind[] = ['host-path', 'storage-class', 'existing-claim'];
+const EXPOSURE_MODES: readonly ExposureMode[] = ['install', 'adopt', 'configmap-only', 'none'];
+const ACCESS_MODES: readonly AccessMode[] = ['ReadWriteOnce', 'ReadWriteMany'];
+const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
+
+/** HCP Terraform organization and workspace names: letters, digits, '-' and '_'. */
+const cloudName = (what: string) => rules.pattern('^[A-Za-z0-9_-]+$', `a Terraform Cloud ${what} name of letters, digits, '-' and '_'`);
+
+/**
+ * Checks an environment's structural settings; throws naming the environment, the setting, the value and what
+ * is allowed. The variable defaults are checked by the stack, against the same rules as its variables.
+ */
+export function validateEnvironment(env: EnvironmentSettings): void {
+  rules.check('environment name', env.name, [rules.dns1123Label]);
+  const check = (setting: string, value: unknown, settingRules: readonly rules.Rule[]) =>
+    rules.check(`environment ${env.name}: ${setting}`, value, settingRules);
+  check('tlsMode', env.tlsMode, [rules.oneOf(TLS_MODES)]);
+  check('storageKind', env.storageKind, [rules.oneOf(STORAGE_KINDS)]);
+  check('exposure', env.exposure, [rules.oneOf(EXPOSURE_MODES)]);
+  check('serviceType', env.serviceType, [rules.oneOf(SERVICE_TYPES)]);
+  check('storageAccessMode', env.storageAccessMode, [
+    rules.optional(
+      env.storageKind === 'host-path'
+        ? rules.oneOf(['ReadWriteOnce'], '"ReadWriteOnce": storageKind "host-path" is one node\'s disk, which only one node can mount')
+        : rules.oneOf(ACCESS_MODES),
+    ),
+  ]);
+  if (env.preventDestroy !== undefined && typeof env.preventDestroy !== 'boolean') {
+    throw new Error(`environment ${env.name}: preventDestroy: ${JSON.stringify(env.preventDestroy)} is not allowed; expected true or false.`);
+  }
+  if (env.cloud) {
+    check('cloud.organization', env.cloud.organization, [cloudName('organization')]);
+    check('cloud.workspace', env.cloud.workspace, [cloudName('workspace')]);
+    check('cloud.hostname', env.cloud.hostname, [rules.optional(rules.domainName)]);
+  }
+}

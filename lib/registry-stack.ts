@@ -14,13 +14,14 @@ import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
 import { RandomProvider } from '@cdktf/provider-random/lib/provider';
-import type { EnvironmentSettings } from './environments';
+import { validateEnvironment, type EnvironmentSettings } from './environments';
 import * as rules from './rules';
 import { RegistryTls } from './tls';
 import { RegistryAuth } from './auth';
 import { RegistryStorage } from './storage';
 import { RegistryServer } from './registry';
 import { IngressNginxTcp } from './exposure/ingress-nginx';
+import { RegistryNetworkPolicy } from './network-policy';
 
 export interface RegistryStackProps {
   readonly environment: EnvironmentSettings;
@@ -45,15 +46,6 @@ interface VariableSpec {
   readonly rules: readonly rules.Rule[];
 }
 
-/** A rule over two variables: `field < other`. */
-function lessThan(other: string, otherValue: unknown): rules.Rule {
-  return {
-    allowed: `a number smaller than ${other}`,
-    test: (v) => typeof v === 'number' && typeof otherValue === 'number' && v < otherValue,
-    condition: (ref) => `${ref} < var.${other}`,
-  };
-}
-
 /**
  * One registry environment: providers, backend, the operator-facing variables, the constructs and the outputs.
  * Values flow one way: environment settings -> variables (their defaults) -> constructs -> outputs.
@@ -64,15 +56,19 @@ export class RegistryStack extends TerraformStack {
   public readonly storage: RegistryStorage;
   public readonly server: RegistryServer;
   public readonly exposure?: IngressNginxTcp;
+  public readonly networkPolicy: RegistryNetworkPolicy;
   public readonly namespace: NamespaceV1;
   /** Every variable this stack declares, by name (the Terraform name). */
   public readonly variables: Record<string, TerraformVariable> = {};
+  /** The rules behind each variable's validation blocks, by variable name (for synth-time checks of values). */
+  public readonly variableRules: Record<string, readonly rules.Rule[]> = {};
 
   constructor(scope: Construct, id: string, props: RegistryStackProps) {
     super(scope, id);
     const env = props.environment;
+    validateEnvironment(env);
     const d = env.defaults;
-    const accessMode = env.storageKind === 'host-path' ? 'ReadWriteOnce' : env.storageAccessMode ?? 'ReadWriteOnce';
+    const accessMode = env.storageAccessMode ?? 'ReadWriteOnce';
 
     this.configureBackend(id, env, props.localStatePath);
 
@@ -105,29 +101,26 @@ export class RegistryStack extends TerraformStack {
         ? 'Registry pods (shared ReadWriteMany storage: more than one is possible).'
         : 'Registry pods. Must be 1: this environment\'s storage is ReadWriteOnce.',
       default: d.replicas,
-      rules: accessMode === 'ReadWriteMany' ? [rules.wholeNumber(1, 10)] : [rules.wholeNumber(1, 1)],
+      rules: accessMode === 'ReadWriteMany' ? [rules.wholeNumber(1, 10)] : [rules.singleReplica],
     }).numberValue;
     const storageSize = v('storage_size', {
       type: 'string', description: 'Size of the registry volume (Kubernetes quantity, e.g. 20Gi).',
-      default: d.storageSize, rules: [rules.quantity],
+      default: d.storageSize, rules: [rules.positiveQuantity],
     }).stringValue;
     const users = v('registry_users', {
       type: 'list(string)', description: 'Users that get a generated password (see the registry_passwords output).',
-      default: d.users, rules: [rules.each(rules.userName), rules.uniqueList],
+      default: d.users,
+      rules: [rules.each(rules.userName), rules.uniqueList, rules.atLeastOneUserWith('htpasswd_entries', [])],
     }).listValue;
     const entries = v('htpasswd_entries', {
       type: 'list(string)', sensitive: true,
       description: "Existing htpasswd lines 'user:$2y$...' (bcrypt only), kept as they are.",
       default: [], rules: [rules.each(rules.bcryptHtpasswdEntry)],
     }).listValue;
-    this.variables.registry_users.addValidation({
-      condition: '${length(var.registry_users) + length(var.htpasswd_entries) > 0}',
-      errorMessage: 'registry_users: at least one user is required (in registry_users or htpasswd_entries); an open registry is not allowed.',
-    });
     const resources = {
       cpuRequest: v('cpu_request', { type: 'string', description: 'CPU request of the registry container.', default: d.cpuRequest, rules: [rules.quantity] }).stringValue,
-      memoryRequest: v('memory_request', { type: 'string', description: 'Memory request of the registry container.', default: d.memoryRequest, rules: [rules.quantity] }).stringValue,
-      memoryLimit: v('memory_limit', { type: 'string', description: 'Memory limit of the registry container.', default: d.memoryLimit, rules: [rules.quantity] }).stringValue,
+      memoryRequest: v('memory_request', { type: 'string', description: 'Memory request of the registry container.', default: d.memoryRequest, rules: [rules.positiveQuantity] }).stringValue,
+      memoryLimit: v('memory_limit', { type: 'string', description: 'Memory limit of the registry container.', default: d.memoryLimit, rules: [rules.positiveQuantity] }).stringValue,
     };
 
     // ---- providers -----------------------------------------------------------------------------------------
@@ -166,7 +159,7 @@ export class RegistryStack extends TerraformStack {
       earlyRenewalHours = v('cert_early_renewal_hours', {
         type: 'number', description: 'Renew the certificate on the first apply this many hours before it expires.',
         default: d.certEarlyRenewalHours,
-        rules: [rules.wholeNumber(0, 87600), lessThan('cert_validity_hours', d.certValidityHours)],
+        rules: [rules.wholeNumber(0, 87600), rules.lessThanVariable('cert_validity_hours', d.certValidityHours)],
       }).numberValue;
     }
     this.tls = new RegistryTls(this, 'tls', {
@@ -197,7 +190,7 @@ export class RegistryStack extends TerraformStack {
       volumeName: `${ns}-${appName}-data`,
       size: storageSize,
       accessMode,
-      preventDestroy: env.preventDestroy,
+      preventDestroy: env.preventDestroy ?? true,
       ...this.storageVariables(env),
     });
 
@@ -221,6 +214,7 @@ export class RegistryStack extends TerraformStack {
 
     // ---- exposure --------------------------------------------------------------------------------------------
     let endpointPort: string = String(this.server.port);
+    let ingressControllerNamespace: string | undefined;
     if (env.exposure !== 'none') {
       const externalPort = v('external_port', {
         type: 'number', description: 'Port clients use on the ingress-nginx controller (L4 pass-through to the registry).',
@@ -230,6 +224,7 @@ export class RegistryStack extends TerraformStack {
         type: 'string', description: 'Namespace of the ingress-nginx controller.',
         default: d.ingressNamespace, rules: [rules.dns1123Label],
       }).stringValue;
+      ingressControllerNamespace = controllerNamespace;
       const helmManaged = env.exposure !== 'configmap-only';
       this.exposure = new IngressNginxTcp(this, 'exposure', {
         mode: env.exposure,
@@ -249,6 +244,25 @@ export class RegistryStack extends TerraformStack {
       endpointPort = `\${var.external_port}`;
     }
 
+    // ---- network isolation -----------------------------------------------------------------------------------
+    this.networkPolicy = new RegistryNetworkPolicy(this, 'network-policy', {
+      namespace: ns,
+      name: appName,
+      podSelector: this.server.selector,
+      registryPort: this.server.port,
+      metricsPort: this.server.debugPort,
+      ingressControllerNamespace,
+      allowedClientNamespaces: v('allowed_client_namespaces', {
+        type: 'list(string)',
+        description: "Namespaces (besides the ingress controller's) whose pods may connect to the registry port.",
+        default: d.allowedClientNamespaces, rules: [rules.each(rules.dns1123Label), rules.uniqueList],
+      }).listValue,
+      monitoringNamespace: v('monitoring_namespace', {
+        type: 'string', description: 'Namespace whose pods may scrape the metrics port; empty: nobody.',
+        default: d.monitoringNamespace, rules: [rules.optional(rules.dns1123Label)],
+      }).stringValue,
+    });
+
     this.addOutputs(env, endpointPort);
   }
 
@@ -266,6 +280,7 @@ export class RegistryStack extends TerraformStack {
     const variable = new TerraformVariable(this, `var-${name}`, config);
     variable.overrideLogicalId(name);
     this.variables[name] = variable;
+    this.variableRules[name] = spec.rules;
     return variable;
   }
 
@@ -305,10 +320,10 @@ export class RegistryStack extends TerraformStack {
    * workers, which have no kubeconfig and no local files). A non-empty kube_host wins over the kubeconfig.
    */
   private configureProviders(d: EnvironmentSettings['defaults']) {
-    this.variable('kubeconfig_path', { type: 'string', description: 'Kubeconfig file (workstation runs). Ignored when kube_host is set.', default: d.kubeconfigPath ?? '', rules: [] });
-    this.variable('kube_context', { type: 'string', description: 'Kubeconfig context; empty for the current context.', default: d.kubeContext ?? '', rules: [] });
+    this.variable('kubeconfig_path', { type: 'string', description: 'Kubeconfig file (workstation runs). Ignored when kube_host is set.', default: d.kubeconfigPath ?? '', rules: [rules.optional(rules.kubeconfigPath)] });
+    this.variable('kube_context', { type: 'string', description: 'Kubeconfig context; empty for the current context.', default: d.kubeContext ?? '', rules: [rules.optional(rules.kubeContext)] });
     this.variable('kube_host', { type: 'string', description: 'API server URL (Terraform Cloud runs); empty to use the kubeconfig.', default: '', rules: [rules.optional(rules.httpsUrl)] });
-    this.variable('kube_token', { type: 'string', sensitive: true, description: 'Bearer token for kube_host (a ServiceAccount token).', default: '', rules: [] });
+    this.variable('kube_token', { type: 'string', sensitive: true, description: 'Bearer token for kube_host (a ServiceAccount token).', default: '', rules: [rules.optional(rules.bearerToken)] });
     this.variable('kube_cluster_ca_certificate', { type: 'string', description: "PEM of the API server's CA for kube_host (never skip verification).", default: '', rules: [rules.optional(rules.certificatePem)] });
     const connection = {
       configPath: `\${var.kube_host != "" ? null : (var.kubeconfig_path == "" ? null : var.kubeconfig_path)}`,

@@ -3,7 +3,9 @@
  * settings, construct props) and as the `validation` blocks of the stack's Terraform variables, so a workstation
  * run and a Terraform Cloud run reject the same inputs with the same words.
  *
- * Pure module: no cdktf import. Regular expressions are kept to the syntax JavaScript and Terraform's RE2 share.
+ * Pure module: no cdktf import. Regular expressions are kept to the syntax JavaScript and Terraform's RE2 share:
+ * no lookaround, no backreferences, no `\s`/`\w` (their meaning differs: JavaScript's `\s` includes Unicode spaces),
+ * explicit character classes only, `^...$` anchors (neither engine lets `$` match before a final newline).
  */
 import { isIP } from 'node:net';
 
@@ -33,7 +35,8 @@ const hcl = (s: string): string => {
 /** A rule for a string matching `pattern` (anchored) with an optional maximum length. */
 export function pattern(source: string, allowed: string, maxLength?: number): Rule {
   const re = new RegExp(source);
-  const lengthTf = (x: string) => (maxLength ? ` && length(${x}) <= ${maxLength}` : '');
+  // try(): a null list element must fail the rule, not break the evaluation with "argument must not be null".
+  const lengthTf = (x: string) => (maxLength ? ` && try(length(${x}) <= ${maxLength}, false)` : '');
   return {
     allowed,
     test: (v) => typeof v === 'string' && re.test(v) && (maxLength === undefined || v.length <= maxLength),
@@ -80,10 +83,21 @@ export const domainName = pattern(
   253,
 );
 
+/**
+ * Node's `isIP` and Terraform's `cidrhost` disagree at the edges: Terraform accepts IPv4 octets with leading zeros
+ * (010.0.0.1, read as octal by some tools), Node accepts IPv6 zones (fe80::1%eth0). Both are refused on both sides
+ * by a shared character-and-octet pattern.
+ */
+const ipCharacters = '^[0-9A-Fa-f:.]+$';
+const ipv4LeadingZero = '(^|\\.)0[0-9]+(\\.|$)|(^|:)0[0-9]+\\.';
+
 export const ipAddress: Rule = {
-  allowed: 'an IPv4 or IPv6 address such as 192.0.2.10 (no prefix length, no port)',
-  test: (v) => typeof v === 'string' && isIP(v) !== 0,
-  condition: (ref) => `can(cidrhost(strcontains(${ref}, ":") ? "\${${ref}}/128" : "\${${ref}}/32", 0))`,
+  allowed: 'an IPv4 or IPv6 address such as 192.0.2.10 (no prefix length, no port, no zone, no leading zeros)',
+  test: (v) =>
+    typeof v === 'string' && isIP(v) !== 0 && new RegExp(ipCharacters).test(v) && !new RegExp(ipv4LeadingZero).test(v),
+  condition: (ref) =>
+    `can(regex(${hcl(ipCharacters)}, ${ref})) && !can(regex(${hcl(ipv4LeadingZero)}, ${ref})) && ` +
+    `can(cidrhost(strcontains(${ref}, ":") ? "\${${ref}}/128" : "\${${ref}}/32", 0))`,
 };
 
 export const RESERVED_INGRESS_NGINX_PORTS = [80, 443, 442, 8181, 10254, 10245, 10246, 10247] as const;
@@ -103,6 +117,12 @@ export const unreservedIngressPort: Rule = {
 export const quantity = pattern(
   '^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
   "a Kubernetes quantity such as 20Gi, 512Mi or 250m (binary suffixes Ki Mi Gi Ti Pi Ei, decimal k M G T P E; not 'GB')",
+);
+
+/** A quantity that is not zero: a 0Gi volume or a 0 memory limit is a mistake, never a setting. */
+export const positiveQuantity = pattern(
+  '^([0-9]*[1-9][0-9]*(\\.[0-9]+)?|[0-9]+\\.[0-9]*[1-9][0-9]*)(m|Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
+  'a Kubernetes quantity greater than zero such as 20Gi or 512Mi (binary suffixes Ki Mi Gi Ti Pi Ei, decimal k M G T P E)',
 );
 
 export const absolutePath = pattern(
@@ -146,11 +166,12 @@ export const bcryptHtpasswdEntry = pattern(
   "an htpasswd line 'user:$2y$10$...' with a bcrypt hash (the registry ignores MD5, SHA1 and crypt entries)",
 );
 
+const pemWhitespace = '[\\t\\n\\r ]*';
 const pemBlock = (kinds: string) =>
-  `^-----BEGIN (${kinds})-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END (${kinds})-----\\s*`;
+  `^-----BEGIN (${kinds})-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END (${kinds})-----${pemWhitespace}`;
 
 export const certificatePem = pattern(
-  `${pemBlock('CERTIFICATE')}(-----BEGIN CERTIFICATE-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END CERTIFICATE-----\\s*)*$`,
+  `${pemBlock('CERTIFICATE')}(-----BEGIN CERTIFICATE-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END CERTIFICATE-----${pemWhitespace})*$`,
   "one or more PEM blocks '-----BEGIN CERTIFICATE-----' ... '-----END CERTIFICATE-----'",
 );
 
@@ -165,8 +186,29 @@ export const semver = pattern(
 );
 
 export const httpsUrl = pattern(
-  '^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\\s]*)?$',
+  '^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$',
   'an https:// URL of the Kubernetes API server such as https://203.0.113.5:6443',
+);
+
+/** A kubeconfig file: `~` is expanded by the providers; a relative path is read from the stack's directory. */
+export const kubeconfigPath = pattern(
+  '^[^\\t\\n\\r]*[^/\\t\\n\\r]$',
+  "a kubeconfig file path such as ~/.kube/config (no tabs or line breaks, not a directory ending in '/')",
+  4096,
+);
+
+/** Context names are free-form in kubeconfig (kind-dev, admin@cluster, arn:aws:eks:...:cluster/x), but never blank. */
+export const kubeContext = pattern(
+  '^[!-~]+$',
+  'a kubeconfig context name such as kind-dev or admin@cluster (printable characters, no spaces or line breaks)',
+  253,
+);
+
+/** A pasted token with a trailing newline is the usual mistake: the API server then answers 401. */
+export const bearerToken = pattern(
+  '^[A-Za-z0-9._~+/=-]+$',
+  'a bearer token (a ServiceAccount JWT: letters, digits and . _ ~ + / = -, no spaces or line breaks)',
+  16384,
 );
 
 export const wholeNumber = (min: number, max: number): Rule => ({
@@ -174,6 +216,48 @@ export const wholeNumber = (min: number, max: number): Rule => ({
   test: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
   condition: (ref) => `${ref} == floor(${ref}) && ${ref} >= ${min} && ${ref} <= ${max}`,
 });
+
+/**
+ * Replicas on storage only one pod can mount: always 1, with a message saying why (not "from 1 to 1").
+ */
+export const singleReplica: Rule = {
+  allowed: "1: this environment's storage is ReadWriteOnce (more replicas need a ReadWriteMany storage class)",
+  test: (v) => v === 1,
+  condition: (ref) => `${ref} == 1`,
+};
+
+/**
+ * Cross-field rule `field < other`. `otherValue` is the other field's synth-time value (its default): the
+ * TypeScript side compares against it, the Terraform side against `var.<other>` as the operator set it.
+ */
+export function lessThanVariable(other: string, otherValue: unknown): Rule {
+  return {
+    allowed: `a number smaller than ${other}`,
+    test: (v) => typeof v === 'number' && typeof otherValue === 'number' && v < otherValue,
+    condition: (ref) => `${ref} < var.${other}`,
+  };
+}
+
+/**
+ * Cross-field rule on a user list: together with the `other` list (pre-hashed htpasswd entries) at least one
+ * user must exist; an empty htpasswd file would leave nobody able to log in, and no file at all an open registry.
+ */
+export function atLeastOneUserWith(other: string, otherValue: readonly unknown[]): Rule {
+  return {
+    allowed: `at least one user in this list or in ${other} (a registry without users is not allowed)`,
+    test: (v) => Array.isArray(v) && v.length + otherValue.length > 0,
+    condition: (ref) => `length(${ref}) + length(var.${other}) > 0`,
+  };
+}
+
+/** One of a fixed set of strings (the TypeScript unions, checked for JavaScript callers and hand-edited settings). */
+export function oneOf(values: readonly string[], allowed = `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`): Rule {
+  return {
+    allowed,
+    test: (v) => typeof v === 'string' && values.includes(v),
+    condition: (ref) => `contains([${values.map(hcl).join(', ')}], ${ref})`,
+  };
+}
 
 /** One failed check, worded the same on both sides. */
 export function message(field: string, shownValue: string, rule: Rule): string {
@@ -199,6 +283,11 @@ export function check(field: string, value: unknown, rules: readonly Rule[], sen
   }
 }
 
+/** Text placed verbatim in an HCL template: `${` and `%{` would start an interpolation or a directive. */
+export function escapeTemplate(text: string): string {
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
 /**
  * The Terraform `validation` blocks for a variable. The error message repeats the TypeScript wording; the value
  * is shown with jsonencode (non-sensitive variables only) and, for lists, the offending elements are named.
@@ -216,7 +305,8 @@ export function terraformValidations(
     }
     return {
       condition: `\${${rule.condition(ref)}}`,
-      errorMessage: message(field, shown, rule),
+      // Terraform refuses to print a message that reveals a sensitive value: sensitive fields show a fixed text.
+      errorMessage: message(field, shown, { ...rule, allowed: escapeTemplate(rule.allowed) }),
     };
   });
 }

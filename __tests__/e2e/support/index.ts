@@ -5,3 +5,4 @@ export * from './nginx';
 export * from './process';
 export * from './registry';
 export * from './tls';
+export * from './skopeo';

@@ -1,4 +1,6 @@
 import * as fs from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,4 +52,20 @@ export async function tempDir(cleanup: Cleanup, prefix = 'registry-e2e-'): Promi
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
   cleanup.add(() => fs.rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** GET `url` (http or https, verified against `caPem` when given) and read the whole body. */
+export function httpGet(url: string, { caPem, headers = {} }: { caPem?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: http.IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.once('error', reject);
+    };
+    const req = url.startsWith('https:') ? https.get(url, { ca: caPem, headers, agent: false }, onResponse) : http.get(url, { headers, agent: false }, onResponse);
+    req.once('error', reject);
+    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${url}: no answer in 5 s`)));
+  });
 }

@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import { Cleanup } from './cleanup';
-import { spawnLogged, waitUntilReady } from './process';
+import { execFileAsync, spawnLogged, waitUntilReady } from './process';
 
 export interface RegistryProcess {
   readonly pid: number;
@@ -18,8 +18,10 @@ export interface RegistryProcess {
 export interface StartRegistryOptions {
   /** Working directory: the config and the log are written here. */
   readonly dir: string;
-  /** The registry's config.yml text; it must listen on 127.0.0.1:`port`. */
+  /** The registry's config.yml text; it (or a REGISTRY_HTTP_ADDR override) must listen on 127.0.0.1:`port`. */
   readonly config: string;
+  /** Where to write `config` (for example a directory standing in for a mounted volume). @default `<dir>/config.yml` */
+  readonly configPath?: string;
   readonly port: number;
   /** CA PEM to verify the registry's TLS certificate while waiting for it; omit for a plain HTTP registry. */
   readonly caPem?: string;
@@ -54,7 +56,7 @@ function rootAnswers(port: number, caPem?: string): Promise<boolean> {
  * stop with the cleanup scope. Fails with the registry's log tail when it exits or never answers.
  */
 export async function startRegistry(cleanup: Cleanup, options: StartRegistryOptions): Promise<RegistryProcess> {
-  const configPath = path.join(options.dir, 'config.yml');
+  const configPath = options.configPath ?? path.join(options.dir, 'config.yml');
   await fs.writeFile(configPath, options.config);
   const proc = spawnLogged(cleanup, options.binary ?? '/usr/bin/docker-registry', ['serve', configPath], {
     logPath: path.join(options.dir, 'registry.log'),
@@ -70,4 +72,18 @@ export async function startRegistry(cleanup: Cleanup, options: StartRegistryOpti
     logTail: proc.logTail,
     stop: () => proc.stop(),
   };
+}
+
+/**
+ * Runs `docker-registry garbage-collect [--dry-run] <config>` (the registry must be stopped or read-only) with the
+ * same environment overrides the server got; returns its output (one line per blob marked, then the blobs eligible
+ * for deletion).
+ */
+export async function garbageCollect(
+  configPath: string,
+  { dryRun = false, env = {}, binary = '/usr/bin/docker-registry' }: { dryRun?: boolean; env?: Record<string, string>; binary?: string } = {},
+): Promise<string> {
+  const args = ['garbage-collect', ...(dryRun ? ['--dry-run'] : []), configPath];
+  const { stdout, stderr } = await execFileAsync(binary, args, { env: { ...process.env, OTEL_TRACES_EXPORTER: 'none', ...env } });
+  return stdout + stderr;
 }

@@ -1,0 +1,267 @@
+/**
+ * End to end: the registry-dev stack as synthesized, run with the real programs. docker-registry (distribution 2.8.2)
+ * reads the config.yml of the synthesized ConfigMap; an nginx stream proxy stands in for ingress-nginx's tcp-services
+ * on the port of the synthesized Helm values; registry-check (library) and skopeo are the clients.
+ *
+ * Mount paths: the Deployment mounts config, TLS, htpasswd and data under /etc/distribution and /var/lib/registry.
+ * We do NOT bind-mount them there (`unshare -m` needs root, CI may not be root, and the host's /etc would be
+ * touched if a namespace step failed). Instead the volumes are laid out in a temp dir (support/pod.ts) and the
+ * config values that name mounted paths are redirected with distribution's own REGISTRY_* env overrides, plus the
+ * two listen addresses (loopback, free ports). Everything else in config.yml is used as synthesized. The first test
+ * pins the override set to exactly the paths the Deployment mounts, so a stack change that breaks that wiring
+ * fails here.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { pullImage, pullManifest, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
+import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
+import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer } from '../../lib/check/oci';
+import { address, Synthesized } from '../unit/synth';
+import {
+  execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, useCleanup, waitFor,
+} from './support';
+import { portOf, registryWorkload, RegistryWorkload, tcpRouteFromValues } from './support/pod';
+import { StackRegistry, startProxy, startStackRegistry, synthesizeStack } from './support/stack-registry';
+
+let json: Synthesized;
+let workload: RegistryWorkload;
+
+beforeAll(() => {
+  json = synthesizeStack('dev');
+  workload = registryWorkload(json);
+});
+
+/** Path of a blob's content under the filesystem driver's root. */
+function blobFile(root: string, digest: string): string {
+  const hex = digest.replace(/^sha256:/, '');
+  return path.join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+}
+
+/** A one-config, n-layer OCI image pushed blob by blob (so layers can be shared between images). */
+async function pushLayers(client: RegistryClient, repo: string, tag: string, layers: Array<ReturnType<typeof probeLayer>>) {
+  const descriptors: Descriptor[] = [];
+  for (const layer of layers) {
+    descriptors.push({ ...(await pushBlob(client, repo, layer.bytes, { mode: 'monolithic' })), mediaType: MEDIA_TYPES.layerGzip });
+  }
+  const config = { ...(await pushBlob(client, repo, imageConfig(layers.map((l) => l.diffId)), { mode: 'monolithic' })), mediaType: MEDIA_TYPES.config };
+  const manifestDigest = await pushManifest(client, repo, tag, imageManifest(config, descriptors));
+  return { manifestDigest, config, layers: descriptors };
+}
+
+describe('registry-dev, synthesized, on the real registry behind an nginx stream proxy', () => {
+  const cleanup = useCleanup();
+  let stack: StackRegistry;
+  let proxy: string;
+  let fellBack: boolean;
+  let client: RegistryClient;
+  let auth: SkopeoAuth;
+  /** Every image pushed so far: `repo:tag` -> manifest digest and blob digests (restart and GC must keep them all). */
+  const pushed = new Map<string, { digest: string; blobs: string[]; fullPull: boolean }>();
+  const remember = (repoTag: string, image: { manifestDigest: string; config: Descriptor; layers: Descriptor[] }, fullPull = true) =>
+    pushed.set(repoTag, { digest: image.manifestDigest, blobs: [image.config.digest, ...image.layers.map((l) => l.digest)], fullPull });
+
+  const newClient = (password = stack.password) => {
+    const c = new RegistryClient({ host: '127.0.0.1', port: Number(proxy.split(':')[1]), username: stack.user, password, caPem: stack.tls.caPem });
+    cleanup.add(() => c.close());
+    return c;
+  };
+  const ref = (repoTag: string) => `docker://${proxy}/${repoTag}`;
+  /**
+   * Pulls every image pushed so far by tag and checks its digest. Each authenticated request costs a bcrypt, which
+   * distribution 2.8 runs under one lock: the 16 images of the concurrency test are pulled by manifest only.
+   */
+  const pullEverything = async () => {
+    for (const [repoTag, { digest, fullPull }] of pushed) {
+      const [repo, tag] = repoTag.split(':');
+      await expect((fullPull ? pullImage : pullManifest)(client, repo, tag, digest)).resolves.toMatchObject({ digest });
+    }
+  };
+
+  beforeAll(async () => {
+    stack = await startStackRegistry(cleanup, json);
+    const route = tcpRouteFromValues(json);
+    const started = await startProxy(cleanup, stack.dir, route.externalPort, stack.port);
+    fellBack = started.fellBack;
+    if (fellBack) console.warn(`port ${route.externalPort} from the Helm values is taken on 127.0.0.1: proxy on ${started.nginx.port} instead`);
+    proxy = started.nginx.address;
+    client = newClient();
+    auth = { certDir: stack.tls.certDir, creds: `${stack.user}:${stack.password}` };
+  }, 30_000);
+
+  it('runs the ConfigMap config with overrides for exactly the paths the Deployment mounts', async () => {
+    const mount = (volume: string) => workload.mounts.find((m) => m.name === volume)!;
+    const item = (volume: string, key: string) => {
+      const items: Array<{ key: string; path: string }> = workload.volumes.find((v) => v.name === volume)!.secret.items;
+      return `${mount(volume).mount_path}/${items.find((i) => i.key === key)!.path}`;
+    };
+    // The container runs `serve <the config mount>`, and the config names files on the tls, auth and data mounts.
+    expect(workload.args).toEqual(['serve', mount('config').mount_path]);
+    expect(stack.pod.mountedConfigPaths).toEqual({
+      'storage.filesystem.rootdirectory': mount('data').mount_path,
+      'http.tls.certificate': item('tls', 'tls.crt'),
+      'http.tls.key': item('tls', 'tls.key'),
+      'auth.htpasswd.path': item('auth', 'htpasswd'),
+    });
+    expect(Object.keys(stack.pod.overrides).sort()).toEqual([
+      'REGISTRY_AUTH_HTPASSWD_PATH', 'REGISTRY_HTTP_ADDR', 'REGISTRY_HTTP_DEBUG_ADDR', 'REGISTRY_HTTP_TLS_CERTIFICATE',
+      'REGISTRY_HTTP_TLS_KEY', 'REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY',
+    ]);
+    // What the overrides point at is what the secrets' items put there.
+    const o = stack.pod.overrides;
+    await expect(fs.readFile(o.REGISTRY_HTTP_TLS_CERTIFICATE, 'utf8')).resolves.toBe(stack.tls.certPem);
+    await expect(fs.readFile(o.REGISTRY_HTTP_TLS_KEY, 'utf8')).resolves.toBe(stack.tls.keyPem);
+    await expect(fs.readFile(o.REGISTRY_AUTH_HTPASSWD_PATH, 'utf8')).resolves.toMatch(new RegExp(`^${stack.user}:\\$2a\\$10\\$`));
+    expect(o.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY).toBe(stack.pod.volumeDirs.data);
+    // The listen ports replaced are the container's named ports.
+    expect(portOf(workload.config.http.addr)).toBe(workload.containerPorts.registry);
+    expect(portOf(workload.config.http.debug.addr)).toBe(workload.containerPorts.metrics);
+    // REGISTRY_HTTP_SECRET comes from the stack's http secret, as the Deployment's env says.
+    const secretRef = workload.container.env.find((e: any) => e.name === 'REGISTRY_HTTP_SECRET').value_from.secret_key_ref;
+    const httpSecret = address(json, 'kubernetes_secret_v1', 'auth/http-secret');
+    expect(secretRef.name).toBe(`\${${httpSecret}.metadata[0].name}`);
+    expect(stack.pod.env.REGISTRY_HTTP_SECRET).toBe(stack.secrets[httpSecret][secretRef.key]);
+    expect(stack.registry.logTail(200)).not.toMatch(/No HTTP secret provided/);
+  });
+
+  it('listens on the port of the synthesized ingress-nginx tcp route, which targets the registry container port', () => {
+    const route = tcpRouteFromValues(json);
+    expect(route.externalPort).toBe(json.variable.external_port.default);
+    expect(route.namespaceExpression).toBe(workload.namespaceExpression);
+    expect(route.serviceAddress).toBe(workload.serviceAddress);
+    const servicePort = workload.service.spec.port.find((p: any) => p.port === route.port);
+    expect(servicePort).toMatchObject({ protocol: 'TCP', target_port: 'registry' });
+    expect(workload.containerPorts[servicePort.target_port]).toBe(portOf(workload.config.http.addr));
+    if (!fellBack) expect(proxy).toBe(`127.0.0.1:${route.externalPort}`);
+  });
+
+  it('pushes with registry-check and pulls with skopeo, pushes with skopeo and pulls with registry-check: equal digests', async () => {
+    const image = await pushImage(client, 'e2e/check', 'v1');
+    remember('e2e/check:v1', image);
+    await expect(skopeoDigest(ref('e2e/check:v1'), auth)).resolves.toBe(image.manifestDigest);
+    const copy = path.join(stack.dir, 'skopeo-copy');
+    // skopeo verifies every blob digest while copying.
+    await expect(skopeoCopy(ref('e2e/check:v1'), `dir:${copy}`, { src: auth }, stack.dir)).resolves.toBe(image.manifestDigest);
+    const bySkopeo = await skopeoCopy(`dir:${copy}`, ref('e2e/skopeo:v1'), { dest: auth }, stack.dir);
+    expect(bySkopeo).toBe(image.manifestDigest);
+    remember('e2e/skopeo:v1', image);
+    const pulled = await pullImage(client, 'e2e/skopeo', 'v1', bySkopeo);
+    expect(pulled.layers).toEqual(image.layers);
+  }, 20_000);
+
+  it('answers 401 to anonymous requests and to a wrong password, for both clients', async () => {
+    const anonymous = await client.request('GET', '/v2/e2e/check/manifests/v1', { anonymous: true });
+    await anonymous.drain();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe(`Basic realm="${workload.config.auth.htpasswd.realm}"`);
+    const wrong = newClient('not-the-password');
+    await expect(pushImage(wrong, 'e2e/wrong', 'v1')).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    await expect(pullImage(wrong, 'e2e/check', 'v1')).rejects.toBeInstanceOf(RegistryHttpError);
+    const unauthorized = /401|unauthorized|authentication required/i;
+    await expect(skopeoInspectFailure(ref('e2e/check:v1'), { certDir: stack.tls.certDir })).resolves.toMatch(unauthorized);
+    await expect(skopeoInspectFailure(ref('e2e/check:v1'), { ...auth, creds: `${stack.user}:wrong` })).resolves.toMatch(unauthorized);
+  }, 20_000);
+
+  it('fails on TLS for clients that do not trust the CA (skopeo without --cert-dir, curl without --cacert)', async () => {
+    await expect(skopeoInspectFailure(ref('e2e/check:v1'), { creds: auth.creds })).resolves.toMatch(/x509: certificate signed by unknown authority/);
+    const curl = (args: string[]) => execFileAsync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...args, `https://${proxy}/`]);
+    // 60: peer certificate cannot be authenticated with known CA certificates.
+    await expect(curl([])).rejects.toMatchObject({ code: 60 });
+    await expect(curl(['--cacert', stack.tls.caCertPath])).resolves.toMatchObject({ stdout: '200' });
+  });
+
+  it('serves 16 concurrent pushes and pulls without a failure, every digest equal', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 16 }, async (_, i) => {
+        const c = newClient();
+        const image = await pushImage(c, `e2e/concurrent-${i}`, 'v1');
+        const pulled = await pullImage(c, `e2e/concurrent-${i}`, 'v1');
+        return { repoTag: `e2e/concurrent-${i}:v1`, image, pulled: pulled.digest };
+      }),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const done = results.map((r) => (r as PromiseFulfilledResult<{ repoTag: string; image: Awaited<ReturnType<typeof pushImage>>; pulled: string }>).value);
+    for (const r of done) {
+      expect(r.pulled).toBe(r.image.manifestDigest);
+      remember(r.repoTag, r.image, false);
+    }
+    expect(new Set(done.map((r) => r.pulled)).size).toBe(16);
+  }, 30_000);
+
+  it('pulls every image with the same digest after a restart (stopped by PID) on the same config and storage', async () => {
+    const before = stack.registry.pid;
+    await stack.restart();
+    expect(() => process.kill(before, 0)).toThrow();
+    expect(stack.registry.pid).not.toBe(before);
+    await pullEverything();
+    await expect(skopeoDigest(ref('e2e/skopeo:v1'), auth)).resolves.toBe(pushed.get('e2e/skopeo:v1')!.digest);
+  }, 30_000);
+
+  it('garbage-collects only the unreferenced blobs of a deleted manifest; the other images still pull', async () => {
+    const shared = probeLayer();
+    const [onlyA, onlyB] = [probeLayer(), probeLayer()];
+    const a = await pushLayers(client, 'e2e/gc', 'a', [shared, onlyA]);
+    const b = await pushLayers(client, 'e2e/gc', 'b', [shared, onlyB]);
+    remember('e2e/gc:b', b);
+    // Tags cannot be deleted (400): the manifest goes by digest.
+    await (await client.expect('DELETE', `/v2/e2e/gc/manifests/${a.manifestDigest}`, [202])).drain();
+
+    const root = stack.pod.overrides.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY;
+    const goneAfterGc = [onlyA.descriptor.digest, a.config.digest, a.manifestDigest];
+    const kept = [shared.descriptor.digest, onlyB.descriptor.digest, b.config.digest, b.manifestDigest];
+    const onDisk = (digests: string[]) => digests.map((d) => [d, existsSync(blobFile(root, d))]);
+    expect(onDisk([...goneAfterGc, ...kept])).toEqual([...goneAfterGc, ...kept].map((d) => [d, true]));
+
+    // GC runs with the registry stopped, on the same config file and overrides.
+    await stack.registry.stop();
+    const gc = (dryRun: boolean) => garbageCollect(stack.pod.configPath, { dryRun, env: stack.pod.env });
+    const dryRun = await gc(true);
+    for (const digest of goneAfterGc) expect(dryRun).toContain(`blob eligible for deletion: ${digest}`);
+    for (const digest of kept) expect(dryRun).not.toContain(`eligible for deletion: ${digest}`);
+    expect(onDisk(goneAfterGc)).toEqual(goneAfterGc.map((d) => [d, true]));
+
+    await gc(false);
+    expect(onDisk(goneAfterGc)).toEqual(goneAfterGc.map((d) => [d, false]));
+    expect(onDisk(kept)).toEqual(kept.map((d) => [d, true]));
+    const others = [...pushed.values()].flatMap((image) => [image.digest, ...image.blobs]);
+    expect(onDisk(others)).toEqual(others.map((d) => [d, true]));
+
+    await stack.start();
+    await expect(pullImage(client, 'e2e/gc', a.manifestDigest)).rejects.toMatchObject({ status: 404 });
+    await pullEverything();
+  }, 30_000);
+});
+
+describe('registry-dev health: GET / (the probes) with unusable storage', () => {
+  const cleanup = useCleanup();
+
+  it('answers 200, then 503 once the storage check has failed `threshold` times', async () => {
+    // The probes of the synthesized Deployment: GET / over HTTPS on the port named "registry".
+    const probes = ['startup_probe', 'readiness_probe', 'liveness_probe'].map((p) => workload.container[p].http_get);
+    expect(probes).toEqual(Array(3).fill({ path: '/', port: 'registry', scheme: 'HTTPS' }));
+    const { threshold } = workload.config.health.storagedriver;
+    // The config's 10s interval, shortened: only the interval changes, the threshold is the synthesized one.
+    const stack = await startStackRegistry(cleanup, json, { env: { REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: '200ms' } });
+    const probe = () => httpGet(`https://127.0.0.1:${stack.port}/`, { caPem: stack.tls.caPem });
+    await expect(probe()).resolves.toMatchObject({ status: 200 });
+
+    // Removing the root or replacing it with a file does not fail distribution 2.8's check (Stat("/") of a missing
+    // root is "not found", which it counts as healthy); a root whose parent is a file does (ENOTDIR). So the data
+    // volume is re-pointed, while stopped, at a backing directory that is then replaced by a file.
+    const dataDir = stack.pod.volumeDirs.data;
+    const backing = path.join(stack.dir, `backing-${randomBytes(4).toString('hex')}`);
+    await stack.registry.stop();
+    await fs.mkdir(backing);
+    await fs.rename(dataDir, path.join(backing, 'data'));
+    await fs.symlink(path.join(backing, 'data'), dataDir);
+    await stack.start();
+    await expect(probe()).resolves.toMatchObject({ status: 200 });
+
+    await fs.rm(backing, { recursive: true });
+    await fs.writeFile(backing, 'not a directory\n');
+    let last = { status: 0, body: '' };
+    await waitFor(`503 after ${threshold} failed storage checks`, async () => (last = await probe()).status === 503, { timeoutMs: 10_000 });
+    expect(JSON.parse(last.body)).toMatchObject({ errors: [{ code: 'UNAVAILABLE', detail: expect.stringMatching(/health check failed/) }] });
+  }, 30_000);
+});

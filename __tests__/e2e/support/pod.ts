@@ -1,0 +1,243 @@
+/**
+ * A stand-in for the kubelet, driven by cdk.tf.json: lays out the synthesized registry Deployment's volumes as host
+ * directories (ConfigMap data, secret items with their modes, the data claim), resolves its env (plain values and
+ * secretKeyRefs), and computes the REGISTRY_* overrides that point the config's in-container paths at those
+ * directories. Nothing here is hand-copied from lib/: every path, key and port is read from the synthesized JSON.
+ * Not exported from index.ts: it works on synthesized stacks, which the registry-check tests do not need.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+
+/** The parts of cdk.tf.json read here (the shape of `Synthesized` in __tests__/unit/synth.ts). */
+export interface SynthesizedJson {
+  resource: Record<string, Record<string, any>>;
+  variable: Record<string, any>;
+}
+
+/** Local stand-ins for Kubernetes secrets, keyed by Terraform address (`kubernetes_secret_v1.tls_secret_6CB779E3`). */
+export type LocalSecrets = Record<string, Record<string, string>>;
+
+const REFERENCE = /^\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.metadata\[0\]\.name\}$/;
+
+/** `${kubernetes_secret_v1.tls_secret_6CB779E3.metadata[0].name}` -> `kubernetes_secret_v1.tls_secret_6CB779E3`. */
+export function referencedAddress(expression: string): string {
+  const match = REFERENCE.exec(expression);
+  if (!match) throw new Error(`not a reference to a resource's metadata name: ${expression}`);
+  return match[1];
+}
+
+/** The resource at a Terraform address. */
+export function resourceAt(json: SynthesizedJson, address: string): any {
+  const [type, id] = address.split('.');
+  const resource = json.resource[type]?.[id];
+  if (!resource) throw new Error(`cdk.tf.json has no ${address}`);
+  return resource;
+}
+
+/** `${var.name}` -> the variable's default; anything else unchanged. */
+export function resolveVariable(json: SynthesizedJson, value: string): unknown {
+  const match = /^\$\{var\.([a-z0-9_]+)\}$/.exec(value);
+  if (!match) return value;
+  const variable = json.variable[match[1]];
+  if (!variable || variable.default === undefined) throw new Error(`variable ${match[1]} has no default in cdk.tf.json`);
+  return variable.default;
+}
+
+function onlyOf(json: SynthesizedJson, type: string): [string, any] {
+  const entries = Object.entries(json.resource[type] ?? {});
+  if (entries.length !== 1) throw new Error(`expected one ${type}, found ${entries.length}`);
+  return [`${type}.${entries[0][0]}`, entries[0][1]];
+}
+
+/** The port number of a `:5000` / `host:5000` listen address. */
+export function portOf(addr: string): number {
+  const match = /:(\d+)$/.exec(addr);
+  if (!match) throw new Error(`not a listen address: ${addr}`);
+  return Number(match[1]);
+}
+
+export interface VolumeMount {
+  readonly name: string;
+  readonly mount_path: string;
+  readonly sub_path?: string;
+  readonly read_only?: boolean;
+}
+
+/** The registry workload as synthesized: Deployment container, volumes, config and Service. */
+export interface RegistryWorkload {
+  readonly deploymentAddress: string;
+  readonly namespaceExpression: string;
+  readonly container: any;
+  readonly volumes: any[];
+  readonly mounts: VolumeMount[];
+  /** The container's args: `serve <config path in the container>`. */
+  readonly args: string[];
+  /** config.yml text, from the ConfigMap the config volume names. */
+  readonly configYaml: string;
+  readonly config: any;
+  readonly serviceAddress: string;
+  readonly service: any;
+  /** Container port numbers by port name. */
+  readonly containerPorts: Record<string, number>;
+}
+
+export function registryWorkload(json: SynthesizedJson): RegistryWorkload {
+  const [deploymentAddress, deployment] = onlyOf(json, 'kubernetes_deployment_v1');
+  const podSpec = deployment.spec.template.spec;
+  const container = podSpec.container.find((c: any) => c.name === 'registry');
+  if (!container) throw new Error('the Deployment has no container named registry');
+  const args: string[] = container.args;
+  const mounts: VolumeMount[] = container.volume_mount;
+  const volumes: any[] = podSpec.volume;
+  const configMount = mounts.find((m) => m.mount_path === args[1]);
+  if (!configMount?.sub_path) throw new Error(`the config file ${args[1]} is not a subPath mount`);
+  const configVolume = volumes.find((v) => v.name === configMount.name);
+  const configMap = resourceAt(json, referencedAddress(configVolume.config_map.name));
+  const configYaml: string = configMap.data[configMount.sub_path];
+  const [serviceAddress, service] = onlyOf(json, 'kubernetes_service_v1');
+  return {
+    deploymentAddress,
+    namespaceExpression: deployment.metadata.namespace,
+    container,
+    volumes,
+    mounts,
+    args,
+    configYaml,
+    config: parse(configYaml),
+    serviceAddress,
+    service,
+    containerPorts: Object.fromEntries(container.port.map((p: any) => [p.name, p.container_port])),
+  };
+}
+
+/** The ingress-nginx TCP route from the synthesized Helm values, with `${var.external_port}` resolved. */
+export interface TcpRoute {
+  readonly externalPort: number;
+  readonly namespaceExpression: string;
+  readonly serviceAddress: string;
+  readonly port: number;
+  /** The raw `<ns>/<svc>:<port>` value. */
+  readonly target: string;
+}
+
+export function tcpRouteFromValues(json: SynthesizedJson): TcpRoute {
+  const [, release] = onlyOf(json, 'helm_release');
+  const routes = Object.entries((parse(release.values[0]) as { tcp: Record<string, string> }).tcp);
+  if (routes.length !== 1) throw new Error(`expected one tcp route in the Helm values, found ${routes.length}`);
+  const [key, target] = routes[0];
+  const match = /^(\$\{[^}]+\})\/(\$\{[^}]+\}):(\d+)$/.exec(target);
+  if (!match) throw new Error(`tcp route is not <ns>/<svc>:<port>: ${target}`);
+  return {
+    externalPort: Number(resolveVariable(json, key)),
+    namespaceExpression: match[1],
+    serviceAddress: referencedAddress(match[2]),
+    port: Number(match[3]),
+    target,
+  };
+}
+
+/** The registry pod laid out on the host. */
+export interface LocalPod {
+  /** Host directory standing in for each volume, by volume name. */
+  readonly volumeDirs: Record<string, string>;
+  /** Host path of the config file the container's args name. */
+  readonly configPath: string;
+  /** config key path (`http.tls.certificate`) -> in-container path, for every config value under a volume mount. */
+  readonly mountedConfigPaths: Record<string, string>;
+  /** REGISTRY_* overrides for those values (host paths) and for the two listen addresses (free loopback ports). */
+  readonly overrides: Record<string, string>;
+  /** The container's env, resolved from `LocalSecrets`. */
+  readonly containerEnv: Record<string, string>;
+  /** containerEnv + overrides: what the registry process gets. */
+  readonly env: Record<string, string>;
+  /** Maps an in-container path to the host path through the volume mounts. */
+  hostPath(containerPath: string): string;
+}
+
+/** `storage.filesystem.rootdirectory` -> `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY` (distribution's override scheme). */
+export function overrideName(keyPath: string): string {
+  return `REGISTRY_${keyPath.replace(/\./g, '_').toUpperCase()}`;
+}
+
+function stringLeaves(value: unknown, prefix: string[] = []): Array<[string, string]> {
+  if (typeof value === 'string') return [[prefix.join('.'), value]];
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value).flatMap(([k, v]) => stringLeaves(v, [...prefix, k]));
+  }
+  return [];
+}
+
+function secretData(secrets: LocalSecrets, nameExpression: string): Record<string, string> {
+  const address = referencedAddress(nameExpression);
+  const data = secrets[address];
+  if (!data) throw new Error(`no local stand-in for ${address}`);
+  return data;
+}
+
+async function writeVolume(json: SynthesizedJson, volume: any, dir: string, secrets: LocalSecrets): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  const source = volume.config_map
+    ? { data: resourceAt(json, referencedAddress(volume.config_map.name)).data as Record<string, string>, spec: volume.config_map }
+    : volume.secret
+      ? { data: secretData(secrets, volume.secret.secret_name), spec: volume.secret }
+      : undefined;
+  if (!source) return; // claim or emptyDir: an empty directory
+  const items: Array<{ key: string; path: string }> = source.spec.items ?? Object.keys(source.data).map((key) => ({ key, path: key }));
+  const mode = source.spec.default_mode ? parseInt(source.spec.default_mode, 8) : 0o644;
+  for (const item of items) {
+    if (!(item.key in source.data)) throw new Error(`volume ${volume.name}: key ${item.key} is not in its source`);
+    await fs.writeFile(path.join(dir, item.path), source.data[item.key], { mode });
+  }
+}
+
+/**
+ * Lays out the Deployment's volumes under `dir` and computes the registry's environment. `listen` gives the loopback
+ * ports replacing `http.addr` and `http.debug.addr` (the pod's `:5000`/`:5001` would listen on every interface).
+ */
+export async function prepareLocalPod(
+  json: SynthesizedJson,
+  dir: string,
+  secrets: LocalSecrets,
+  listen: { port: number; debugPort: number },
+): Promise<LocalPod> {
+  const workload = registryWorkload(json);
+  const volumeDirs: Record<string, string> = {};
+  for (const volume of workload.volumes) {
+    volumeDirs[volume.name] = path.join(dir, 'volumes', volume.name);
+    await writeVolume(json, volume, volumeDirs[volume.name], secrets);
+  }
+  const mountOf = (containerPath: string): VolumeMount | undefined =>
+    workload.mounts.find((m) =>
+      m.sub_path !== undefined ? containerPath === m.mount_path : containerPath === m.mount_path || containerPath.startsWith(`${m.mount_path}/`));
+  const hostPath = (containerPath: string): string => {
+    const mount = mountOf(containerPath);
+    if (!mount) throw new Error(`${containerPath} is on no volume mount of the registry container`);
+    return mount.sub_path !== undefined
+      ? path.join(volumeDirs[mount.name], mount.sub_path)
+      : path.join(volumeDirs[mount.name], containerPath.slice(mount.mount_path.length));
+  };
+  // Config values naming files or directories on a volume (not `/metrics`, a URL path).
+  const mountedConfigPaths = Object.fromEntries(stringLeaves(workload.config).filter(([, value]) => mountOf(value) !== undefined));
+  const overrides: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(mountedConfigPaths).map(([key, value]) => [overrideName(key), hostPath(value)])),
+    [overrideName('http.addr')]: `127.0.0.1:${listen.port}`,
+    [overrideName('http.debug.addr')]: `127.0.0.1:${listen.debugPort}`,
+  };
+  const containerEnv: Record<string, string> = {};
+  for (const entry of workload.container.env ?? []) {
+    const ref = entry.value_from?.secret_key_ref;
+    const value = ref ? secretData(secrets, ref.name)[ref.key] : entry.value;
+    if (value === undefined) throw new Error(`env ${entry.name}: no value${ref ? ` for key ${ref.key}` : ''}`);
+    containerEnv[entry.name] = value;
+  }
+  return {
+    volumeDirs,
+    configPath: hostPath(workload.args[1]),
+    mountedConfigPaths,
+    overrides,
+    containerEnv,
+    env: { ...containerEnv, ...overrides },
+    hostPath,
+  };
+}

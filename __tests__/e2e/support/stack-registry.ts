@@ -1,0 +1,140 @@
+/**
+ * The registry of a synthesized stack, run for real: local stand-ins for the stack's secrets (TLS material like the
+ * tls provider's, htpasswd lines like random_password.bcrypt_hash, a random http secret), the Deployment's volumes
+ * laid out by `prepareLocalPod`, `docker-registry` started with the ConfigMap's config.yml, and an nginx stream proxy
+ * on the port of the synthesized ingress-nginx tcp route. Imports the stack (cdktf): not exported from index.ts.
+ */
+import { randomInt } from 'node:crypto';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { address, environment, synth, Synthesized } from '../../unit/synth';
+import { Cleanup } from './cleanup';
+import { htpasswdEntry } from './htpasswd';
+import { freePort, tempDir } from './net';
+import { NginxStreamProcess, startNginxStream } from './nginx';
+import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload, resourceAt } from './pod';
+import { RegistryProcess, startRegistry } from './registry';
+import { makeTlsMaterial, TlsMaterial } from './tls';
+
+/** Synthesizes `registry-<name>` and returns cdk.tf.json. */
+export function synthesizeStack(name = 'dev'): Synthesized {
+  return synth(environment(name)).json;
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Like random_password with `special: false`: letters and digits. */
+function randomPassword(length: number): string {
+  return Array.from({ length }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join('');
+}
+
+function checkedKeys(json: Synthesized, secretAddress: string, data: Record<string, string>): Record<string, string> {
+  const synthesized = Object.keys(resourceAt(json, secretAddress).data).sort();
+  const local = Object.keys(data).sort();
+  if (synthesized.join() !== local.join()) {
+    throw new Error(`${secretAddress} holds keys ${synthesized.join(', ')}; the local stand-in has ${local.join(', ')}`);
+  }
+  return data;
+}
+
+export interface StackSecrets {
+  readonly secrets: LocalSecrets;
+  readonly tls: TlsMaterial;
+  /** Generated users (the `registry_users` default) and their passwords. */
+  readonly users: Record<string, string>;
+}
+
+/**
+ * Local data for the stack's three secrets, keyed by Terraform address and shaped like the synthesized ones (same
+ * keys). The leaf certificate names the `registry_domains` default, localhost and 127.0.0.1 (the tests connect there).
+ */
+export async function stackSecrets(json: Synthesized, dir: string): Promise<StackSecrets> {
+  const tls = await makeTlsMaterial(dir, { dnsNames: [...json.variable.registry_domains.default, 'localhost'], ipAddresses: ['127.0.0.1'] });
+  const users = Object.fromEntries((json.variable.registry_users.default as string[]).map((u) => [u, randomPassword(32)]));
+  // The synthesized htpasswd value: one `user:bcrypt_hash` line per generated user, joined by \n, then a final \n.
+  const lines = await Promise.all(Object.entries(users).map(([u, p]) => htpasswdEntry(u, p)));
+  const tlsSecret = address(json, 'kubernetes_secret_v1', 'tls/secret');
+  const htpasswdSecret = address(json, 'kubernetes_secret_v1', 'auth/htpasswd');
+  const httpSecret = address(json, 'kubernetes_secret_v1', 'auth/http-secret');
+  const secrets: LocalSecrets = {
+    [tlsSecret]: checkedKeys(json, tlsSecret, { 'tls.crt': tls.certPem, 'tls.key': tls.keyPem, 'ca.crt': tls.caPem }),
+    [htpasswdSecret]: checkedKeys(json, htpasswdSecret, { htpasswd: `${lines.join('\n')}\n` }),
+    [httpSecret]: checkedKeys(json, httpSecret, { 'http-secret': randomPassword(64) }),
+  };
+  return { secrets, tls, users };
+}
+
+export interface StackRegistry extends StackSecrets {
+  readonly dir: string;
+  readonly pod: LocalPod;
+  readonly port: number;
+  readonly debugPort: number;
+  /** The config.yml text from the synthesized ConfigMap. */
+  readonly configYaml: string;
+  /** The first generated user and its password. */
+  readonly user: string;
+  readonly password: string;
+  /** The running registry (replaced by `restart`). */
+  registry: RegistryProcess;
+  /** Stops the registry by PID and starts it again with the same config, volumes, env and ports. */
+  restart(): Promise<RegistryProcess>;
+  /** Starts the registry again after a `registry.stop()`. */
+  start(): Promise<RegistryProcess>;
+}
+
+/**
+ * Runs the synthesized Deployment's registry on loopback. `env` adds overrides on top of the pod's (for example a
+ * short REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL).
+ */
+export async function startStackRegistry(cleanup: Cleanup, json: Synthesized, { env = {} }: { env?: Record<string, string> } = {}): Promise<StackRegistry> {
+  const dir = await tempDir(cleanup, 'registry-stack-');
+  const [port, debugPort] = [await freePort(), await freePort()];
+  const material = await stackSecrets(json, path.join(dir, 'tls'));
+  const pod = await prepareLocalPod(json, dir, material.secrets, { port, debugPort });
+  const { configYaml } = registryWorkload(json);
+  const start = () =>
+    startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env } });
+  const [user, password] = Object.entries(material.users)[0];
+  const stack: StackRegistry = {
+    ...material,
+    dir,
+    pod,
+    port,
+    debugPort,
+    configYaml,
+    user,
+    password,
+    registry: await start(),
+    start: async () => (stack.registry = await start()),
+    restart: async () => {
+      await stack.registry.stop();
+      return stack.start();
+    },
+  };
+  return stack;
+}
+
+/** True when nothing listens on 127.0.0.1:`port` and this process may bind it. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The nginx stream proxy on `preferredPort` (the synthesized external port), or on a free port when that one is taken
+ * or not bindable here (say, below 1024 without root); `fellBack` says which happened.
+ */
+export async function startProxy(
+  cleanup: Cleanup,
+  dir: string,
+  preferredPort: number,
+  upstreamPort: number,
+): Promise<{ nginx: NginxStreamProcess; fellBack: boolean }> {
+  const fellBack = !(await portIsFree(preferredPort));
+  const port = fellBack ? await freePort() : preferredPort;
+  const nginx = await startNginxStream(cleanup, { dir: path.join(dir, 'nginx'), port, upstreamPort });
+  return { nginx, fellBack };
+}

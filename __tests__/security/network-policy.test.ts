@@ -1,0 +1,73 @@
+/**
+ * The registry's NetworkPolicy: its shape in every environment, and which namespaces reach which port, evaluated
+ * by the real terraform binary from the synthesized for_each expression (one init, one test run).
+ */
+import { DEBUG_PORT, REGISTRY_PORT } from '../../lib/registry';
+import { NAMESPACE_NAME_LABEL } from '../../lib/network-policy';
+import { resourcesOf, synth, TEST_ENVIRONMENTS, type TerraformJson } from '../validation/fixtures';
+import { hcl, runBlock, TerraformWorkspace, type RunResult } from '../validation/terraform';
+import { REQUIRED_VARS } from '../validation/cases';
+
+const policyOf = (json: TerraformJson) => resourcesOf(json, 'kubernetes_network_policy_v1');
+
+/** Which namespaces reach which port, for given variables: [stack, variables, expected port -> namespaces]. */
+const REACH: [string, 'dev' | 'claim', Record<string, unknown>, Record<string, string[]>][] = [
+  ['the ingress controller alone reaches the registry by default', 'dev', {}, { [REGISTRY_PORT]: ['ingress-nginx'] }],
+  ['listed clients and the monitoring namespace are added', 'dev',
+    { allowed_client_namespaces: ['ci', 'ingress-nginx'], monitoring_namespace: 'monitoring' },
+    { [REGISTRY_PORT]: ['ingress-nginx', 'ci'], [DEBUG_PORT]: ['monitoring'] }],
+  ['without exposure only the monitoring namespace is let in', 'claim', {}, { [DEBUG_PORT]: ['monitoring'] }],
+  ['without exposure, clients or monitoring nobody is let in', 'claim', { monitoring_namespace: '' }, {}],
+];
+
+let stacks: [string, TerraformJson][];
+let results: Map<string, RunResult>;
+let workspace: TerraformWorkspace;
+
+beforeAll(() => {
+  stacks = TEST_ENVIRONMENTS.map((env) => [env.name, synth(env).json]);
+  workspace = new TerraformWorkspace();
+  for (const name of ['dev', 'claim'] as const) {
+    const [, json] = stacks.find(([stack]) => stack === name)!;
+    const forEach = policyOf(json)[0].spec.dynamic.ingress.for_each;
+    workspace.addStack(name, json, { ingress_rules: { value: forEach } });
+  }
+  REACH.forEach(([, stack, vars, expected], i) => workspace.addTestFile(`reach${i}`, [
+    runBlock('reach', stack, { ...REQUIRED_VARS[stack], ...vars },
+      `  assert {\n    condition = jsonencode(output.ingress_rules) == jsonencode(${hclMap(expected)})\n    error_message = "rules: \${jsonencode(output.ingress_rules)}"\n  }\n`),
+  ]));
+  workspace.addTestFile('wrong', [runBlock('wrong', 'dev', {},
+    `  assert {\n    condition = contains(keys(output.ingress_rules), "${DEBUG_PORT}")\n    error_message = "metrics port closed"\n  }\n`)]);
+  results = workspace.test();
+});
+
+afterAll(() => workspace?.remove());
+
+function hclMap(map: Record<string, string[]>): string {
+  return `{${Object.entries(map).map(([k, v]) => `${hcl(k)} = ${hcl(v)}`).join(', ')}}`;
+}
+
+describe('network policy', () => {
+  test('every environment isolates the registry pods for ingress, selecting peers by namespace name', () => {
+    for (const [, json] of stacks) {
+      const [policy] = policyOf(json);
+      const [deployment] = resourcesOf(json, 'kubernetes_deployment_v1');
+      expect(policy.spec.policy_types).toEqual(['Ingress']);
+      expect(policy.spec.pod_selector.match_labels).toEqual(deployment.spec.selector.match_labels);
+      expect(policy.spec.dynamic.ingress.content).toEqual({
+        from: [{ namespace_selector: { match_expressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: '${each.value}' }] } }],
+        ports: [{ port: '${each.key}', protocol: 'TCP' }],
+      });
+      // An ingress rule with no peers would admit every pod: rules without namespaces are dropped.
+      expect(policy.spec.dynamic.ingress.for_each).toContain('if length(val) > 0');
+    }
+  });
+
+  test.each(REACH.map(([title], i) => [title, i] as const))('%s', (_, i) => {
+    expect(results.get(`reach${i}/reach`)).toEqual({ status: 'pass', diagnostics: [] });
+  });
+
+  test('fails when the metrics port is expected open by default (the assertions can fail)', () => {
+    expect(results.get('wrong/wrong')?.status).toBe('fail');
+  });
+});

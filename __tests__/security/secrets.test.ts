@@ -1,0 +1,65 @@
+import { resourcesOf, synth, TEST_ENVIRONMENTS, type TerraformJson } from '../validation/fixtures';
+
+/** Secret material written literally into a configuration (PEM blocks, bcrypt hashes, long random-looking tokens). */
+const LITERAL_SECRETS: [string, RegExp][] = [
+  ['a PEM block', /-----BEGIN /],
+  ['a bcrypt hash', /\$2[aby]\$\d\d\$/],
+  ['a JWT', /eyJ[A-Za-z0-9_-]{8,}\./],
+];
+const SECRET_NAME = /token|key|password|passwd|pem|secret/;
+/** Expressions that carry secret material: generated passwords and keys, the sensitive inputs. */
+const SECRET_REFERENCE = /random_password\.[^.]+(\[[^\]]*\])?\.(result|bcrypt_hash)|\.private_key_pem|\bval\.result\b|var\.(kube_token|htpasswd_entries|tls_private_key_pem)/;
+
+/** What a scan of one synthesized stack finds wrong; empty when nothing secret is in plain sight. */
+function secretFindings(json: TerraformJson): string[] {
+  const findings: string[] = [];
+  // Validation rules and descriptions name the formats (-----BEGIN ..., $2y$10$...): they are not values.
+  const text = JSON.stringify(json, (key, value) => (key === 'validation' || key === 'description' ? undefined : value));
+  for (const [what, re] of LITERAL_SECRETS) if (re.test(text)) findings.push(`literal ${what}`);
+  for (const [name, variable] of Object.entries<any>(json.variable ?? {})) {
+    if (SECRET_NAME.test(name) && variable.sensitive !== true) findings.push(`variable ${name} is not sensitive`);
+  }
+  for (const [name, output] of Object.entries<any>(json.output ?? {})) {
+    if (SECRET_REFERENCE.test(JSON.stringify(output.value)) && output.sensitive !== true) findings.push(`output ${name} is not sensitive`);
+  }
+  for (const secret of resourcesOf(json, 'kubernetes_secret_v1')) {
+    for (const [key, value] of Object.entries<string>(secret.data ?? {})) {
+      if (!/^\$\{.*\}$/s.test(value)) findings.push(`secret ${secret.metadata.name} key ${key} is a literal`);
+    }
+  }
+  return findings;
+}
+
+let stacks: [string, TerraformJson][];
+
+beforeAll(() => {
+  stacks = TEST_ENVIRONMENTS.map((env) => [env.name, synth(env).json]);
+});
+
+describe('secrets in the synthesized configuration', () => {
+  test('no stack holds a secret in plain sight', () => {
+    for (const [name, json] of stacks) expect({ name, findings: secretFindings(json) }).toEqual({ name, findings: [] });
+  });
+
+  test('the secret inputs are sensitive variables and the passwords a sensitive output', () => {
+    const [, shared] = stacks.find(([name]) => name === 'shared')!;
+    for (const name of ['htpasswd_entries', 'kube_token', 'tls_certificate_pem', 'tls_private_key_pem', 'tls_ca_pem']) {
+      expect(shared.variable[name].sensitive).toBe(true);
+    }
+    expect(shared.output.registry_passwords.sensitive).toBe(true);
+  });
+
+  test.each<[string, (json: TerraformJson) => void, string]>([
+    ['a private key is written into a secret', (j) => {
+      resourcesOf(j, 'kubernetes_secret_v1')[0].data['tls.key'] = '-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n';
+    }, 'literal a PEM block'],
+    ['a bcrypt hash is a variable default', (j) => { j.variable.registry_users.default = ['admin:$2y$10$abc']; }, 'literal a bcrypt hash'],
+    ['a password is a literal secret value', (j) => { resourcesOf(j, 'kubernetes_secret_v1')[1].data.htpasswd = 'admin:hunter2'; }, 'key htpasswd is a literal'],
+    ['the token variable is not sensitive', (j) => { delete j.variable.kube_token.sensitive; }, 'variable kube_token is not sensitive'],
+    ['the passwords output is not sensitive', (j) => { j.output.registry_passwords.sensitive = false; }, 'output registry_passwords is not sensitive'],
+  ])('fails when %s', (_, mutate, finding) => {
+    const json = structuredClone(stacks[0][1]);
+    mutate(json);
+    expect(secretFindings(json).join('\n')).toContain(finding);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The input table both engines judge: the TypeScript rules (synth-time) and Terraform's validation blocks
+ * (plan-time, the real binary). `field` is the variable whose rule must reject a bad case.
+ */
+import type { VariableDefaults } from '../../lib/environments';
+
+export interface Case {
+  /** Finishes "fails when ..." / "accepts ...". */
+  readonly title: string;
+  /** Test environment whose stack declares the variables. */
+  readonly stack: 'dev' | 'prod' | 'shared' | 'claim';
+  readonly vars: Record<string, unknown>;
+  /** For bad cases: the variable that must be named as not allowed. */
+  readonly field?: string;
+  /**
+   * Only Terraform can judge it: the value of a variable without an environment default (htpasswd_entries) is
+   * part of a cross-field rule, so synth time never sees it.
+   */
+  readonly terraformOnly?: boolean;
+}
+
+/** Variables whose default comes from the environment settings, and the setting that seeds it. */
+export const DEFAULT_SETTING: Record<string, keyof VariableDefaults> = {
+  namespace: 'namespace',
+  app_name: 'appName',
+  registry_domains: 'domains',
+  registry_ip_addresses: 'ipAddresses',
+  registry_image: 'image',
+  replicas: 'replicas',
+  storage_size: 'storageSize',
+  registry_users: 'users',
+  cpu_request: 'cpuRequest',
+  memory_request: 'memoryRequest',
+  memory_limit: 'memoryLimit',
+  cert_validity_hours: 'certValidityHours',
+  cert_early_renewal_hours: 'certEarlyRenewalHours',
+  external_port: 'externalPort',
+  ingress_namespace: 'ingressNamespace',
+  ingress_release_name: 'ingressReleaseName',
+  ingress_chart_version: 'chartVersion',
+  tcp_services_configmap: 'tcpConfigMapName',
+  host_path: 'hostPath',
+  node_name: 'nodeName',
+  storage_class: 'storageClass',
+  // existing_claim is left out: an empty existingClaim setting means "no default, the operator must set it".
+  kubeconfig_path: 'kubeconfigPath',
+  kube_context: 'kubeContext',
+  allowed_client_namespaces: 'allowedClientNamespaces',
+  monitoring_namespace: 'monitoringNamespace',
+};
+
+const hex64 = 'a'.repeat(64);
+const bcrypt = '$2y$10$' + 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0'; // 53 characters after the cost
+const pem = (kind: string) => `-----BEGIN ${kind}-----\nMIIBkTCB+wIJAKHBfpegPjMCMA0GCSqGSIb3DQEBCwUAMBExDzANBgNVBAMMBnVudXNl\n-----END ${kind}-----\n`;
+export const CERTIFICATE = pem('CERTIFICATE');
+export const PRIVATE_KEY = pem('EC PRIVATE KEY');
+
+/** Values a stack needs in every Terraform run (variables without a default). */
+export const REQUIRED_VARS: Record<Case['stack'], Record<string, unknown>> = {
+  dev: {},
+  prod: {},
+  claim: {},
+  shared: { tls_certificate_pem: CERTIFICATE, tls_private_key_pem: PRIVATE_KEY, tls_ca_pem: CERTIFICATE },
+};
+
+const bad = (stack: Case['stack'], field: string, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
+  ({ stack, field, vars: { [field]: value }, title, ...extra });
+
+export const BAD_CASES: readonly Case[] = [
+  bad('dev', 'namespace', 'Registry', 'the namespace has capital letters'),
+  bad('dev', 'namespace', '-registry', 'the namespace starts with a dash'),
+  bad('dev', 'namespace', 'r'.repeat(64), 'the namespace is longer than 63 characters'),
+  bad('dev', 'app_name', 'registry_1', 'the app name has an underscore'),
+  bad('dev', 'registry_domains', [], 'no registry domain is given'),
+  bad('dev', 'registry_domains', ['https://registry.example.com'], 'a domain carries a scheme'),
+  bad('dev', 'registry_domains', ['registry.example.com:5000'], 'a domain carries a port'),
+  bad('dev', 'registry_domains', ['Registry.Example.com'], 'a domain has capital letters'),
+  bad('dev', 'registry_domains', ['a.example.com', 'a.example.com'], 'a domain is repeated'),
+  bad('dev', 'registry_domains', ['a.example.com', null], 'a domain is null'),
+  bad('dev', 'registry_domains', [`${'l'.repeat(64)}.example.com`], 'a domain label is longer than 63 characters'),
+  bad('dev', 'registry_ip_addresses', ['256.1.1.1'], 'an IPv4 octet is above 255'),
+  bad('dev', 'registry_ip_addresses', ['010.1.2.3'], 'an IPv4 octet has a leading zero'),
+  bad('dev', 'registry_ip_addresses', ['fe80::1%eth0'], 'an IPv6 address carries a zone'),
+  bad('dev', 'registry_ip_addresses', ['192.0.2.0/24'], 'an address carries a prefix length'),
+  bad('dev', 'registry_image', 'registry', 'the image has no tag'),
+  bad('dev', 'registry_image', 'registry:latest', 'the image tag is latest'),
+  bad('dev', 'registry_image', 'registry:3 ', 'the image reference ends with a space'),
+  bad('dev', 'registry_image', 'Registry:3', 'the image repository has capital letters'),
+  bad('dev', 'replicas', 2, 'replicas is 2 on ReadWriteOnce storage'),
+  bad('dev', 'replicas', 0, 'replicas is 0'),
+  bad('dev', 'storage_size', '20GB', "the storage size uses 'GB'"),
+  bad('dev', 'storage_size', '0Gi', 'the storage size is zero'),
+  bad('dev', 'memory_limit', '1 Gi', 'the memory limit has a space'),
+  bad('dev', 'cpu_request', '-1', 'the cpu request is negative'),
+  bad('dev', 'registry_users', ['admin:x'], "a user name contains ':'"),
+  bad('dev', 'registry_users', ['admin', 'admin'], 'a user is repeated'),
+  bad('dev', 'registry_users', [], 'there are no users and no htpasswd entries'),
+  bad('dev', 'htpasswd_entries', ['admin:$apr1$abcdefgh$0123456789abcdefghijkl'], 'an htpasswd entry is MD5, not bcrypt'),
+  bad('dev', 'htpasswd_entries', ['admin:secret-in-plain-text'], 'an htpasswd entry is a plain password'),
+  bad('dev', 'cert_validity_hours', 12, 'the certificate validity is below 24 hours'),
+  bad('dev', 'cert_validity_hours', 100.5, 'the certificate validity is not a whole number'),
+  bad('dev', 'cert_early_renewal_hours', 8760, 'early renewal equals the validity'),
+  {
+    stack: 'dev', field: 'cert_early_renewal_hours', title: 'early renewal exceeds a shortened validity',
+    vars: { cert_validity_hours: 48, cert_early_renewal_hours: 72 },
+  },
+  bad('dev', 'cert_early_renewal_hours', -1, 'early renewal is negative'),
+  bad('dev', 'external_port', 443, 'the external port is 443, reserved by ingress-nginx'),
+  bad('dev', 'external_port', 10246, 'the external port is 10246, reserved by ingress-nginx'),
+  bad('dev', 'external_port', 70000, 'the external port is above 65535'),
+  bad('dev', 'ingress_namespace', 'Ingress_Nginx', 'the ingress namespace is not a DNS label'),
+  bad('dev', 'ingress_chart_version', 'v4.15.1', 'the chart version has a leading v'),
+  bad('dev', 'ingress_chart_version', '~4.15', 'the chart version is a range'),
+  bad('dev', 'host_path', 'var/lib/registry', 'the host path is relative'),
+  bad('dev', 'host_path', '/var/lib/../etc', "the host path has a '..' segment"),
+  bad('dev', 'host_path', '/', "the host path is '/'"),
+  bad('dev', 'node_name', 'Worker 1', 'the node name has a space'),
+  bad('dev', 'kube_host', 'http://203.0.113.5:6443', 'the API server URL is plain http'),
+  bad('dev', 'kube_token', 'eyJhbGciOi.payload.signature\n', 'the token ends with a newline'),
+  bad('dev', 'kube_cluster_ca_certificate', 'not a pem', 'the cluster CA is not PEM'),
+  bad('dev', 'kube_context', 'my context', 'the kube context has a space'),
+  bad('dev', 'kubeconfig_path', '/home/me/.kube/', 'the kubeconfig path is a directory'),
+  bad('dev', 'allowed_client_namespaces', ['CI'], 'an allowed client namespace has capital letters'),
+  bad('dev', 'allowed_client_namespaces', ['ci', 'ci'], 'an allowed client namespace is repeated'),
+  bad('dev', 'monitoring_namespace', 'monitoring ns', 'the monitoring namespace has a space'),
+  bad('prod', 'replicas', 3, 'replicas is 3 on the prod hostPath volume'),
+  bad('prod', 'ingress_release_name', 'Ingress.Nginx', 'the release name is not a DNS label'),
+  bad('shared', 'replicas', 11, 'replicas is above 10 on shared storage'),
+  bad('shared', 'storage_class', 'Fast_SSD', 'the storage class has an underscore'),
+  bad('shared', 'tcp_services_configmap', 'tcp services', 'the tcp-services ConfigMap name has a space'),
+  bad('shared', 'tls_private_key_pem', PRIVATE_KEY.replace(/EC PRIVATE KEY/g, 'ENCRYPTED PRIVATE KEY'), 'the private key is encrypted'),
+  bad('shared', 'tls_certificate_pem', 'hello', 'the certificate is not PEM'),
+  bad('shared', 'tls_ca_pem', `${CERTIFICATE}trailing garbage`, 'the CA PEM has text after the block'),
+  bad('claim', 'existing_claim', '', 'the existing claim is empty'),
+];
+
+const good = (stack: Case['stack'], vars: Record<string, unknown>, title: string, extra: Partial<Case> = {}): Case =>
+  ({ stack, vars, title, ...extra });
+
+export const GOOD_CASES: readonly Case[] = [
+  good('dev', {}, 'the dev defaults'),
+  good('prod', {}, 'the prod defaults'),
+  good('shared', {}, 'the shared defaults with provided PEMs'),
+  good('claim', {}, 'the existing-claim defaults'),
+  good('dev', { namespace: 'registry-2', app_name: 'r2' }, 'another namespace and app name'),
+  good('dev', { registry_domains: ['registry.example.com', 'registry'] }, 'a dotted domain and a single-label name'),
+  good('dev', { registry_ip_addresses: ['192.0.2.10', '2001:db8::1', '::ffff:192.0.2.1'] }, 'IPv4, IPv6 and IPv4-mapped addresses'),
+  good('dev', { registry_image: `registry.example.com:5000/mirror/registry@sha256:${hex64}` }, 'an image pinned by digest on a registry with a port'),
+  good('dev', { storage_size: '1.5Ti', cpu_request: '0', memory_request: '64Mi', memory_limit: '2G' }, 'fractional and decimal quantities'),
+  good('dev', { registry_users: [], htpasswd_entries: [`ci:${bcrypt}`] }, 'pre-hashed entries instead of generated users', { terraformOnly: true }),
+  good('dev', { cert_validity_hours: 48, cert_early_renewal_hours: 24 }, 'a short validity with an earlier renewal'),
+  good('dev', { external_port: 5443 }, 'an unreserved external port'),
+  good('dev', {
+    kube_host: 'https://203.0.113.5:6443', kube_token: 'eyJhbGciOi.payload-_.sig', kube_cluster_ca_certificate: CERTIFICATE,
+    kubeconfig_path: '', kube_context: '',
+  }, 'a Terraform Cloud connection by host, token and CA'),
+  good('dev', { kubeconfig_path: './kubeconfig.yaml', kube_context: 'arn:aws:eks:eu-west-1:123456789012:cluster/reg' }, 'a relative kubeconfig and an EKS context'),
+  good('dev', { allowed_client_namespaces: ['ci', 'build-2'], monitoring_namespace: 'monitoring' }, 'client and monitoring namespaces'),
+  good('prod', { ingress_chart_version: '4.15.1-beta.1' }, 'a pre-release chart version'),
+  good('shared', { replicas: 3, storage_class: '' }, "3 replicas on shared storage of the cluster's default class"),
+];

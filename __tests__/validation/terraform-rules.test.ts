@@ -1,0 +1,59 @@
+/**
+ * The plan-time half of "one set of rules, enforced twice": the same table as rules.test.ts, judged by the real
+ * terraform binary on the synthesized variable blocks (validation conditions and error messages as deployed).
+ *
+ * Each bad case gets its own test file with two runs: one expecting the failure on its field (terraform test
+ * must report it as passing), and one without that expectation whose diagnostic carries the error message.
+ * A run that errors skips the rest of its file, hence one file per case. One init, one test invocation.
+ */
+import { BAD_CASES, GOOD_CASES, REQUIRED_VARS, type Case } from './cases';
+import { environment, synth } from './fixtures';
+import { runBlock, TerraformWorkspace, type RunResult } from './terraform';
+
+const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim'];
+let workspace: TerraformWorkspace;
+let results: Map<string, RunResult>;
+let sensitive: Record<string, boolean>;
+
+beforeAll(() => {
+  workspace = new TerraformWorkspace();
+  sensitive = {};
+  for (const name of STACKS) {
+    const { json } = synth(environment(name));
+    workspace.addStack(name, json);
+    for (const [variable, block] of Object.entries<any>(json.variable)) sensitive[variable] ||= block.sensitive === true;
+  }
+  const vars = (c: Case) => ({ ...REQUIRED_VARS[c.stack], ...c.vars });
+  BAD_CASES.forEach((c, i) => workspace.addTestFile(`bad${i}`, [
+    runBlock('rejected', c.stack, vars(c), `  expect_failures = [var.${c.field}]\n`),
+    runBlock('message', c.stack, vars(c)),
+  ]));
+  GOOD_CASES.forEach((c, i) => workspace.addTestFile(`good${i}`, [runBlock('accepted', c.stack, vars(c))]));
+  results = workspace.test();
+});
+
+afterAll(() => workspace?.remove());
+
+const result = (key: string): RunResult => {
+  const found = results.get(key);
+  if (!found) throw new Error(`terraform test reported nothing for ${key}`);
+  return found;
+};
+
+describe('validation rules at plan time (terraform test)', () => {
+  test.each(BAD_CASES.map((c, i) => [c.title, c, i] as const))('fails when %s', (_, c, i) => {
+    expect(result(`bad${i}/rejected`).status).toBe('pass');
+    const { status, diagnostics } = result(`bad${i}/message`);
+    expect(status).toBe('error');
+    expect(diagnostics.map((d) => d.summary)).toEqual(['Invalid value for variable']);
+    expect(diagnostics[0].detail).toMatch(new RegExp(`^${c.field}: .+ is not allowed; expected .+\\.`, 's'));
+    if (sensitive[c.field!]) {
+      expect(diagnostics[0].detail).toContain('(sensitive value)');
+      for (const value of [c.vars[c.field!]].flat()) expect(diagnostics[0].detail).not.toContain(String(value).trim());
+    }
+  });
+
+  test.each(GOOD_CASES.map((c, i) => [c.title, c, i] as const))('accepts %s', (_, _c, i) => {
+    expect(result(`good${i}/accepted`)).toEqual({ status: 'pass', diagnostics: [] });
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Runs synthesized variable blocks through the real terraform binary: a provider-less configuration per stack
+ * (variables and, when asked, outputs), `.tftest.hcl` files generated from a table, one `terraform init` and one
+ * `terraform test -json`, and the machine-readable result of every run block.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { escapeTemplate } from '../../lib/rules';
+import type { TerraformJson } from './fixtures';
+
+export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
+
+export interface Diagnostic {
+  readonly summary: string;
+  readonly detail: string;
+}
+
+export interface RunResult {
+  readonly status: string;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** An HCL literal for a variable value (null, strings, numbers, lists of them). */
+export function hcl(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `[${value.map(hcl).join(', ')}]`;
+  if (typeof value === 'string') return escapeTemplate(JSON.stringify(value));
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new Error(`no HCL literal for ${JSON.stringify(value)}`);
+}
+
+/** One `run` block; `module` is a directory under the configuration (one per stack). */
+export function runBlock(name: string, module: string, vars: Record<string, unknown>, body = ''): string {
+  const assignments = Object.entries(vars).map(([k, v]) => `    ${k} = ${hcl(v)}`).join('\n');
+  return `run "${name}" {\n  command = plan\n  module {\n    source = "./${module}"\n  }\n  variables {\n${assignments}\n  }\n${body}}\n`;
+}
+
+/** A temporary Terraform configuration: one provider-less module per stack, plus generated test files. */
+export class TerraformWorkspace {
+  readonly dir = mkdtempSync(join(tmpdir(), 'registry-tf-'));
+
+  constructor() {
+    mkdirSync(join(this.dir, 'tests'));
+    // The root module itself declares nothing: every run names the stack module it plans.
+    writeFileSync(join(this.dir, 'main.tf.json'), JSON.stringify({ terraform: {} }));
+  }
+
+  /** Copies a stack's `variable` blocks (and optional extra outputs) into module directory `name`. */
+  addStack(name: string, stack: TerraformJson, outputs: Record<string, { value: unknown }> = {}): void {
+    mkdirSync(join(this.dir, name));
+    writeFileSync(join(this.dir, name, 'variables.tf.json'), JSON.stringify({ variable: stack.variable }, null, 1));
+    if (Object.keys(outputs).length > 0) writeFileSync(join(this.dir, name, 'outputs.tf.json'), JSON.stringify({ output: outputs }, null, 1));
+  }
+
+  addTestFile(name: string, runs: string[]): void {
+    writeFileSync(join(this.dir, 'tests', `${name}.tftest.hcl`), runs.join('\n'));
+  }
+
+  /** `terraform init` then `terraform test -json`; results keyed by "<file name>/<run name>". */
+  test(): Map<string, RunResult> {
+    const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+    const init = spawnSync(TERRAFORM, ['init', '-no-color', '-input=false'], { cwd: this.dir, env, encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`terraform init failed: ${init.error ?? ''}${init.stderr}`);
+    const run = spawnSync(TERRAFORM, ['test', '-json', '-no-color'], { cwd: this.dir, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (run.error) throw run.error;
+    const results = new Map<string, RunResult>();
+    const key = (file: string, runName: string) => `${file.replace(/^tests\/|\.tftest\.hcl$/g, '')}/${runName}`;
+    for (const line of run.stdout.split('\n').filter(Boolean)) {
+      const message = JSON.parse(line);
+      if (message.type === 'test_run' && message.test_run.progress === 'complete') {
+        const k = key(message.test_run.path, message.test_run.run);
+        results.set(k, { status: message.test_run.status, diagnostics: results.get(k)?.diagnostics ?? [] });
+      } else if (message.type === 'diagnostic' && message['@testrun']) {
+        const k = key(message['@testfile'], message['@testrun']);
+        const entry = results.get(k) ?? { status: 'unknown', diagnostics: [] };
+        entry.diagnostics.push({ summary: message.diagnostic.summary, detail: message.diagnostic.detail ?? '' });
+        results.set(k, entry);
+      }
+    }
+    if (results.size === 0) throw new Error(`terraform test reported no runs: ${run.stderr}`);
+    return results;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

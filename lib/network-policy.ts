@@ -1,0 +1,69 @@
+import { Construct } from 'constructs';
+import { Fn, TerraformIterator } from 'cdktf';
+import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
+
+/** The label the API server sets on every namespace (Kubernetes >= 1.22): its name, not spoofable by tenants. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export interface RegistryNetworkPolicyProps {
+  readonly namespace: string;
+  /** Name of the policy (the registry's app name). */
+  readonly name: string;
+  /** Labels selecting the registry pods. */
+  readonly podSelector: Record<string, string>;
+  readonly registryPort: number;
+  readonly metricsPort: number;
+  /**
+   * Namespace of the ingress controller that forwards client connections to the registry port.
+   * @default - none: the registry is not exposed through a controller
+   */
+  readonly ingressControllerNamespace?: string;
+  /** More namespaces whose pods may use the registry port (may be a Terraform list variable). */
+  readonly allowedClientNamespaces: string[];
+  /** Namespace whose pods may scrape the metrics port; empty: nobody (may be a Terraform variable). */
+  readonly monitoringNamespace: string;
+}
+
+/**
+ * Ingress isolation for the registry pods: the registry port only from the ingress controller's namespace and
+ * the namespaces the operator lists, the metrics/debug port (which also serves pprof and expvar) only from the
+ * monitoring namespace. Anything else, including other pods in the registry's own namespace, is refused.
+ *
+ * A rule whose namespace list is empty is left out entirely: an ingress rule without peers would admit everyone.
+ * Kubelet probes come from the node and are not subject to NetworkPolicy.
+ */
+export class RegistryNetworkPolicy extends Construct {
+  public readonly policy: NetworkPolicyV1;
+
+  constructor(scope: Construct, id: string, props: RegistryNetworkPolicyProps) {
+    super(scope, id);
+    const registryClients = props.ingressControllerNamespace === undefined
+      ? props.allowedClientNamespaces
+      : Fn.distinct(Fn.concat([[props.ingressControllerNamespace], props.allowedClientNamespaces]));
+    // Port -> namespaces allowed to reach it, keeping only ports someone may reach.
+    const candidates = TerraformIterator.fromMap(Fn.zipmap(
+      [String(props.registryPort), String(props.metricsPort)],
+      [registryClients, Fn.compact([props.monitoringNamespace])],
+    ));
+    const rules = TerraformIterator.fromMap(candidates.forExpressionForMap('key', 'val if length(val) > 0'));
+
+    this.policy = new NetworkPolicyV1(this, 'policy', {
+      metadata: { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'registry' } },
+      spec: {
+        podSelector: { matchLabels: props.podSelector },
+        policyTypes: ['Ingress'],
+        // Dynamic block content is written as Terraform JSON: nested block names in snake_case.
+        ingress: rules.dynamic({
+          from: [
+            {
+              namespace_selector: {
+                match_expressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: rules.value }],
+              },
+            },
+          ],
+          ports: [{ port: rules.key, protocol: 'TCP' }],
+        }),
+      },
+    });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Node CA trust: renders the POSIX `sh` script a DaemonSet (or init container) runs on every node so the
+ * container runtime trusts the registry CA without `--insecure-registry`:
+ *
+ * - containerd: `<certs.d>/<host:port>/ca.crt` + `hosts.toml` (needs `config_path` set, see docs/node-trust.md)
+ * - CRI-O / podman / skopeo (containers-image): `/etc/containers/certs.d/<host:port>/ca.crt`
+ *
+ * Pure module: no cdktf import. The script runs under busybox/alpine `sh` and dash (POSIX only).
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+
+export interface NodeTrustScriptOptions {
+  /** Registries the nodes pull from, each "host:port" exactly as written in image references (no scheme). */
+  readonly registryHosts: readonly string[];
+  /** Where the CA PEM is mounted in the pod, e.g. /run/registry-ca/ca.crt (re-read on every pass). */
+  readonly caPath: string;
+  /** Where the host's /etc/containerd/certs.d is mounted in the pod. */
+  readonly containerdCertsDir: string;
+  /** Where the host's /etc/containers/certs.d is mounted in the pod. */
+  readonly containersCertsDir: string;
+  /** Seconds between passes; a rotated CA reaches the nodes within this time. */
+  readonly intervalSeconds: number;
+  /**
+   * The host-side path of `containerdCertsDir`: containerd reads hosts.toml on the node, so its `ca` entry must
+   * name the file as the node sees it, not as the pod does.
+   * @default '/etc/containerd/certs.d'
+   */
+  readonly containerdHostCertsDir?: string;
+}
+
+export const DEFAULT_CONTAINERD_HOST_CERTS_DIR = '/etc/containerd/certs.d';
+
+/** Same wording as the stack's other rules: `<field>: <value> is not allowed; expected <what>.` */
+function reject(field: string, value: unknown, allowed: string): never {
+  throw new Error(`${field}: ${JSON.stringify(value)} is not allowed; expected ${allowed}.`);
+}
+
+const HOST_PORT_ALLOWED =
+  '"host:port" such as registry.example.com:5000, 192.0.2.10:5000 or [2001:db8::1]:5000 (a DNS name, IPv4 address or bracketed IPv6 address, then a port from 1 to 65535; no scheme or path)';
+const DNS_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const PORT = /^[1-9][0-9]{0,4}$/;
+
+/** True for "host:port" with a DNS name, an IPv4 address or a bracketed IPv6 address, and a port 1-65535. */
+export function isRegistryHostPort(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const colon = value.lastIndexOf(':');
+  if (colon < 0) return false;
+  const host = value.slice(0, colon);
+  const port = value.slice(colon + 1);
+  if (!PORT.test(port) || Number(port) > 65535) return false;
+  if (host.startsWith('[') && host.endsWith(']')) return isIPv6(host.slice(1, -1));
+  // all-numeric dotted names are meant as IPv4 addresses: hold them to that
+  if (/^[0-9.]+$/.test(host)) return isIPv4(host);
+  return host.length <= 253 && DNS_NAME.test(host);
+}
+
+const ABSOLUTE_PATH = /^(\/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*)+$/;
+const ABSOLUTE_PATH_ALLOWED =
+  "an absolute path such as /etc/containerd/certs.d (not '/', no '.' or '..' segments, no trailing '/', no spaces or quotes)";
+
+/** Throws an Error naming the field and the value for the first option that is not allowed. */
+export function validateNodeTrustScriptOptions(opts: NodeTrustScriptOptions): void {
+  const hosts = opts.registryHosts;
+  if (!Array.isArray(hosts) || hosts.length === 0) reject('registryHosts', hosts, 'a list with at least one "host:port"');
+  hosts.forEach((entry, i) => {
+    if (!isRegistryHostPort(entry)) reject(`registryHosts[${i}]`, entry, HOST_PORT_ALLOWED);
+    if (hosts.indexOf(entry) !== i) reject(`registryHosts[${i}]`, entry, `a "host:port" not already listed (it repeats registryHosts[${hosts.indexOf(entry)}])`);
+  });
+  const paths: Array<[string, unknown]> = [
+    ['caPath', opts.caPath],
+    ['containerdCertsDir', opts.containerdCertsDir],
+    ['containersCertsDir', opts.containersCertsDir],
+    ['containerdHostCertsDir', opts.containerdHostCertsDir ?? DEFAULT_CONTAINERD_HOST_CERTS_DIR],
+  ];
+  for (const [field, value] of paths) {
+    if (typeof value !== 'string' || value.length > 4096 || !ABSOLUTE_PATH.test(value)) reject(field, value, ABSOLUTE_PATH_ALLOWED);
+  }
+  const interval = opts.intervalSeconds;
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 86400) {
+    reject('intervalSeconds', interval, 'a whole number of seconds from 1 to 86400');
+  }
+}
+
+/** The text of `<certs.d>/<host:port>/hosts.toml` for containerd, trusting `caHostPath` for that registry. */
+export function renderContainerdHostsToml(hostPort: string, caHostPath: string): string {
+  return [
+    '# Written by the registry node-trust script; rewritten when it differs.',
+    `server = "https://${hostPort}"`,
+    '',
+    `[host."https://${hostPort}"]`,
+    '  capabilities = ["pull", "resolve"]',
+    `  ca = "${caHostPath}"`,
+    '',
+  ].join('\n');
+}
+
+/** Single-quotes a value for sh (validated values never contain quotes; this keeps it safe regardless). */
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Renders the node trust script. Run it with `sh`; with env ONCE=1 it makes one pass and exits (non-zero when
+ * the CA is missing or a write fails), otherwise it re-checks every `intervalSeconds` until SIGTERM.
+ */
+export function renderNodeTrustScript(opts: NodeTrustScriptOptions): string {
+  validateNodeTrustScriptOptions(opts);
+  const hostCertsDir = opts.containerdHostCertsDir ?? DEFAULT_CONTAINERD_HOST_CERTS_DIR;
+  // hosts.toml is rendered here, once per host, so the shell only compares and copies bytes.
+  const tomlCases = opts.registryHosts
+    .map((hp) => `    ${shq(hp)}) cat <<'HOSTS_TOML'\n${renderContainerdHostsToml(hp, `${hostCertsDir}/${hp}/ca.crt`)}HOSTS_TOML\n      ;;`)
+    .join('\n');
+
+  return `#!/bin/sh
+# Registry CA trust for container runtimes on this node. Generated by lib/node-trust-script.ts: do not edit.
+# For each registry host:port it keeps, only rewriting what differs (temp file + mv, so readers never see
+# a partial file):
+#   containerd:      $CONTAINERD_CERTS_DIR/<host:port>/ca.crt and hosts.toml
+#   CRI-O / podman:  $CONTAINERS_CERTS_DIR/<host:port>/ca.crt
+# ONCE=1: one pass, then exit (init containers, tests). Otherwise: a pass every INTERVAL seconds.
+set -u
+set -f
+
+CA_PATH=${shq(opts.caPath)}
+CONTAINERD_CERTS_DIR=${shq(opts.containerdCertsDir)}
+CONTAINERS_CERTS_DIR=${shq(opts.containersCertsDir)}
+INTERVAL=${opts.intervalSeconds}
+REGISTRY_HOSTS=${shq(opts.registryHosts.join(' '))}
+
+log() {
+  printf '%s node-trust: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
+}
+
+hosts_toml() {
+  case "$1" in
+${tomlCases}
+    *) return 1 ;;
+  esac
+}
+
+tmp=''
+cleanup() {
+  if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 0' TERM INT
+
+# put_file DEST COMMAND...: COMMAND prints the content; DEST is replaced only when the bytes differ.
+# (A command rather than a pipe: a pipeline would run put_file in a subshell and lose the change count.)
+put_file() {
+  dest=$1
+  shift
+  dir=\${dest%/*}
+  mkdir -p -- "$dir" || return 1
+  # same directory (same filesystem) so mv is an atomic rename; the name does not end in .crt, so a
+  # runtime scanning the directory never loads a half-written file
+  tmp="$dir/.\${dest##*/}.$$.tmp"
+  "$@" > "$tmp" || return 1
+  if [ -f "$dest" ] && cmp -s "$tmp" "$dest"; then
+    rm -f -- "$tmp"
+    tmp=''
+    return 0
+  fi
+  if [ -e "$dest" ]; then action=updated; else action=created; fi
+  chmod 0644 "$tmp" || return 1
+  mv -f -- "$tmp" "$dest" || return 1
+  tmp=''
+  log "$action $dest"
+  changes=$((changes + 1))
+}
+
+sync_once() {
+  changes=0
+  if [ ! -s "$CA_PATH" ] || ! grep -q -e '-----BEGIN CERTIFICATE-----' "$CA_PATH"; then
+    log "CA $CA_PATH is missing, empty or not a PEM certificate; nothing written"
+    return 1
+  fi
+  for hostport in $REGISTRY_HOSTS; do
+    put_file "$CONTAINERD_CERTS_DIR/$hostport/ca.crt" cat -- "$CA_PATH" || return 1
+    put_file "$CONTAINERD_CERTS_DIR/$hostport/hosts.toml" hosts_toml "$hostport" || return 1
+    put_file "$CONTAINERS_CERTS_DIR/$hostport/ca.crt" cat -- "$CA_PATH" || return 1
+  done
+  # said once, so a quiet log means nothing changed
+  if [ "$changes" -eq 0 ] && [ "$reported" = 0 ]; then log "up to date: $REGISTRY_HOSTS"; fi
+  reported=1
+}
+reported=0
+
+if [ "\${ONCE:-0}" = 1 ]; then
+  sync_once
+  exit $?
+fi
+while :; do
+  sync_once || log "pass failed; retrying in \${INTERVAL}s"
+  # sleep in the background so TERM is handled at once (sh as PID 1 would otherwise wait out the sleep)
+  sleep "$INTERVAL" &
+  wait $!
+done
+`;
+}
