@@ -36,6 +36,14 @@ describe('blob push/pull library against a real registry', () => {
     expect(fs.readFileSync(copy).equals(fs.readFileSync(layerFile))).toBe(true);
   });
 
+  it('pushes a file in one streamed PATCH by default and a stream of unknown length the same way', async () => {
+    await expect(pushBlob(client, 'library-test/streamed', { path: layerFile })).resolves.toMatchObject({ digest: layerDigest, size: 3 * 1024 * 1024 + 123 });
+    await expect(pullBlob(client, 'library-test/streamed', layerDigest)).resolves.toMatchObject({ size: 3 * 1024 * 1024 + 123 });
+    const data = randomBytes(100_000);
+    const pushed = await pushBlob(client, 'library-test/streamed', Readable.from([data.subarray(0, 40_000), data.subarray(40_000)]), { mode: 'streamed' });
+    expect(pushed).toEqual({ mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: 100_000 });
+  });
+
   it('pushes a file monolithically (digest computed first, body streamed)', async () => {
     await expect(pushBlob(client, 'library-test/mono', { path: layerFile }, { mode: 'monolithic' })).resolves.toMatchObject({ digest: layerDigest });
     await expect(pullBlob(client, 'library-test/mono', layerDigest)).resolves.toMatchObject({ size: 3 * 1024 * 1024 + 123 });

@@ -18,7 +18,7 @@ Options:
       --tag <tag>          tag for the probe image (default: unique per run)
       --no-cleanup         leave the probe image in place (default: delete it by digest)
       --layer-file <path>  push this file as the image layer (streamed; for benchmarks)
-      --chunk-size <size>  bytes per PATCH of the chunked layer upload, e.g. 5m (default 5m)
+      --chunk-size <size>  upload the layer in PATCHes of this size, e.g. 5m (default: one streamed PATCH)
       --timeout <seconds>  idle timeout per request (default 30)
       --json               print one JSON result on stdout instead of text
   -h, --help               show this help

@@ -27,7 +27,7 @@ export interface CheckOptions {
   readonly timeoutMs?: number;
   /** Push this file as the layer (streamed) instead of a generated probe layer. */
   readonly layerFile?: string;
-  /** Bytes per PATCH of the chunked layer upload. */
+  /** Upload the layer in PATCHes of this many bytes. @default - one streamed PATCH */
   readonly chunkSize?: number;
   /** Called as each step finishes (for progress output). */
   readonly onStep?: (step: StepResult) => void;
@@ -187,7 +187,7 @@ const STEPS: Step[] = [
       ctx.pushed = pushed;
       const [layer] = pushed.layers;
       return {
-        detail: `${ctx.repository}:${ctx.tag} manifest ${pushed.manifestDigest}; layer ${layer.digest} (${layer.size} bytes, chunked upload); `
+        detail: `${ctx.repository}:${ctx.tag} manifest ${pushed.manifestDigest}; layer ${layer.digest} (${layer.size} bytes, ${pushed.layerUpload} upload); `
           + `config ${pushed.config.digest} (${pushed.config.size} bytes, monolithic upload)`,
       };
     },
