@@ -4,6 +4,9 @@ import { deleteImage, pullImage, pushImage, PushedImage } from './blobs';
 import { RegistryClient } from './client';
 import { probeTls } from './tls-probe';
 
+/** Chunk size for the generated probe layer (~170 bytes): three PATCHes with Content-Range. */
+const PROBE_CHUNK_SIZE = 64;
+
 export const DEFAULT_REPOSITORY = 'registry-check/probe';
 
 export interface CheckOptions {
@@ -27,7 +30,7 @@ export interface CheckOptions {
   readonly timeoutMs?: number;
   /** Push this file as the layer (streamed) instead of a generated probe layer. */
   readonly layerFile?: string;
-  /** Upload the layer in PATCHes of this many bytes. @default - one streamed PATCH */
+  /** Upload the layer in PATCHes of this many bytes. @default - the probe layer in 64-byte chunks; a layer file in one streamed PATCH */
   readonly chunkSize?: number;
   /** Called as each step finishes (for progress output). */
   readonly onStep?: (step: StepResult) => void;
@@ -183,7 +186,10 @@ const STEPS: Step[] = [
     name: 'push',
     kind: 'push',
     async run(ctx) {
-      const pushed = await pushImage(ctx.client, ctx.repository, ctx.tag, { layerFile: ctx.options.layerFile, chunkSize: ctx.options.chunkSize });
+      // The generated probe layer goes in several Content-Range chunks so every upload path the registry offers
+      // is exercised (the config goes monolithic); a --layer-file streams in one PATCH unless --chunk-size is set.
+      const chunkSize = ctx.options.chunkSize ?? (ctx.options.layerFile ? undefined : PROBE_CHUNK_SIZE);
+      const pushed = await pushImage(ctx.client, ctx.repository, ctx.tag, { layerFile: ctx.options.layerFile, chunkSize });
       ctx.pushed = pushed;
       const [layer] = pushed.layers;
       return {
