@@ -34,6 +34,8 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     expect(result.steps.map((s) => [s.name, s.ok])).toEqual(STEP_NAMES.map((n) => [n, true]));
     expect(result).toMatchObject({ ok: true, exitCode: EXIT_CODES.ok, warnings: [] });
     expect(result.manifestDigest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    // Both upload paths a registry offers: the probe layer in Content-Range chunks, the config monolithic.
+    expect(result.steps.find((s) => s.name === 'push')!.detail).toMatch(/chunked upload\);.*monolithic upload\)/);
     expect(result.steps.find((s) => s.name === 'cleanup')!.detail).toMatch(/^deleted manifest/);
   });
 
