@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { pullImage, pullManifest, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer } from '../../lib/check/oci';
-import { address, Synthesized } from '../unit/synth';
+import { address, Synthesized } from '../support/synth';
 import {
   execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, useCleanup, waitFor,
 } from './support';

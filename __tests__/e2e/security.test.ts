@@ -5,7 +5,7 @@
  * listens on a free port, since registry.test.ts may hold the synthesized one in a parallel jest worker.
  */
 import { spawn } from 'node:child_process';
-import { Synthesized } from '../unit/synth';
+import { Synthesized } from '../support/synth';
 import { freePort, httpGet, startNginxStream, useCleanup } from './support';
 import { portOf, registryWorkload, RegistryWorkload } from './support/pod';
 import { StackRegistry, startStackRegistry, synthesizeStack } from './support/stack-registry';

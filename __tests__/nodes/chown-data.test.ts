@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CHOWN_DATA_SCRIPT, REGISTRY_UID } from '../../lib/registry';
 import { MOUNTS } from '../../lib/registry-config';
-import { environment, synth, only } from '../unit/synth';
+import { environment, synth, only } from '../support/synth';
 import { isRoot, rootWithCapabilities } from './support';
 
 const rootOnly = isRoot ? test : test.skip;

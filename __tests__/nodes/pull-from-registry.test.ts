@@ -14,7 +14,7 @@ import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust';
 import { freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, useCleanup } from '../e2e/support';
 import { htpasswdEntry } from '../e2e/support/htpasswd';
 import { minimalConfig } from '../check/scenario';
-import { environment, synth, byPath, address, Synthesized } from '../unit/synth';
+import { environment, synth, byPath, address, Synthesized } from '../support/synth';
 import { evaluateWithTerraform, isRoot, rootWithCapabilities } from './support';
 
 jest.setTimeout(30_000);

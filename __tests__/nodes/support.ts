@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import type { Synthesized } from '../unit/synth';
+import type { Synthesized } from '../support/synth';
 
 const run = promisify(execFile);
 

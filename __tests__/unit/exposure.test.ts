@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { environment, synth, only, address } from './synth';
+import { environment, synth, only, address } from '../support/synth';
 
 /** The stack's values with variables and references replaced by the given text, as Helm would receive them. */
 function renderedValues(values: string, replacements: Record<string, string>): any {

@@ -1,4 +1,4 @@
-import { environment, synth, byPath, address } from './synth';
+import { environment, synth, byPath, address } from '../support/synth';
 import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust';
 
 describe('RegistryNodeTrust', () => {

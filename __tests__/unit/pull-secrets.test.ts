@@ -1,4 +1,4 @@
-import { environment, synth, byPath, address } from './synth';
+import { environment, synth, byPath, address } from '../support/synth';
 
 describe('RegistryPullSecrets', () => {
   const { json } = synth(environment('dev'));

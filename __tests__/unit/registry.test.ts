@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
-import { environment, synth, only, address, byPath } from './synth';
+import { environment, synth, only, address, byPath } from '../support/synth';
 import { renderRegistryConfig, MOUNTS } from '../../lib/registry-config';
 
 describe('RegistryServer', () => {

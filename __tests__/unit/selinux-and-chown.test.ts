@@ -1,4 +1,4 @@
-import { environment, synth, only } from './synth';
+import { environment, synth, only } from '../support/synth';
 import { CHOWN_DATA_SCRIPT } from '../../lib/registry';
 
 const podOf = (json: any) => only(json, 'kubernetes_deployment_v1').spec.template.spec;

@@ -1,5 +1,5 @@
 import { ENVIRONMENTS } from '../../lib/environments';
-import { environment, synth } from './synth';
+import { environment, synth } from '../support/synth';
 
 describe('RegistryStack', () => {
   test.each(ENVIRONMENTS.map((e) => [e.name]))('environment %s synthesizes every part', (name) => {

@@ -1,4 +1,4 @@
-import { environment, synth, only, address } from './synth';
+import { environment, synth, only, address } from '../support/synth';
 
 describe('RegistryStorage', () => {
   describe('host-path (the default)', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVIRONMENTS } from '../../lib/environments';
-import { environment, synth } from './synth';
+import { environment, synth } from '../support/synth';
 
 describe('terraform.tfvars.example', () => {
   const example = readFileSync(join(__dirname, '../../terraform.tfvars.example'), 'utf8');

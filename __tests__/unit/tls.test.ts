@@ -1,4 +1,4 @@
-import { environment, synth, only, byPath, address } from './synth';
+import { environment, synth, only, byPath, address } from '../support/synth';
 
 describe('RegistryTls', () => {
   describe('generated mode', () => {

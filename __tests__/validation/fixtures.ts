@@ -3,9 +3,9 @@
  * two that exercise the other structural choices (provided TLS, shared storage-class storage, configmap-only and
  * no exposure, an existing claim).
  */
-import { Testing } from 'cdktf';
 import { ENVIRONMENTS, type EnvironmentSettings, type VariableDefaults } from '../../lib/environments';
-import { RegistryStack } from '../../lib/registry-stack';
+
+export { buildStack, synth } from '../support/synth';
 
 const dev = ENVIRONMENTS.find((e) => e.name === 'dev')!;
 
@@ -42,17 +42,8 @@ export function withDefaults(env: EnvironmentSettings, defaults: Partial<Variabl
   return { ...env, defaults: { ...env.defaults, ...defaults } };
 }
 
-export function buildStack(env: EnvironmentSettings): RegistryStack {
-  return new RegistryStack(Testing.app(), `registry-${env.name}`, { environment: env });
-}
-
 /** A stack's cdk.tf.json, parsed. */
 export type TerraformJson = Record<string, any>;
-
-export function synth(env: EnvironmentSettings): { stack: RegistryStack; json: TerraformJson } {
-  const stack = buildStack(env);
-  return { stack, json: JSON.parse(Testing.synth(stack)) };
-}
 
 /** Every resource of a type in a synthesized stack, as a list. */
 export function resourcesOf(json: TerraformJson, type: string): any[] {

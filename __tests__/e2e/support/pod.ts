@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 
-/** The parts of cdk.tf.json read here (the shape of `Synthesized` in __tests__/unit/synth.ts). */
+/** The parts of cdk.tf.json read here (the shape of `Synthesized` in __tests__/support/synth.ts). */
 export interface SynthesizedJson {
   resource: Record<string, Record<string, any>>;
   variable: Record<string, any>;

@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { address, environment, synth, Synthesized } from '../../unit/synth';
+import { address, environment, synth, Synthesized } from '../../support/synth';
 import { Cleanup } from './cleanup';
 import { htpasswdEntry } from './htpasswd';
 import { freePort, tempDir } from './net';

@@ -18,9 +18,13 @@ export function environment(name: string, overrides: Partial<EnvironmentSettings
   return { ...base, ...overrides, defaults: { ...base.defaults, ...(overrides.defaults ?? {}) } };
 }
 
+/** A RegistryStack for `env` in a fresh app (construction validates the environment and variable defaults). */
+export function buildStack(env: EnvironmentSettings): RegistryStack {
+  return new RegistryStack(Testing.app(), `registry-${env.name}`, { environment: env });
+}
+
 export function synth(env: EnvironmentSettings): { stack: RegistryStack; json: Synthesized } {
-  const app = Testing.app();
-  const stack = new RegistryStack(app, `registry-${env.name}`, { environment: env });
+  const stack = buildStack(env);
   return { stack, json: JSON.parse(Testing.synth(stack)) };
 }
 
