@@ -9,7 +9,8 @@ function namespaceOf(dir: string): string {
 /**
  * Rewrites deep provider imports to the root index, the way the cdktf template's code imports them:
  * `import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1'` becomes
- * `import { secretV1 as kubernetes_secretV1 } from '@cdktf/provider-kubernetes'; import SecretV1 = kubernetes_secretV1.SecretV1;`
+ * `import { secretV1 as kubernetes_secretV1 } from` the package root (`@cdktf/provider-kubernetes`), then
+ * `import SecretV1 = kubernetes_secretV1.SecretV1;`
  * (an import alias, so the name stays usable as a type and as a value).
  */
 export function rootIndexImports(source: string): string {
