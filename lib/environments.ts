@@ -236,6 +236,12 @@ export function validateEnvironment(env: EnvironmentSettings): void {
   if (env.preventDestroy !== undefined && typeof env.preventDestroy !== 'boolean') {
     throw new Error(`environment ${env.name}: preventDestroy: ${JSON.stringify(env.preventDestroy)} is not allowed; expected true or false.`);
   }
+  if (env.chownHostPath && env.storageKind !== 'host-path') {
+    throw new Error(`chownHostPath: true is not allowed with storageKind ${JSON.stringify(env.storageKind)}; expected it only with "host-path" storage.`);
+  }
+  if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
+    throw new Error('nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.');
+  }
   if (env.cloud) {
     check('cloud.organization', env.cloud.organization, [cloudName('organization')]);
     check('cloud.workspace', env.cloud.workspace, [cloudName('workspace')]);

@@ -86,12 +86,6 @@ export class RegistryStack extends TerraformStack {
     const accessMode = env.storageAccessMode ?? 'ReadWriteOnce';
 
     this.configureBackend(id, env, props.localStatePath);
-    if (env.chownHostPath && env.storageKind !== 'host-path') {
-      throw new Error(`chownHostPath: true is not allowed with storageKind ${JSON.stringify(env.storageKind)}; expected it only with "host-path" storage.`);
-    }
-    if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
-      throw new Error('nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.');
-    }
 
     // ---- variables: what an operator tunes per run --------------------------------------------------------
     const v = (name: string, spec: VariableSpec) => this.variable(name, spec);
