@@ -8,5 +8,5 @@ module.exports = {
   // One worker per core: jest's default (cores - 1) is a single worker on 2 cores, and the suites spend part of
   // their time waiting on real registries, nginx and terraform (all suites: 58 s -> 46 s on a 2-core machine).
   maxWorkers: '100%',
-  setupFilesAfterEnv: ['<rootDir>/__tests__/setup/token-stacks.ts'],
+  setupFilesAfterEnv: ['<rootDir>/__tests__/setup/cdktf.ts'],
 };

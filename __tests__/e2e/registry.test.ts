@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { pullImage, pullManifest, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
+import { pullImage, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer } from '../../lib/check/oci';
 import { address, Synthesized } from '../support/synth';
@@ -23,10 +23,11 @@ import {
   execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, useCleanup, waitFor,
 } from './support';
 import { portOf, registryWorkload, RegistryWorkload, tcpRouteFromValues } from './support/pod';
-import { StackRegistry, startProxy, startStackRegistry, synthesizeStack } from './support/stack-registry';
+import { LoadUser, StackRegistry, startProxy, startStackRegistry, synthesizeStack } from './support/stack-registry';
 
 let json: Synthesized;
 let workload: RegistryWorkload;
+const LOAD_USER: LoadUser = { user: 'load', password: randomBytes(16).toString('hex'), cost: 4 };
 
 beforeAll(() => {
   json = synthesizeStack('dev');
@@ -56,37 +57,36 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
   let proxy: string;
   let fellBack: boolean;
   let client: RegistryClient;
+  let loadClient: RegistryClient;
   let auth: SkopeoAuth;
-  /** Every image pushed so far: `repo:tag` -> manifest digest and blob digests (restart and GC must keep them all). */
-  const pushed = new Map<string, { digest: string; blobs: string[]; fullPull: boolean }>();
-  const remember = (repoTag: string, image: { manifestDigest: string; config: Descriptor; layers: Descriptor[] }, fullPull = true) =>
-    pushed.set(repoTag, { digest: image.manifestDigest, blobs: [image.config.digest, ...image.layers.map((l) => l.digest)], fullPull });
+  /** Every image pushed so far: `repo:tag` -> manifest digest, blob digests and the client that pushed it. */
+  const pushed = new Map<string, { digest: string; blobs: string[]; by: RegistryClient }>();
+  const remember = (repoTag: string, image: { manifestDigest: string; config: Descriptor; layers: Descriptor[] }, by = client) =>
+    pushed.set(repoTag, { digest: image.manifestDigest, blobs: [image.config.digest, ...image.layers.map((l) => l.digest)], by });
 
-  const newClient = (password = stack.password) => {
-    const c = new RegistryClient({ host: '127.0.0.1', port: Number(proxy.split(':')[1]), username: stack.user, password, caPem: stack.tls.caPem });
+  const newClient = ({ username = stack.user, password = stack.password } = {}) => {
+    const c = new RegistryClient({ host: '127.0.0.1', port: Number(proxy.split(':')[1]), username, password, caPem: stack.tls.caPem });
     cleanup.add(() => c.close());
     return c;
   };
   const ref = (repoTag: string) => `docker://${proxy}/${repoTag}`;
-  /**
-   * Pulls every image pushed so far by tag and checks its digest. Each authenticated request costs a bcrypt, which
-   * distribution 2.8 runs under one lock: the 16 images of the concurrency test are pulled by manifest only.
-   */
+  /** Pulls every image pushed so far by tag, with the client that pushed it, and checks every digest. */
   const pullEverything = async () => {
-    for (const [repoTag, { digest, fullPull }] of pushed) {
+    for (const [repoTag, { digest, by }] of pushed) {
       const [repo, tag] = repoTag.split(':');
-      await expect((fullPull ? pullImage : pullManifest)(client, repo, tag, digest)).resolves.toMatchObject({ digest });
+      await expect(pullImage(by, repo, tag, digest)).resolves.toMatchObject({ digest });
     }
   };
 
   beforeAll(async () => {
-    stack = await startStackRegistry(cleanup, json);
+    stack = await startStackRegistry(cleanup, json, { loadUser: LOAD_USER });
     const route = tcpRouteFromValues(json);
     const started = await startProxy(cleanup, stack.dir, route.externalPort, stack.port);
     fellBack = started.fellBack;
     if (fellBack) console.warn(`port ${route.externalPort} from the Helm values is taken on 127.0.0.1: proxy on ${started.nginx.port} instead`);
     proxy = started.nginx.address;
     client = newClient();
+    loadClient = newClient({ username: LOAD_USER.user, password: LOAD_USER.password });
     auth = { certDir: stack.tls.certDir, creds: `${stack.user}:${stack.password}` };
   }, 30_000);
 
@@ -155,7 +155,7 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
     await anonymous.drain();
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['www-authenticate']).toBe(`Basic realm="${workload.config.auth.htpasswd.realm}"`);
-    const wrong = newClient('not-the-password');
+    const wrong = newClient({ password: 'not-the-password' });
     await expect(pushImage(wrong, 'e2e/wrong', 'v1')).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     await expect(pullImage(wrong, 'e2e/check', 'v1')).rejects.toBeInstanceOf(RegistryHttpError);
     const unauthorized = /401|unauthorized|authentication required/i;
@@ -172,9 +172,10 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
   });
 
   it('serves 16 concurrent pushes and pulls without a failure, every digest equal', async () => {
+    // The load user (bcrypt cost 4): the stack's cost-10 user is what every other test here authenticates with.
     const results = await Promise.allSettled(
       Array.from({ length: 16 }, async (_, i) => {
-        const c = newClient();
+        const c = newClient({ username: LOAD_USER.user, password: LOAD_USER.password });
         const image = await pushImage(c, `e2e/concurrent-${i}`, 'v1');
         const pulled = await pullImage(c, `e2e/concurrent-${i}`, 'v1');
         return { repoTag: `e2e/concurrent-${i}:v1`, image, pulled: pulled.digest };
@@ -184,7 +185,7 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
     const done = results.map((r) => (r as PromiseFulfilledResult<{ repoTag: string; image: Awaited<ReturnType<typeof pushImage>>; pulled: string }>).value);
     for (const r of done) {
       expect(r.pulled).toBe(r.image.manifestDigest);
-      remember(r.repoTag, r.image, false);
+      remember(r.repoTag, r.image, loadClient);
     }
     expect(new Set(done.map((r) => r.pulled)).size).toBe(16);
   }, 30_000);

@@ -45,14 +45,29 @@ export interface StackSecrets {
 }
 
 /**
+ * A user the stack does not generate, appended to htpasswd for load tests, at its own bcrypt cost. distribution 2.8
+ * checks the password of every request while holding one lock, so at the stack's cost 10 (~65 ms of CPU each)
+ * concurrent clients mostly queue behind bcrypt; at cost 4 their requests reach storage together.
+ */
+export interface LoadUser {
+  readonly user: string;
+  readonly password: string;
+  readonly cost: number;
+}
+
+/**
  * Local data for the stack's three secrets, keyed by Terraform address and shaped like the synthesized ones (same
  * keys). The leaf certificate names the `registry_domains` default, localhost and 127.0.0.1 (the tests connect there).
  */
-export async function stackSecrets(json: Synthesized, dir: string): Promise<StackSecrets> {
+export async function stackSecrets(json: Synthesized, dir: string, loadUser?: LoadUser): Promise<StackSecrets> {
   const tls = await makeTlsMaterial(dir, { dnsNames: [...json.variable.registry_domains.default, 'localhost'], ipAddresses: ['127.0.0.1'] });
   const users = Object.fromEntries((json.variable.registry_users.default as string[]).map((u) => [u, randomPassword(32)]));
+  if (loadUser && loadUser.user in users) throw new Error(`load user ${loadUser.user} is one of the stack's users`);
   // The synthesized htpasswd value: one `user:bcrypt_hash` line per generated user, joined by \n, then a final \n.
-  const lines = await Promise.all(Object.entries(users).map(([u, p]) => htpasswdEntry(u, p)));
+  const lines = await Promise.all([
+    ...Object.entries(users).map(([u, p]) => htpasswdEntry(u, p)),
+    ...(loadUser ? [htpasswdEntry(loadUser.user, loadUser.password, loadUser.cost)] : []),
+  ]);
   const tlsSecret = address(json, 'kubernetes_secret_v1', 'tls/secret');
   const htpasswdSecret = address(json, 'kubernetes_secret_v1', 'auth/htpasswd');
   const httpSecret = address(json, 'kubernetes_secret_v1', 'auth/http-secret');
@@ -84,12 +99,16 @@ export interface StackRegistry extends StackSecrets {
 
 /**
  * Runs the synthesized Deployment's registry on loopback. `env` adds overrides on top of the pod's (for example a
- * short REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL).
+ * short REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL); `loadUser` adds an htpasswd line (see LoadUser).
  */
-export async function startStackRegistry(cleanup: Cleanup, json: Synthesized, { env = {} }: { env?: Record<string, string> } = {}): Promise<StackRegistry> {
+export async function startStackRegistry(
+  cleanup: Cleanup,
+  json: Synthesized,
+  { env = {}, loadUser }: { env?: Record<string, string>; loadUser?: LoadUser } = {},
+): Promise<StackRegistry> {
   const dir = await tempDir(cleanup, 'registry-stack-');
   const [port, debugPort] = [await freePort(), await freePort()];
-  const material = await stackSecrets(json, path.join(dir, 'tls'));
+  const material = await stackSecrets(json, path.join(dir, 'tls'), loadUser);
   const pod = await prepareLocalPod(json, dir, material.secrets, { port, debugPort });
   const { configYaml } = registryWorkload(json);
   const start = () =>
