@@ -101,7 +101,7 @@ function targets(rows: Row[]): string[] {
 const SYNTH = 'synth, as cdktf.json runs it (swc output cached)';
 const SYNTH_COLD_CACHE = 'synth, as cdktf.json runs it, empty swc cache';
 const BASELINE = 'synth, template way (type-checking ts-node-like hook, root-index provider imports)';
-const UNIT = 'npx jest __tests__/unit';
+const UNIT = 'npx jest specs (unit: every *.spec.ts)';
 const SUITE = 'npm test (tsc --noEmit + all jest suites)';
 
 async function measureSynth(cleanup: Cleanup, runs: number, rows: Row[], log: (l: string) => void): Promise<void> {
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     }
     if (sections.has('tests')) {
       log('bench: tests');
-      rows.push({ group: 'tests', name: UNIT, samples: await runMany(runs, 'npx', ['jest', '__tests__/unit'], { cwd: ROOT }) });
+      rows.push({ group: 'tests', name: UNIT, samples: await runMany(runs, 'npx', ['jest', 'specs'], { cwd: ROOT }) });
       log(`  ${UNIT} done`);
       rows.push({ group: 'tests', name: SUITE, samples: await runMany(suiteRuns, 'npm', ['test'], { cwd: ROOT }) });
       log(`  ${SUITE} done`);
@@ -235,8 +235,9 @@ ${result}
   over the project's tsconfig.json; each required file is emitted and its syntactic and semantic diagnostics
   checked). ts-node itself is not a dependency. The bench checks both ways synthesize identical \`cdk.tf.json\`.
 - **floor**: Node's start-up, and loading \`cdktf\` alone.
-- **tests**: \`npx jest __tests__/unit\` and the whole \`npm test\` (\`tsc --noEmit\` and every jest suite, including
-  the end-to-end ones that start real registries), with jest's cache warm.
+- **tests**: \`npx jest specs\` (the unit tests: every \`*.spec.ts\`, which synthesize stacks and read them) and
+  the whole \`npm test\` (\`tsc --noEmit\` and every jest suite, including the end-to-end ones that start real
+  registries), with jest's cache warm.
 - **push/pull ${LAYER_MIB} MiB**: one random ${LAYER_MIB} MiB layer in a one-layer image, on a real registry (distribution,
   TLS, htpasswd/bcrypt auth, filesystem storage) on loopback, direct or through an nginx \`stream\` proxy (the
   stand-in for ingress-nginx tcp-services). registry-check is the library (\`pushImage\`: streamed upload, digest

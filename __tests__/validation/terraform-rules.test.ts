@@ -1,5 +1,5 @@
 /**
- * The plan-time half of "one set of rules, enforced twice": the same table as rules.test.ts, judged by the real
+ * The plan-time half of "one set of rules, enforced twice": the same table as rules.spec.ts, judged by the real
  * terraform binary on the synthesized variable blocks (validation conditions and error messages as deployed).
  *
  * Each bad case gets its own test file with one run that must error with exactly one "Invalid value for variable"
