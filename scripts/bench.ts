@@ -23,6 +23,8 @@ interface Row {
   readonly samples: Sample[];
   /** Bytes moved per run: the row shows throughput. */
   readonly bytes?: number;
+  /** Proxied data-path runs: nginx's own CPU time per run. */
+  readonly proxyCpuMs?: number[];
 }
 
 const ms = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${(v / 1000).toFixed(2)} s`);
@@ -52,6 +54,18 @@ function machine(): string[] {
     `kernel: ${os.type()} ${os.release()} (${os.arch()})`,
     `node ${process.version}, npm ${npm}`,
   ];
+}
+
+/** What nginx itself spent relaying each proxied case: the proxy's cost apart from the machine's contention. */
+function proxyCpu(rows: Row[]): string[] {
+  const proxied = rows.filter((r) => r.proxyCpuMs?.length);
+  if (proxied.length === 0) return [];
+  const cases = proxied.map((r) => {
+    const cpu = stats(r.proxyCpuMs!);
+    const share = cpu.median / median(r)!;
+    return `${r.name.replace(/, nginx stream$/, '')}: ${ms(cpu.median)} (${(share * 100).toFixed(0)}% of one core over the run)`;
+  });
+  return ['', `nginx stream's own CPU per proxied run (master + worker, median): ${cases.join('; ')}.`];
 }
 
 function median(row: Row | undefined, pick: (s: Sample) => number | undefined = (s) => s.wallMs): number | undefined {
@@ -178,7 +192,7 @@ async function main(): Promise<void> {
     if (sections.has('data')) {
       log('bench: data path');
       const data: DataRow[] = await measureDataPath(cleanup, ROOT, runs, log);
-      rows.push(...data.map((d) => ({ group: 'data', name: d.name, samples: d.samples, bytes: LAYER_MIB << 20 })));
+      rows.push(...data.map((d) => ({ group: 'data', name: d.name, samples: d.samples, bytes: LAYER_MIB << 20, proxyCpuMs: d.proxyCpuMs })));
     }
   });
 
@@ -188,6 +202,7 @@ async function main(): Promise<void> {
     table(rows),
     '',
     ...targets(rows),
+    ...proxyCpu(rows),
     '',
     `Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}. Bench took ${minutes} min.`,
   ].join('\n');
@@ -245,6 +260,12 @@ ${result}
   skopeo copies a \`dir:\` image holding the same layer and pulls to \`dir:\`. Each push goes to a new repository so
   no client can skip the upload. Throughput is ${LAYER_MIB} MiB over the whole process time (start-up included).
   Cases run interleaved (one run of each per round), so load changes hit them alike.
+- **nginx stream's own CPU**: the nginx master's and worker's CPU time from \`/proc\`, read before and after each
+  proxied run. Here the client, nginx and the registry share the machine's cores, so what nginx spends shows up as
+  wall time of the proxied rows; in a cluster the controller relays on its own node. How much nginx spends depends
+  on how the client writes: the same bytes cost it more CPU from a client that sends smaller TLS records (more
+  reads and writes per MiB). Raising nginx's \`proxy_buffer_size\` (ingress-nginx keeps the 16k default) changed
+  neither figure.
 
 ## What makes it fast (each measured on its own while it was built, CPU time under load 2–4)
 

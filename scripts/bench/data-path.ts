@@ -4,13 +4,15 @@ import * as path from 'node:path';
 import { imageConfig, imageManifest, MEDIA_TYPES, sha256Digest } from '../../lib/check/oci';
 import { minimalConfig } from '../../__tests__/check/scenario';
 import { Cleanup, freePort, makeTlsMaterial, startNginxStream, startRegistry, tempDir, writeHtpasswd } from '../../__tests__/e2e/support';
-import { runMany, Sample } from './measure';
+import { processTreeCpuMs, runMany, Sample } from './measure';
 
 export const LAYER_MIB = 256;
 
 export interface DataRow {
   readonly name: string;
   readonly samples: Sample[];
+  /** Proxied runs: the CPU time nginx (master and worker) used during each run. */
+  readonly proxyCpuMs?: number[];
 }
 
 /** Writes `mib` MiB of random bytes to `file`, 1 MiB at a time. */
@@ -108,31 +110,40 @@ export async function measureDataPath(cleanup: Cleanup, projectRoot: string, run
   await runMany(1, 'node', child('push', registryPort, 'bench/pull', layerFile), { cwd: projectRoot, env });
 
   // Runs are interleaved (each round runs every case once), so a change in the machine's load hits all alike.
-  interface Case { readonly name: string; readonly command: string; readonly args: () => string[]; readonly before: () => void }
+  interface Case { readonly name: string; readonly proxied: boolean; readonly command: string; readonly args: () => string[]; readonly before: () => void }
   const cases: Case[] = [];
   for (const action of ['push', 'pull'] as const) {
     for (const client of ['registry-check', 'skopeo'] as const) {
       for (const [via, port] of [['direct', registryPort], ['nginx stream', proxyPort]] as const) {
         const name = `${action} ${LAYER_MIB} MiB, ${client}, ${via}`;
+        const proxied = port === proxyPort;
         if (action === 'push') {
           cases.push(client === 'registry-check'
-            ? { name, command: 'node', args: () => child('push', port, nextPush(), layerFile), before: () => undefined }
-            : { name, command: 'skopeo', args: () => skopeo(`dir:${imageDir}`, `docker://127.0.0.1:${port}/${nextPush()}:bench`), before: () => undefined });
+            ? { name, proxied, command: 'node', args: () => child('push', port, nextPush(), layerFile), before: () => undefined }
+            : { name, proxied, command: 'skopeo', args: () => skopeo(`dir:${imageDir}`, `docker://127.0.0.1:${port}/${nextPush()}:bench`), before: () => undefined });
         } else {
           cases.push(client === 'registry-check'
-            ? { name, command: 'node', args: () => child('pull', port, 'bench/pull', pullDir), before: emptyPullDir }
-            : { name, command: 'skopeo', args: () => skopeo(`docker://127.0.0.1:${port}/bench/pull:bench`, `dir:${pullDir}`), before: emptyPullDir });
+            ? { name, proxied, command: 'node', args: () => child('pull', port, 'bench/pull', pullDir), before: emptyPullDir }
+            : { name, proxied, command: 'skopeo', args: () => skopeo(`docker://127.0.0.1:${port}/bench/pull:bench`, `dir:${pullDir}`), before: emptyPullDir });
         }
       }
     }
   }
   const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
+  const proxyCpu = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   for (let round = 0; round < runs; round++) {
     for (const c of cases) {
       c.before();
-      samples.get(c.name)!.push(...await runMany(1, c.command, c.args(), { cwd: projectRoot, env }));
+      const args = c.args();
+      const nginxBefore = processTreeCpuMs(proxy.pid);
+      samples.get(c.name)!.push(...await runMany(1, c.command, args, { cwd: projectRoot, env }));
+      proxyCpu.get(c.name)!.push(processTreeCpuMs(proxy.pid) - nginxBefore);
     }
     log(`  round ${round + 1}/${runs} done`);
   }
-  return cases.map((c) => ({ name: c.name, samples: samples.get(c.name)! }));
+  return cases.map((c) => ({
+    name: c.name,
+    samples: samples.get(c.name)!,
+    ...(c.proxied ? { proxyCpuMs: proxyCpu.get(c.name)! } : {}),
+  }));
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -86,6 +86,25 @@ export function stats(values: number[]): Stats {
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU time (user + system) a running process and its direct children have used so far, from /proc (Linux). For an
+ * nginx master that is its worker's relaying work; read it before and after a run for the run's share.
+ */
+export function processTreeCpuMs(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const ticks = (p: number | string) => {
+    // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
+    const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  const total = children.reduce((sum, child) => sum + ticks(child), ticks(pid));
+  return (total * 1000) / clockTicks;
 }
 
 export function loadAverage(): string {
