@@ -112,8 +112,8 @@ function targets(rows: Row[]): string[] {
   return out;
 }
 
-const SYNTH = 'synth, as cdktf.json runs it (swc output cached)';
-const SYNTH_COLD_CACHE = 'synth, as cdktf.json runs it, empty swc cache';
+const SYNTH = 'synth, as cdktf.json runs it (hook cache warm)';
+const SYNTH_COLD_CACHE = 'synth, as cdktf.json runs it, empty hook cache';
 const BASELINE = 'synth, template way (type-checking ts-node-like hook, root-index provider imports)';
 const UNIT = 'npx jest specs (unit: every *.spec.ts)';
 const SUITE = 'npm test (tsc --noEmit + all jest suites)';
@@ -241,9 +241,9 @@ ${result}
 
 - **synth, as cdktf.json runs it**: a new process running the \`app\` command from \`cdktf.json\`
   (\`node --require ./scripts/register-ts.js main.ts\`), which synthesizes every stack (\`cdktf synth\`/\`deploy\`
-  always run the app once for all stacks). "swc output cached" is every run after the first (the hook keeps swc's
-  output by content hash under \`node_modules/.cache/register-ts\`; here in a temp dir); "empty swc cache" is the
-  first run after a clone or after changing every source file.
+  always run the app once for all stacks). "hook cache warm" is every run after the first (the hook keeps swc's
+  output by content hash, and cdktf's and the providers' JavaScript without inline source maps, under
+  \`node_modules/.cache/register-ts\`; here in a temp dir); "empty hook cache" is the first run after a clone.
 - **template way**: the same sources as the cdktf TypeScript template would run them: a temp copy with provider
   imports rewritten to the root index (\`@cdktf/provider-kubernetes\` instead of \`.../lib/secret-v1\`), run by
   \`scripts/bench/ts-check-register.js\`, which does what \`ts-node\` does by default (a TypeScript LanguageService
@@ -272,17 +272,32 @@ ${result}
 
 - **swc output cached by content hash** (\`scripts/register-ts.js\`): an unchanged file never loads @swc/core's native
   binding: synth −35 MB RSS and ~0.2 s (compare the two synth rows above).
-- **archiver loaded lazily** (same hook): cdktf requires it (and ~200 modules with it) at start-up but only uses it
-  in a child process that zips assets: \`require('cdktf')\` 379 → 176 modules, ~0.1 s and 7 MB less.
+- **cdktf's and the providers' JavaScript read without its inline source maps** (same hook): jsii ships every
+  file with a base64 source map, 70% of the provider bindings' bytes (the Deployment and DaemonSet bindings are
+  4.8 MB each). The hook keeps a copy without it under its cache, keyed by path, size and mtime: synth
+  ~0.9 → ~0.7 s and 130 → 90 MB. Node reads those maps only with \`--enable-source-maps\`.
+- **archiver loaded lazily** (same hook, and a jest mock of cdktf's own copy in \`__tests__/setup/cdktf.ts\`): cdktf
+  requires it (and ~200 modules with it) at start-up but only uses it in a child process that zips assets:
+  \`require('cdktf')\` 379 → 176 modules, ~0.1 s and 7 MB less; under jest ~0.2 s per test file.
+- **no creation stack traces under jest** (\`__tests__/setup/cdktf.ts\`): cdktf records one per token and jest
+  source-maps each: ~40% of a synth test.
+- **the synth-only tests are one jest file** (\`__tests__/specs.test.ts\` runs every \`*.spec.ts\`): jest loads
+  cdktf and the provider bindings (0.6–0.9 s of CPU in each module registry) once instead of 16 times:
+  those tests 12.5 → 6 CPU-s.
+- **bcrypt where it is not the subject**: distribution 2.8 checks the password of every request under one lock
+  (~65 ms of CPU at the stack's cost 10). The 16-client concurrency test authenticates as an extra load user at
+  cost 4, and the node pull test's stand-in hashes are cost 4; every other end-to-end test uses cost 10: the
+  registry end-to-end file 24 → 12.6 CPU-s.
 - **the adopted ingress-nginx release's import block written directly** instead of \`importFrom\`, whose validation
   runs \`terraform version\` on every synth: ~0.25 s CPU (the same \`cdk.tf.json\` apart from cdktf's own metadata).
 - **jest with one worker per core** (the default is one worker on 2 cores): all suites 58 → 46 s.
 - **registry-check uploads a layer in one streamed PATCH** (chunked only with \`--chunk-size\`): the registry checks
   the bcrypt password once instead of once per 5 MiB chunk: 256 MiB push ~9.6 s → ~2.5 s, no chunk in memory.
 - Tried and not kept: a V8 code cache for every module (~0.1 s CPU, +11 MB RSS, wall time within the noise),
-  \`--max-semi-space-size\` (no clear effect), lazy archiver under jest (within the noise). Synthesizing only some
-  stacks (an env var) was not added: \`cdktf synth/deploy\` run the app once for all stacks, so it would never apply
-  there.
+  \`--max-semi-space-size\` (no clear effect), a jest runtime compiling modules without a dynamic-import hook so V8
+  could reuse compiled scripts across test files (no gain: module bodies, not compiling, take the time), more jest
+  workers than cores. Synthesizing only some stacks (an env var) was not added: \`cdktf synth/deploy\` run the app
+  once for all stacks, so it would never apply there.
 `;
 }
 
