@@ -73,9 +73,11 @@ function withoutInlineMap(filename) {
   } catch {
     // not cached yet
   }
-  const source = fs.readFileSync(filename, 'utf8');
+  // Cut the bytes before decoding: a slice of the decoded text would keep the whole file (map included) alive as
+  // long as V8 keeps the module's source.
+  const source = fs.readFileSync(filename);
   const map = source.lastIndexOf(INLINE_MAP);
-  const code = map < 0 ? source : source.slice(0, map + 1);
+  const code = (map < 0 ? source : source.subarray(0, map + 1)).toString('utf8');
   writeCache(cached, code);
   return code;
 }
