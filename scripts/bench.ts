@@ -263,10 +263,12 @@ ${result}
 - **nginx stream's own CPU**: the nginx master's and worker's CPU time from \`/proc\`, read before and after each
   proxied run. Here the client, nginx and the registry share the machine's cores, so what nginx spends shows up as
   wall time of the proxied rows; in a cluster the controller relays on its own node. How much nginx spends depends
-  on how the client sends: relaying skopeo's push took ~24,000 writes against ~17,000 for registry-check's push of
-  the same 256 MiB (\`syscw\` in the worker's \`/proc/<pid>/io\`, one run each), i.e. smaller reads from skopeo's
-  connection. Raising nginx's \`proxy_buffer_size\` from the 16k default (which ingress-nginx keeps) to 256k
-  changed neither nginx's CPU nor the wall times.
+  on how the client sends. Relaying a 128 MiB push, nginx's worker went to sleep and woke ~2,700–3,900 times for
+  skopeo against ~100–120 for registry-check (voluntary context switches in \`/proc/<pid>/status\`, 3 runs each),
+  with ~11,000 writes against ~8,300 (\`syscw\` in \`/proc/<pid>/io\`): skopeo sends in short bursts that nginx
+  drains and then waits for, and each wake-up is paid on the same two cores the client and the registry use.
+  Raising nginx's \`proxy_buffer_size\` from the 16k default (which ingress-nginx keeps) to 256k changed neither
+  nginx's CPU nor the wall times.
 
 ## What makes it fast (each measured on its own while it was built, CPU time under load 2–4)
 
