@@ -7,11 +7,11 @@
 jest.mock('cdktf/lib/tokens/private/stack-trace', () => ({ captureStackTrace: () => [] }));
 
 // cdktf requires `archiver` (~200 modules) at start-up and uses it only to zip assets, which this stack has none of:
-// it loads on first use instead (~0.2 s per test file; scripts/register-ts.js does the same for synth). The path is
-// cdktf's own copy, the one its require resolves to.
-jest.mock('cdktf/node_modules/archiver', () => {
+// it loads on first use instead (~0.2 s per test file; scripts/register-ts.js does the same for synth). The mock
+// names the copy cdktf's own require resolves to (today cdktf/node_modules/archiver).
+jest.mock(require.resolve('archiver', { paths: [require.resolve('cdktf')] }), () => {
   let archiver: any;
-  const load = () => (archiver ??= jest.requireActual('cdktf/node_modules/archiver'));
+  const load = () => (archiver ??= jest.requireActual(require.resolve('archiver', { paths: [require.resolve('cdktf')] })));
   return new Proxy(function lazyArchiver() {}, {
     apply: (_target, self, args) => Reflect.apply(load(), self, args),
     construct: (_target, args) => Reflect.construct(load(), args),
