@@ -220,7 +220,7 @@ Measured by \`npm run bench\` (\`scripts/bench.ts\`) on ${date.toISOString().sli
 the same machine. Reproduce with:
 
 \`\`\`console
-npm ci && npm run bench    # ~6 min on 2 cores; options after --: --sections synth,floor,tests,data --runs N --suite-runs N --no-write
+npm ci && npm run bench    # ~5 min on 2 cores; options after --: --sections synth,floor,tests,data --runs N --suite-runs N --no-write
 \`\`\`
 
 It needs what the tests need (\`.ci/run\` installs it: docker-registry, nginx with the stream module, skopeo,
