@@ -64,9 +64,10 @@ const STRIPPED = /[\\/]node_modules[\\/](cdktf|@cdktf[\\/]provider-[^\\/]+)[\\/]
 const INLINE_MAP = '\n//# sourceMappingURL=data:';
 
 function withoutInlineMap(filename) {
-  // Installed files change only by reinstalling: the key is the path, size and mtime (a stat, not a read).
+  // Installed files change only by reinstalling: the key is the path, size and mtime (a stat, not a read), and
+  // what is cut off.
   const { size, mtimeMs } = fs.statSync(filename);
-  const key = crypto.createHash('sha256').update(`${filename}\0${size}\0${mtimeMs}`).digest('hex');
+  const key = crypto.createHash('sha256').update(`${INLINE_MAP}\0${filename}\0${size}\0${mtimeMs}`).digest('hex');
   const cached = path.join(cacheDir, 'js', key.slice(0, 2), `${key.slice(2)}.js`);
   try {
     return fs.readFileSync(cached, 'utf8');
