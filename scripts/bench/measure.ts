@@ -102,9 +102,26 @@ export function processTreeCpuMs(pid: number): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
   };
-  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  const children = childrenOf(pid);
   const total = children.reduce((sum, child) => sum + ticks(child), ticks(pid));
   return (total * 1000) / clockTicks;
+}
+
+/** Direct children's PIDs: /proc/<pid>/task/<pid>/children, or a scan of every process's parent without it. */
+function childrenOf(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    const parentOf = (p: string) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      } catch {
+        return undefined; // exited meanwhile
+      }
+    };
+    return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && parentOf(p) === pid);
+  }
 }
 
 export function loadAverage(): string {
