@@ -2,6 +2,8 @@ import { Construct } from 'constructs';
 import { Fn, TerraformIterator } from 'cdktf';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { HTPASSWD_LINE } from './hcl';
+import { componentLabels } from './labels';
 
 export interface RegistryAuthProps {
   readonly namespace: string;
@@ -53,19 +55,19 @@ export class RegistryAuth extends Construct {
       special: false,
     });
     const generated = TerraformIterator.fromResources(this.userPasswords);
-    const lines = generated.forExpressionForList('"${key}:${val.bcrypt_hash}"');
+    const lines = generated.forExpressionForList(HTPASSWD_LINE);
     this.passwords = generated.forExpressionForMap('key', 'val.result');
     const htpasswd = Fn.join('', [Fn.join('\n', Fn.concat([lines, props.extraHtpasswdLines ?? [], props.htpasswdEntries])), '\n']);
 
     this.htpasswdSecret = new SecretV1(this, 'htpasswd', {
-      metadata: { name: props.htpasswdSecretName, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'auth' } },
+      metadata: { name: props.htpasswdSecretName, namespace: props.namespace, labels: componentLabels('auth') },
       data: { [this.htpasswdKey]: htpasswd },
     });
 
     // Identical on every replica, or uploads that cross pods fail with "blob upload invalid".
     const shared = new Password(this, 'http-secret-value', { length: 64, special: false });
     this.httpSecret = new SecretV1(this, 'http-secret', {
-      metadata: { name: props.httpSecretName, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'auth' } },
+      metadata: { name: props.httpSecretName, namespace: props.namespace, labels: componentLabels('auth') },
       data: { [this.httpSecretKey]: shared.result },
     });
   }

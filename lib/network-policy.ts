@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
 import { Fn, TerraformIterator } from 'cdktf';
 import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
+import { NON_EMPTY_VALUES } from './hcl';
+import { componentLabels } from './labels';
 
 /** The label the API server sets on every namespace (Kubernetes >= 1.22): its name, not spoofable by tenants. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -14,10 +16,10 @@ export interface RegistryNetworkPolicyProps {
   readonly registryPort: number;
   readonly metricsPort: number;
   /**
-   * Namespace of the ingress controller that forwards client connections to the registry port.
-   * @default - none: the registry is not exposed through a controller
+   * Namespaces of the proxies that forward client connections to the registry port (the exposure's).
+   * @default - none: the registry is not exposed through a proxy
    */
-  readonly ingressControllerNamespace?: string;
+  readonly peerNamespaces?: string[];
   /** More namespaces whose pods may use the registry port (may be a Terraform list variable). */
   readonly allowedClientNamespaces: string[];
   /** Namespace whose pods may scrape the metrics port; empty: nobody (may be a Terraform variable). */
@@ -37,18 +39,18 @@ export class RegistryNetworkPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistryNetworkPolicyProps) {
     super(scope, id);
-    const registryClients = props.ingressControllerNamespace === undefined
+    const registryClients = props.peerNamespaces === undefined
       ? props.allowedClientNamespaces
-      : Fn.distinct(Fn.concat([[props.ingressControllerNamespace], props.allowedClientNamespaces]));
+      : Fn.distinct(Fn.concat([props.peerNamespaces, props.allowedClientNamespaces]));
     // Port -> namespaces allowed to reach it, keeping only ports someone may reach.
     const candidates = TerraformIterator.fromMap(Fn.zipmap(
       [String(props.registryPort), String(props.metricsPort)],
       [registryClients, Fn.compact([props.monitoringNamespace])],
     ));
-    const rules = TerraformIterator.fromMap(candidates.forExpressionForMap('key', 'val if length(val) > 0'));
+    const rules = TerraformIterator.fromMap(candidates.forExpressionForMap('key', NON_EMPTY_VALUES));
 
     this.policy = new NetworkPolicyV1(this, 'policy', {
-      metadata: { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'registry' } },
+      metadata: { name: props.name, namespace: props.namespace, labels: componentLabels('registry') },
       spec: {
         podSelector: { matchLabels: props.podSelector },
         policyTypes: ['Ingress'],

@@ -5,7 +5,7 @@ import { SelfSignedCert } from '@cdktf/provider-tls/lib/self-signed-cert';
 import { CertRequest } from '@cdktf/provider-tls/lib/cert-request';
 import { LocallySignedCert } from '@cdktf/provider-tls/lib/locally-signed-cert';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import type { TlsMode } from './environments';
+import { componentLabels } from './labels';
 
 /** The CA outlives many leaf renewals, so nodes that trust it keep trusting the registry. */
 export const CA_VALIDITY_HOURS = 87600;
@@ -17,27 +17,41 @@ export interface ProvidedPems {
   readonly ca: string;
 }
 
-export interface RegistryTlsProps {
+/** Where the certificate comes from. */
+export type TlsMode =
+  /** The tls provider makes a CA and a leaf certificate signed by it. */
+  | 'generated'
+  /** The operator supplies certificate, key and CA PEMs (sensitive variables). */
+  | 'provided';
+
+interface TlsCommonProps {
   readonly namespace: string;
   readonly secretName: string;
-  /** `generated`: a CA and a leaf from the tls provider; `provided`: the PEMs in `provided`. */
-  readonly mode: TlsMode;
-  /** DNS names clients use (SANs of the generated leaf). */
+}
+
+export interface GeneratedTlsProps extends TlsCommonProps {
+  readonly mode: 'generated';
+  /** DNS names clients use (SANs of the leaf; the first is its common name). */
   readonly dnsNames: string[];
-  /** IP addresses clients use (SANs of the generated leaf). */
+  /** IP addresses clients use (SANs of the leaf). */
   readonly ipAddresses: string[];
   /** Leaf validity. */
   readonly validityHours: number;
   /** Renew the leaf this many hours before it expires (on the next apply). */
   readonly earlyRenewalHours: number;
-  /** Required in `provided` mode. */
-  readonly provided?: ProvidedPems;
   /**
    * Common name of the generated CA.
    * @default "private-registry-stack CA"
    */
   readonly caCommonName?: string;
 }
+
+export interface ProvidedTlsProps extends TlsCommonProps {
+  readonly mode: 'provided';
+  readonly provided: ProvidedPems;
+}
+
+export type RegistryTlsProps = GeneratedTlsProps | ProvidedTlsProps;
 
 /**
  * The registry's TLS material as one `kubernetes.io/tls` secret with `tls.crt`, `tls.key` and `ca.crt`.
@@ -53,7 +67,6 @@ export class RegistryTls extends Construct {
     let certificate: string;
     let privateKey: string;
     if (props.mode === 'provided') {
-      if (!props.provided) throw new Error('RegistryTls: mode "provided" needs the provided PEMs (certificate, privateKey, ca)');
       ({ certificate, privateKey, ca: this.caPem } = props.provided);
     } else {
       const caKey = new PrivateKey(this, 'ca-key', { algorithm: 'ECDSA', ecdsaCurve: 'P256' });
@@ -87,7 +100,7 @@ export class RegistryTls extends Construct {
       this.caPem = ca.certPem;
     }
     this.secret = new SecretV1(this, 'secret', {
-      metadata: { name: props.secretName, namespace: props.namespace, labels: { 'app.kubernetes.io/component': 'tls' } },
+      metadata: { name: props.secretName, namespace: props.namespace, labels: componentLabels('tls') },
       type: 'kubernetes.io/tls',
       data: { 'tls.crt': certificate, 'tls.key': privateKey, 'ca.crt': this.caPem },
     });

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Cleanup, tempDir, withCleanup } from '../__tests__/e2e/support';
+import { Cleanup, tempDir, withCleanup } from '../harness/programs';
 import { DataRow, LAYER_MIB, measureDataPath } from './bench/data-path';
 import { hasGnuTime, loadAverage, runMany, Sample, stats, stopCurrentChild } from './bench/measure';
 import { writeTemplateCopy } from './bench/template-baseline';

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pullBlob, pullImage, pushBlob, pushImage } from '../../lib/check/blobs';
 import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
 import { MEDIA_TYPES } from '../../lib/check/oci';
-import { useCleanup } from '../e2e/support';
+import { useCleanup } from '../../harness/programs';
 import { PASSWORD, Scenario, startScenario, USER } from './scenario';
 
 describe('blob push/pull library against a real registry', () => {

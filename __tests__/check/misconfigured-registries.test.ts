@@ -1,6 +1,6 @@
 import { EXIT_CODES } from '../../lib/check/advice';
 import { runCheck } from '../../lib/check/steps';
-import { useCleanup } from '../e2e/support';
+import { useCleanup } from '../../harness/programs';
 import { PASSWORD, startScenario, USER } from './scenario';
 
 describe('registry-check against misconfigured registries', () => {

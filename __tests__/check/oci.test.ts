@@ -6,7 +6,7 @@ import { rechunk } from '../../lib/check/blobs';
 import { parseSize } from '../../lib/check/cli';
 import { imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest, tarArchive } from '../../lib/check/oci';
 import { parseTarget } from '../../lib/check/steps';
-import { execFileAsync, tempDir, useCleanup } from '../e2e/support';
+import { execFileAsync, tempDir, useCleanup } from '../../harness/programs';
 
 describe('probe image generation', () => {
   const cleanup = useCleanup();

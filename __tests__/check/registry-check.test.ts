@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { EXIT_CODES } from '../../lib/check/advice';
 import { runCheck, STEP_NAMES } from '../../lib/check/steps';
-import { execFileAsync, freePort, makeTlsMaterial, startNginxStream, tempDir, useCleanup } from '../e2e/support';
+import { execFileAsync, freePort, makeTlsMaterial, startNginxStream, tempDir, useCleanup } from '../../harness/programs';
 import { PASSWORD, runCli, Scenario, startScenario, USER } from './scenario';
 
 const ROOT = path.resolve(__dirname, '../..');

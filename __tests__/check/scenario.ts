@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { main } from '../../lib/check/cli';
-import { Cleanup, freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, TlsOptions, writeHtpasswd } from '../e2e/support';
+import { Cleanup, freePort, makeTlsMaterial, minimalConfig, RegistryProcess, startRegistry, tempDir, TlsMaterial, TlsOptions, writeHtpasswd } from '../../harness/programs';
 
 export const USER = 'checker';
 /** bcrypt's minimum cost: registry-check's own tests run hundreds of authenticated requests. */
@@ -22,31 +22,6 @@ export interface Scenario {
   readonly registry: RegistryProcess;
   readonly tls?: TlsMaterial;
   readonly dir: string;
-}
-
-/** A hand-written minimal distribution config (the subset 2.8 and 3.x share): filesystem storage in `dir`. */
-export function minimalConfig(dir: string, port: number, opts: { tls?: TlsMaterial; htpasswdPath?: string; deletes: boolean }): string {
-  const lines = [
-    'version: 0.1',
-    'log:',
-    '  level: warn',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${path.join(dir, 'data')}`,
-    '  delete:',
-    `    enabled: ${opts.deletes}`,
-    '  maintenance:',
-    '    uploadpurging:',
-    '      enabled: false',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    `  secret: ${randomBytes(16).toString('hex')}`,
-  ];
-  if (opts.tls) lines.push('  tls:', `    certificate: ${opts.tls.certPath}`, `    key: ${opts.tls.keyPath}`);
-  if (opts.htpasswdPath) lines.push('auth:', '  htpasswd:', '    realm: registry-check-test', `    path: ${opts.htpasswdPath}`);
-  return lines.join('\n') + '\n';
 }
 
 /** Starts a real docker-registry for a test file; everything stops in the scope's cleanup. */

@@ -18,12 +18,12 @@ import * as path from 'node:path';
 import { pullImage, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer } from '../../lib/check/oci';
-import { address, Synthesized } from '../support/synth';
+import { address, Synthesized } from '../../harness/synth';
 import {
   execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, useCleanup, waitFor,
-} from './support';
-import { portOf, registryWorkload, RegistryWorkload, tcpRouteFromValues } from './support/pod';
-import { LoadUser, StackRegistry, startProxy, startStackRegistry, synthesizeStack } from './support/stack-registry';
+} from '../../harness/programs';
+import { portOf, registryWorkload, RegistryWorkload, tcpRouteFromValues } from '../../harness/programs/pod';
+import { LoadUser, StackRegistry, startProxy, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
 
 let json: Synthesized;
 let workload: RegistryWorkload;

@@ -5,10 +5,10 @@
  * listens on a free port, since registry.test.ts may hold the synthesized one in a parallel jest worker.
  */
 import { spawn } from 'node:child_process';
-import { Synthesized } from '../support/synth';
-import { freePort, httpGet, startNginxStream, useCleanup } from './support';
-import { portOf, registryWorkload, RegistryWorkload } from './support/pod';
-import { StackRegistry, startStackRegistry, synthesizeStack } from './support/stack-registry';
+import { Synthesized } from '../../harness/synth';
+import { freePort, httpGet, startNginxStream, useCleanup } from '../../harness/programs';
+import { portOf, registryWorkload, RegistryWorkload } from '../../harness/programs/pod';
+import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
 
 /** `openssl s_client` handshake only (stdin closed at once); resolves with the exit code and all output. */
 function handshake(address: string, caFile: string, args: string[]): Promise<{ code: number | null; output: string }> {

@@ -6,7 +6,7 @@ import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { NodeTrustScriptOptions, renderContainerdHostsToml, renderNodeTrustScript } from '../../lib/node-trust-script';
+import { NodeTrustScriptOptions, renderContainerdHostsToml, renderNodeTrustScript } from '../../lib/node-trust/script';
 
 // ---------------------------------------------------------------------------------------------------------------
 // helpers

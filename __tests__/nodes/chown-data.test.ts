@@ -6,10 +6,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CHOWN_DATA_SCRIPT, REGISTRY_UID } from '../../lib/registry';
-import { MOUNTS } from '../../lib/registry-config';
-import { environment, synth, only } from '../support/synth';
-import { isRoot, rootWithCapabilities } from './support';
+import { REGISTRY_UID } from '../../lib/registry/config';
+import { CHOWN_DATA_SCRIPT } from '../../lib/storage/host-path';
+import { MOUNTS } from '../../lib/registry/config';
+import { environment, synth, only } from '../../harness/synth';
+import { Storage } from '../../lib/storage';
+import { isRoot, rootWithCapabilities } from '../../harness/programs';
 
 const rootOnly = isRoot ? test : test.skip;
 
@@ -32,7 +34,7 @@ describe('chown init container', () => {
 
   /** The synthesized init container's command, with the data mount mapped to `data`. */
   function initCommand(data: string): string[] {
-    const { json } = synth(environment('dev', { chownHostPath: true }));
+    const { json } = synth(environment('dev', { storage: Storage.hostPath({ chownDataDirectory: true }) }));
     const command: string[] = only(json, 'kubernetes_deployment_v1').spec.template.spec.init_container[0].command;
     expect(command[2]).toBe(CHOWN_DATA_SCRIPT);
     return [command[0], command[1], command[2].replace(`d=${MOUNTS.data}`, `d=${data}`)];

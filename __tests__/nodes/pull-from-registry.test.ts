@@ -10,12 +10,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RegistryClient } from '../../lib/check/client';
 import { pushImage } from '../../lib/check/blobs';
-import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust';
-import { freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, useCleanup } from '../e2e/support';
-import { htpasswdEntry } from '../e2e/support/htpasswd';
-import { minimalConfig } from '../check/scenario';
-import { environment, synth, byPath, address, Synthesized } from '../support/synth';
-import { evaluateWithTerraform, isRoot, rootWithCapabilities } from './support';
+import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust/daemon-set';
+import { freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, useCleanup } from '../../harness/programs';
+import { htpasswdEntry } from '../../harness/programs/htpasswd';
+import { minimalConfig } from '../../harness/programs';
+import { environment, synth, byPath, address, Synthesized } from '../../harness/synth';
+import { isRoot, rootWithCapabilities } from '../../harness/programs';
+import { evaluateWithTerraform } from '../../harness/terraform';
 
 jest.setTimeout(30_000);
 

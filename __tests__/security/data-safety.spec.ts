@@ -1,7 +1,7 @@
-import { resourcesOf, synth, environment, withDefaults } from '../validation/fixtures';
+import { resourcesOf, synth, environment } from '../../harness/synth';
 
 const storageResources = (name: string, change: object = {}) => {
-  const { json } = synth({ ...withDefaults(environment(name), {}), ...change });
+  const { json } = synth({ ...environment(name), ...change });
   return {
     volumes: resourcesOf(json, 'kubernetes_persistent_volume_v1'),
     claims: resourcesOf(json, 'kubernetes_persistent_volume_claim_v1'),

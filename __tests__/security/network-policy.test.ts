@@ -2,13 +2,13 @@
  * The registry's NetworkPolicy: its shape in every environment, and which namespaces reach which port, evaluated
  * by the real terraform binary from the synthesized for_each expression (one init, one test run).
  */
-import { DEBUG_PORT, REGISTRY_PORT } from '../../lib/registry';
+import { DEBUG_PORT, REGISTRY_PORT } from '../../lib/registry/config';
 import { NAMESPACE_NAME_LABEL } from '../../lib/network-policy';
-import { resourcesOf, synth, TEST_ENVIRONMENTS, type TerraformJson } from '../validation/fixtures';
-import { hcl, runBlock, TerraformWorkspace, type RunResult } from '../validation/terraform';
+import { resourcesOf, synth, TEST_ENVIRONMENTS, type Synthesized } from '../../harness/synth';
+import { hcl, runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 import { REQUIRED_VARS } from '../validation/cases';
 
-const policyOf = (json: TerraformJson) => resourcesOf(json, 'kubernetes_network_policy_v1');
+const policyOf = (json: Synthesized) => resourcesOf(json, 'kubernetes_network_policy_v1');
 
 /** Which namespaces reach which port, for given variables: [stack, variables, expected port -> namespaces]. */
 const REACH: [string, 'dev' | 'claim', Record<string, unknown>, Record<string, string[]>][] = [
@@ -20,7 +20,7 @@ const REACH: [string, 'dev' | 'claim', Record<string, unknown>, Record<string, s
   ['without exposure, clients or monitoring nobody is let in', 'claim', { monitoring_namespace: '' }, {}],
 ];
 
-let stacks: [string, TerraformJson][];
+let stacks: [string, Synthesized][];
 let results: Map<string, RunResult>;
 let workspace: TerraformWorkspace;
 

@@ -1,13 +1,13 @@
-import { resourcesOf, synth, TEST_ENVIRONMENTS, type TerraformJson } from '../validation/fixtures';
+import { resourcesOf, synth, TEST_ENVIRONMENTS, type Synthesized } from '../../harness/synth';
 import { restrictedViolations } from './pod-security';
 
-let stacks: [string, TerraformJson][];
+let stacks: [string, Synthesized][];
 
 beforeAll(() => {
   stacks = TEST_ENVIRONMENTS.map((env) => [env.name, synth(env).json]);
 });
 
-const podTemplate = (json: TerraformJson) => {
+const podTemplate = (json: Synthesized) => {
   const [deployment] = resourcesOf(json, 'kubernetes_deployment_v1');
   return deployment.spec.template;
 };

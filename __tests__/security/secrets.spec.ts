@@ -1,4 +1,4 @@
-import { resourcesOf, synth, TEST_ENVIRONMENTS, type TerraformJson } from '../validation/fixtures';
+import { resourcesOf, synth, TEST_ENVIRONMENTS, type Synthesized } from '../../harness/synth';
 
 /** Secret material written literally into a configuration (PEM blocks, bcrypt hashes, long random-looking tokens). */
 const LITERAL_SECRETS: [string, RegExp][] = [
@@ -14,7 +14,7 @@ const SECRET_NAME = /token|key|password|passwd|pem|secret(?!_namespaces$)/;
 const SECRET_REFERENCE = /random_password\.[^.]+(\[[^\]]*\])?\.(result|bcrypt_hash)|\.private_key_pem|\bval\.result\b|var\.(kube_token|htpasswd_entries|tls_private_key_pem)/;
 
 /** What a scan of one synthesized stack finds wrong; empty when nothing secret is in plain sight. */
-function secretFindings(json: TerraformJson): string[] {
+function secretFindings(json: Synthesized): string[] {
   const findings: string[] = [];
   // Validation rules and descriptions name the formats (-----BEGIN ..., $2y$10$...): they are not values.
   const text = JSON.stringify(json, (key, value) => (key === 'validation' || key === 'description' ? undefined : value));
@@ -33,7 +33,7 @@ function secretFindings(json: TerraformJson): string[] {
   return findings;
 }
 
-let stacks: [string, TerraformJson][];
+let stacks: [string, Synthesized][];
 
 beforeAll(() => {
   stacks = TEST_ENVIRONMENTS.map((env) => [env.name, synth(env).json]);
@@ -52,7 +52,7 @@ describe('secrets in the synthesized configuration', () => {
     expect(shared.output.registry_passwords.sensitive).toBe(true);
   });
 
-  test.each<[string, (json: TerraformJson) => void, string]>([
+  test.each<[string, (json: Synthesized) => void, string]>([
     ['a private key is written into a secret', (j) => {
       resourcesOf(j, 'kubernetes_secret_v1')[0].data['tls.key'] = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oNr2QfD7Bf8ooAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n';
     }, 'literal a PEM block'],

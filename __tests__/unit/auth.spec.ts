@@ -1,4 +1,4 @@
-import { environment, synth, byPath, address } from '../support/synth';
+import { environment, synth, byPath, address } from '../../harness/synth';
 
 describe('RegistryAuth', () => {
   const { json } = synth(environment('dev'));

@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
-import { environment, synth, only, address } from '../support/synth';
+import { environment, synth, only, address } from '../../harness/synth';
+import { Exposure } from '../../lib/exposure';
 
 /** The stack's values with variables and references replaced by the given text, as Helm would receive them. */
 function renderedValues(values: string, replacements: Record<string, string>): any {
@@ -57,7 +58,7 @@ describe('IngressNginxTcp', () => {
   });
 
   describe('configmap-only', () => {
-    const { json } = synth(environment('dev', { exposure: 'configmap-only' }));
+    const { json } = synth(environment('dev', { exposure: Exposure.ingressNginx.configmapOnly() }));
     test("patches only our key in the controller's tcp-services ConfigMap and prints the flag to add", () => {
       expect(json.resource.helm_release).toBeUndefined();
       const data = only(json, 'kubernetes_config_map_v1_data');
@@ -69,7 +70,7 @@ describe('IngressNginxTcp', () => {
   });
 
   describe('none', () => {
-    const { json } = synth(environment('dev', { exposure: 'none', serviceType: 'LoadBalancer' }));
+    const { json } = synth(environment('dev', { exposure: Exposure.none(), serviceType: 'LoadBalancer' }));
     test('no controller resources; the endpoint is the Service port', () => {
       expect(json.resource.helm_release).toBeUndefined();
       expect(json.resource.kubernetes_config_map_v1_data).toBeUndefined();

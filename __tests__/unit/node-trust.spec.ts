@@ -1,5 +1,5 @@
-import { environment, synth, byPath, address } from '../support/synth';
-import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust';
+import { environment, synth, byPath, address } from '../../harness/synth';
+import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust/daemon-set';
 
 describe('RegistryNodeTrust', () => {
   const { json } = synth(environment('dev'));
@@ -93,7 +93,7 @@ describe('RegistryNodeTrust', () => {
   });
 
   test('fails when the default image is not pinned', () => {
-    expect(() => synth(environment('dev', { defaults: { nodeTrustImage: 'busybox:latest' } as any }))).toThrow(
+    expect(() => synth(environment('dev', { variables: { node_trust_image: 'busybox:latest' } }))).toThrow(
       'node_trust_image: "busybox:latest" is not allowed',
     );
   });

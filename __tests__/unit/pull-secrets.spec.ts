@@ -1,4 +1,4 @@
-import { environment, synth, byPath, address } from '../support/synth';
+import { environment, synth, byPath, address } from '../../harness/synth';
 
 describe('RegistryPullSecrets', () => {
   const { json } = synth(environment('dev'));
@@ -43,7 +43,7 @@ describe('RegistryPullSecrets', () => {
   });
 
   test('fails when a default namespace is not a DNS-1123 label', () => {
-    expect(() => synth(environment('dev', { defaults: { pullSecretNamespaces: ['Team_A'] } as any }))).toThrow(
+    expect(() => synth(environment('dev', { variables: { pull_secret_namespaces: ['Team_A'] } }))).toThrow(
       'pull_secret_namespaces: ["Team_A"] in ["Team_A"] is not allowed; expected a list where every element is a DNS-1123 label',
     );
   });

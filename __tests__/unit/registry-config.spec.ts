@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { renderRegistryConfig } from '../../lib/registry-config';
+import { renderRegistryConfig } from '../../lib/registry/config';
 
 describe('renderRegistryConfig', () => {
   const config = parse(renderRegistryConfig({ port: 5000, debugPort: 5001 }));

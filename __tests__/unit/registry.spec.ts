@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
-import { environment, synth, only, address, byPath } from '../support/synth';
-import { renderRegistryConfig, MOUNTS } from '../../lib/registry-config';
+import { environment, synth, only, address, byPath } from '../../harness/synth';
+import { renderRegistryConfig, MOUNTS } from '../../lib/registry/config';
 
 describe('RegistryServer', () => {
   const { json } = synth(environment('dev'));

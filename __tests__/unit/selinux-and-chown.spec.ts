@@ -1,5 +1,6 @@
-import { environment, synth, only } from '../support/synth';
-import { CHOWN_DATA_SCRIPT } from '../../lib/registry';
+import { environment, synth, only } from '../../harness/synth';
+import { CHOWN_DATA_SCRIPT } from '../../lib/storage/host-path';
+import { Storage } from '../../lib/storage';
 
 const podOf = (json: any) => only(json, 'kubernetes_deployment_v1').spec.template.spec;
 const labelsOf = (json: any) => json.resource.kubernetes_namespace_v1.namespace.metadata.labels;
@@ -32,7 +33,7 @@ describe('opt-in chown of the hostPath data directory', () => {
     expect(labelsOf(json)['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  const { json } = synth(environment('dev', { chownHostPath: true }));
+  const { json } = synth(environment('dev', { storage: Storage.hostPath({ chownDataDirectory: true }) }));
   const init = podOf(json).init_container[0];
 
   test('an init container chowns the data mount as root with CHOWN only', () => {
@@ -57,9 +58,19 @@ describe('opt-in chown of the hostPath data directory', () => {
     });
   });
 
-  test('fails when chownHostPath is set without host-path storage', () => {
-    expect(() => synth(environment('dev', { chownHostPath: true, storageKind: 'storage-class' }))).toThrow(
-      'chownHostPath: true is not allowed with storageKind "storage-class"; expected it only with "host-path" storage.',
+  test('fails when chownDataDirectory is given to storage other than host-path', () => {
+    // GIVEN a JavaScript caller (TypeScript rejects it at compile time)
+    const storage = Storage.storageClass({ chownDataDirectory: true } as any);
+    // THEN the stack names the environment, the option and what the factory takes
+    expect(() => synth(environment('dev', { storage }))).toThrow(
+      'environment dev: storage.chownDataDirectory: true is not allowed; expected no such option for Storage.storageClass(); its options are accessMode.',
+    );
+  });
+
+  test('fails when host-path storage is given an access mode (one node\'s disk is ReadWriteOnce)', () => {
+    const storage = Storage.hostPath({ accessMode: 'ReadWriteMany' } as any);
+    expect(() => synth(environment('dev', { storage }))).toThrow(
+      'environment dev: storage.accessMode: "ReadWriteMany" is not allowed; expected no such option for Storage.hostPath(); its options are chownDataDirectory.',
     );
   });
 });

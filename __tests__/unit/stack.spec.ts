@@ -1,5 +1,5 @@
 import { ENVIRONMENTS } from '../../lib/environments';
-import { environment, synth } from '../support/synth';
+import { environment, synth } from '../../harness/synth';
 
 describe('RegistryStack', () => {
   test.each(ENVIRONMENTS.map((e) => [e.name]))('environment %s synthesizes every part', (name) => {
@@ -76,9 +76,9 @@ describe('RegistryStack', () => {
   });
 
   test('fails when an environment default breaks a rule, naming the field and the value', () => {
-    expect(() => synth(environment('dev', { defaults: { externalPort: 443 } as any }))).toThrow(
+    expect(() => synth(environment('dev', { variables: { external_port: 443 } }))).toThrow(
       /external_port: 443 is not allowed; expected a port ingress-nginx does not reserve/,
     );
-    expect(() => synth(environment('dev', { defaults: { storageSize: '10GB' } as any }))).toThrow(/storage_size: "10GB" is not allowed/);
+    expect(() => synth(environment('dev', { variables: { storage_size: '10GB' } }))).toThrow(/storage_size: "10GB" is not allowed/);
   });
 });

@@ -1,4 +1,5 @@
-import { environment, synth, only, address } from '../support/synth';
+import { environment, synth, only, address } from '../../harness/synth';
+import { Storage } from '../../lib/storage';
 
 describe('RegistryStorage', () => {
   describe('host-path (the default)', () => {
@@ -43,7 +44,7 @@ describe('RegistryStorage', () => {
   });
 
   test('storage-class: a provisioned claim, no volume, the default class when the variable is empty', () => {
-    const { json } = synth(environment('dev', { storageKind: 'storage-class' }));
+    const { json } = synth(environment('dev', { storage: Storage.storageClass() }));
     expect(json.resource.kubernetes_persistent_volume_v1).toBeUndefined();
     const pvc = only(json, 'kubernetes_persistent_volume_claim_v1');
     expect(pvc.spec.storage_class_name).toBe('${var.storage_class == "" ? null : var.storage_class}');
@@ -52,7 +53,7 @@ describe('RegistryStorage', () => {
   });
 
   test('existing-claim: no volume or claim is created; the Deployment mounts the named claim', () => {
-    const { json } = synth(environment('dev', { storageKind: 'existing-claim', defaults: { existingClaim: 'registry-data' } as any }));
+    const { json } = synth(environment('dev', { storage: Storage.existingClaim(), variables: { existing_claim: 'registry-data' } }));
     expect(json.resource.kubernetes_persistent_volume_v1).toBeUndefined();
     expect(json.resource.kubernetes_persistent_volume_claim_v1).toBeUndefined();
     const deployment = only(json, 'kubernetes_deployment_v1');

@@ -1,15 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVIRONMENTS } from '../../lib/environments';
-import { environment, synth } from '../support/synth';
+import { environment, synth } from '../../harness/synth';
+import { Storage } from '../../lib/storage';
+import { Exposure } from '../../lib/exposure';
 
 describe('terraform.tfvars.example', () => {
   const example = readFileSync(join(__dirname, '../../terraform.tfvars.example'), 'utf8');
   // Every storage, TLS and exposure variant, so variables only some environments declare are covered too.
   const variants = [
     ...ENVIRONMENTS.map((e) => environment(e.name)),
-    environment('dev', { tlsMode: 'provided', storageKind: 'storage-class', exposure: 'configmap-only' }),
-    environment('dev', { storageKind: 'existing-claim', exposure: 'none', defaults: { existingClaim: 'data' } as any }),
+    environment('dev', { tlsMode: 'provided', storage: Storage.storageClass(), exposure: Exposure.ingressNginx.configmapOnly() }),
+    environment('dev', { storage: Storage.existingClaim(), exposure: Exposure.none(), variables: { existing_claim: 'data' } }),
   ];
   const names = new Set(variants.flatMap((env) => Object.keys(synth(env).json.variable)));
 

@@ -1,4 +1,4 @@
-import { environment, synth, only, byPath, address } from '../support/synth';
+import { environment, synth, only, byPath, address } from '../../harness/synth';
 
 describe('RegistryTls', () => {
   describe('generated mode', () => {

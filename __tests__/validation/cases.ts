@@ -2,52 +2,23 @@
  * The input table both engines judge: the TypeScript rules (synth-time) and Terraform's validation blocks
  * (plan-time, the real binary). `field` is the variable whose rule must reject a bad case.
  */
-import type { VariableDefaults } from '../../lib/environments';
+import type { VariableName } from '../../lib/variables/catalog';
 
 export interface Case {
   /** Finishes "fails when ..." / "accepts ...". */
   readonly title: string;
   /** Test environment whose stack declares the variables. */
   readonly stack: 'dev' | 'prod' | 'shared' | 'claim';
-  readonly vars: Record<string, unknown>;
+  /** Values by variable name: a name that is not in the catalog does not compile. */
+  readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
-  readonly field?: string;
+  readonly field?: VariableName;
   /**
    * Only Terraform can judge it: the value of a variable without an environment default (htpasswd_entries) is
    * part of a cross-field rule, so synth time never sees it.
    */
   readonly terraformOnly?: boolean;
 }
-
-/** Variables whose default comes from the environment settings, and the setting that seeds it. */
-export const DEFAULT_SETTING: Record<string, keyof VariableDefaults> = {
-  namespace: 'namespace',
-  app_name: 'appName',
-  registry_domains: 'domains',
-  registry_ip_addresses: 'ipAddresses',
-  registry_image: 'image',
-  replicas: 'replicas',
-  storage_size: 'storageSize',
-  registry_users: 'users',
-  cpu_request: 'cpuRequest',
-  memory_request: 'memoryRequest',
-  memory_limit: 'memoryLimit',
-  cert_validity_hours: 'certValidityHours',
-  cert_early_renewal_hours: 'certEarlyRenewalHours',
-  external_port: 'externalPort',
-  ingress_namespace: 'ingressNamespace',
-  ingress_release_name: 'ingressReleaseName',
-  ingress_chart_version: 'chartVersion',
-  tcp_services_configmap: 'tcpConfigMapName',
-  host_path: 'hostPath',
-  node_name: 'nodeName',
-  storage_class: 'storageClass',
-  // existing_claim is left out: an empty existingClaim setting means "no default, the operator must set it".
-  kubeconfig_path: 'kubeconfigPath',
-  kube_context: 'kubeContext',
-  allowed_client_namespaces: 'allowedClientNamespaces',
-  monitoring_namespace: 'monitoringNamespace',
-};
 
 const hex64 = 'a'.repeat(64);
 const bcrypt = '$2y$10$' + 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0'; // 53 characters after the cost
@@ -56,14 +27,14 @@ export const CERTIFICATE = pem('CERTIFICATE');
 export const PRIVATE_KEY = pem('EC PRIVATE KEY');
 
 /** Values a stack needs in every Terraform run (variables without a default). */
-export const REQUIRED_VARS: Record<Case['stack'], Record<string, unknown>> = {
+export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, unknown>>> = {
   dev: {},
   prod: {},
   claim: {},
   shared: { tls_certificate_pem: CERTIFICATE, tls_private_key_pem: PRIVATE_KEY, tls_ca_pem: CERTIFICATE },
 };
 
-const bad = (stack: Case['stack'], field: string, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
+const bad = (stack: Case['stack'], field: VariableName, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
   ({ stack, field, vars: { [field]: value }, title, ...extra });
 
 export const BAD_CASES: readonly Case[] = [
@@ -134,7 +105,7 @@ export const BAD_CASES: readonly Case[] = [
   bad('claim', 'existing_claim', '', 'the existing claim is empty'),
 ];
 
-const good = (stack: Case['stack'], vars: Record<string, unknown>, title: string, extra: Partial<Case> = {}): Case =>
+const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Partial<Case> = {}): Case =>
   ({ stack, vars, title, ...extra });
 
 export const GOOD_CASES: readonly Case[] = [

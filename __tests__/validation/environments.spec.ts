@@ -1,5 +1,6 @@
 import { ENVIRONMENTS, validateEnvironment, type EnvironmentSettings } from '../../lib/environments';
-import { buildStack, environment } from './fixtures';
+import { buildStack, environment } from '../../harness/synth';
+import { Storage } from '../../lib/storage';
 
 const dev = environment('dev');
 const cloud = { organization: 'example-org', workspace: 'registry-dev' };
@@ -11,11 +12,21 @@ describe('environment settings', () => {
 
   test.each<[string, Partial<EnvironmentSettings>, RegExp]>([
     ['the name has capital letters', { name: 'Prod' }, /^environment name: "Prod" is not allowed; expected a DNS-1123 label/],
-    ['host-path storage is ReadWriteMany', { storageAccessMode: 'ReadWriteMany' },
-      /^environment dev: storageAccessMode: "ReadWriteMany" is not allowed; expected .*"ReadWriteOnce": storageKind "host-path" is one node's disk/],
-    ['the storage kind is unknown', { storageKind: 'nfs' as any }, /^environment dev: storageKind: "nfs" is not allowed; expected one of "host-path", "storage-class", "existing-claim"/],
+    ['the claim access mode is unknown', { storage: Storage.storageClass({ accessMode: 'ReadWriteOncePod' as any }) },
+      /^environment dev: storage.accessMode: "ReadWriteOncePod" is not allowed; expected one of "ReadWriteOnce", "ReadWriteMany"/],
+    ['the storage is a string, not a strategy', { storage: 'host-path' as any },
+      /^environment dev: storage: "host-path" is not allowed; expected a strategy made by Storage.hostPath\(\), Storage.storageClass\(\) or Storage.existingClaim\(\)/],
+    ['chownDataDirectory is not a boolean', { storage: Storage.hostPath({ chownDataDirectory: 'yes' as any }) },
+      /^environment dev: storage.chownDataDirectory: "yes" is not allowed; expected true or false/],
     ['the TLS mode is unknown', { tlsMode: 'acme' as any }, /^environment dev: tlsMode: "acme" is not allowed/],
-    ['the exposure is unknown', { exposure: 'gateway' as any }, /^environment dev: exposure: "gateway" is not allowed/],
+    ['the exposure is a string, not a strategy', { exposure: 'install' as any },
+      /^environment dev: exposure: "install" is not allowed; expected a strategy made by Exposure.ingressNginx.install\(\)/],
+    ['a variable default names no variable', { variables: { external_prot: 5000 } as any },
+      /^environment dev: variables.external_prot: is not allowed; expected the name of a variable in lib\/variables\/catalog.ts/],
+    ['a secret is given a default in code', { variables: { kube_token: 'abc' } as any },
+      /^environment dev: variables.kube_token: is not allowed; expected it set per run/],
+    ['nodeTrustSeLinuxType without nodeTrust', { nodeTrust: false, nodeTrustSeLinuxType: 'spc_t' },
+      /^environment dev: nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true\./],
     ['the service type is unknown', { serviceType: 'ExternalName' as any }, /^environment dev: serviceType: "ExternalName" is not allowed/],
     ['preventDestroy is not a boolean', { preventDestroy: 'yes' as any }, /^environment dev: preventDestroy: "yes" is not allowed; expected true or false/],
     ['the cloud organization is empty', { cloud: { ...cloud, organization: '' } }, /^environment dev: cloud.organization: "" is not allowed; expected a Terraform Cloud organization name/],

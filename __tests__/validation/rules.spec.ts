@@ -5,22 +5,24 @@
  * rules the stack attached to them.
  */
 import { check } from '../../lib/rules';
-import { BAD_CASES, DEFAULT_SETTING, GOOD_CASES, type Case } from './cases';
-import { buildStack, environment, withDefaults } from './fixtures';
+import { mayBeSetPerEnvironment, type VariableName } from '../../lib/variables/catalog';
+import { BAD_CASES, GOOD_CASES, type Case } from './cases';
+import { buildStack, environment, withVariables } from '../../harness/synth';
 
-/** Builds the case's stack with its values as defaults, then checks the values that cannot be defaults. */
+/**
+ * Builds the case's stack with its values as environment defaults, then checks the values no environment may set
+ * (secrets, the per-run connection) with the rules the stack attached to those variables.
+ */
 function judge(c: Case): void {
   const defaults: Record<string, unknown> = {};
-  const others: [string, unknown][] = [];
-  for (const [name, value] of Object.entries(c.vars)) {
-    if (DEFAULT_SETTING[name]) defaults[DEFAULT_SETTING[name]] = value;
+  const others: [VariableName, unknown][] = [];
+  for (const [name, value] of Object.entries(c.vars) as [VariableName, unknown][]) {
+    if (mayBeSetPerEnvironment(name)) defaults[name] = value;
     else others.push([name, value]);
   }
-  const stack = buildStack(withDefaults(environment(c.stack), defaults));
+  const stack = buildStack(withVariables(environment(c.stack), defaults));
   for (const [name, value] of others) {
-    const rules = stack.variableRules[name];
-    if (!rules) throw new Error(`stack registry-${c.stack} has no variable ${name}`);
-    check(name, value, rules, stack.variables[name].sensitive);
+    check(name, value, stack.variables.rulesOf(name), stack.variables.isSensitive(name));
   }
 }
 

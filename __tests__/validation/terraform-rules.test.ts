@@ -9,8 +9,8 @@
  * One init, one test invocation.
  */
 import { BAD_CASES, GOOD_CASES, REQUIRED_VARS, type Case } from './cases';
-import { environment, synth } from './fixtures';
-import { runBlock, TerraformWorkspace, type RunResult } from './terraform';
+import { environment, synth } from '../../harness/synth';
+import { runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 
 const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim'];
 let workspace: TerraformWorkspace;

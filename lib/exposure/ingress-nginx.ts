@@ -3,34 +3,50 @@ import { TerraformStack, Token } from 'cdktf';
 import { stringify } from 'yaml';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ConfigMapV1Data } from '@cdktf/provider-kubernetes/lib/config-map-v1-data';
-import type { ExposureMode } from '../environments';
+import * as rules from '../rules';
+import type { SettingCheck } from '../storage/strategy';
+import type { StackVariables } from '../variables/stack-variables';
+import { type ExposureBindOptions, type ExposureBinding, ExposureStrategy, type ServiceTarget } from './strategy';
 
 export const INGRESS_NGINX_REPOSITORY = 'https://kubernetes.github.io/ingress-nginx';
 
-/** The in-cluster Service the TCP route forwards to. */
-export interface TcpTarget {
-  readonly namespace: string;
-  readonly serviceName: string;
-  readonly port: number;
-}
+/** How the stack reaches ingress-nginx. */
+export type IngressNginxMode =
+  /** This stack installs ingress-nginx with a Helm release that routes the TCP port. */
+  | 'install'
+  /** An ingress-nginx Helm release already exists: import it and add the TCP route, keeping its other values. */
+  | 'adopt'
+  /** ingress-nginx was not installed by Helm: patch its tcp-services ConfigMap; the operator adds one flag. */
+  | 'configmap-only';
 
-export interface IngressNginxTcpProps {
-  readonly mode: Exclude<ExposureMode, 'none'>;
+export const INGRESS_NGINX_MODES: readonly IngressNginxMode[] = ['install', 'adopt', 'configmap-only'];
+
+interface IngressNginxCommonProps {
   /** Port clients connect to on the controller (must not be one ingress-nginx reserves). */
   readonly externalPort: number;
-  readonly target: TcpTarget;
+  readonly target: ServiceTarget;
   /** Namespace of the controller. */
   readonly controllerNamespace: string;
-  /** `install`/`adopt`: the Helm release name. */
+}
+
+export interface IngressNginxHelmProps extends IngressNginxCommonProps {
+  readonly mode: 'install' | 'adopt';
+  /** The Helm release name. */
   readonly releaseName: string;
-  /** `install`/`adopt`: chart version (exact). */
+  /** Chart version (exact). */
   readonly chartVersion: string;
-  /** `configmap-only`: the ConfigMap named by the controller's `--tcp-services-configmap` flag. */
+}
+
+export interface IngressNginxConfigMapProps extends IngressNginxCommonProps {
+  readonly mode: 'configmap-only';
+  /** The ConfigMap named by the controller's `--tcp-services-configmap` flag. */
   readonly tcpConfigMapName: string;
 }
 
+export type IngressNginxTcpProps = IngressNginxHelmProps | IngressNginxConfigMapProps;
+
 /** `"<ns>/<svc>:<port>"`, the form ingress-nginx reads from its tcp-services map. */
-export function tcpRoute(target: TcpTarget): string {
+export function tcpRoute(target: ServiceTarget): string {
   return `${target.namespace}/${target.serviceName}:${Token.asString(target.port)}`;
 }
 
@@ -39,7 +55,7 @@ export function tcpRoute(target: TcpTarget): string {
  * ConfigMap, the controller flag, a container port and a port on the controller Service. Keys are quoted so the
  * port stays a string key whatever YAML reader the chart's renderer uses.
  */
-export function tcpValues(externalPort: number, target: TcpTarget): string {
+export function tcpValues(externalPort: number, target: ServiceTarget): string {
   return stringify(
     { tcp: { [Token.asString(externalPort)]: tcpRoute(target) } },
     { defaultKeyType: 'QUOTE_DOUBLE', defaultStringType: 'QUOTE_DOUBLE', lineWidth: 0 },
@@ -95,5 +111,39 @@ export class IngressNginxTcp extends Construct {
         to: `${this.release.terraformResourceType}.${this.release.friendlyUniqueId}`,
       }]);
     }
+  }
+}
+
+/** ingress-nginx TCP services as an exposure strategy: reads its variables and builds `IngressNginxTcp`. */
+export class IngressNginxExposure extends ExposureStrategy {
+  readonly kind: string;
+
+  constructor(readonly mode: IngressNginxMode) {
+    super();
+    this.kind = `ingress-nginx ${mode}`;
+  }
+
+  clientPort(variables: StackVariables): string {
+    // Declared on first use: the number variable, rendered as its reference.
+    variables.declare('external_port');
+    return '${var.external_port}';
+  }
+
+  override validate(check: SettingCheck): void {
+    check('exposure.mode', this.mode, [rules.oneOf(INGRESS_NGINX_MODES)]);
+  }
+
+  bind(scope: Construct, { target, variables }: ExposureBindOptions): ExposureBinding {
+    const externalPort = variables.number('external_port');
+    const controllerNamespace = variables.string('ingress_namespace');
+    const common = { externalPort, target, controllerNamespace };
+    const exposure = this.mode === 'configmap-only'
+      ? new IngressNginxTcp(scope, 'exposure', { ...common, mode: this.mode, tcpConfigMapName: variables.string('tcp_services_configmap') })
+      : new IngressNginxTcp(scope, 'exposure', {
+        ...common, mode: this.mode,
+        releaseName: variables.string('ingress_release_name'),
+        chartVersion: variables.string('ingress_chart_version'),
+      });
+    return { peerNamespaces: [controllerNamespace], manualSteps: exposure.manualSteps };
   }
 }

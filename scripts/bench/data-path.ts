@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { imageConfig, imageManifest, MEDIA_TYPES, sha256Digest } from '../../lib/check/oci';
-import { minimalConfig } from '../../__tests__/check/scenario';
-import { Cleanup, freePort, makeTlsMaterial, startNginxStream, startRegistry, tempDir, writeHtpasswd } from '../../__tests__/e2e/support';
+import { minimalConfig } from '../../harness/programs';
+import { Cleanup, freePort, makeTlsMaterial, startNginxStream, startRegistry, tempDir, writeHtpasswd } from '../../harness/programs';
 import { processTreeCpuMs, runMany, Sample } from './measure';
 
 export const LAYER_MIB = 256;

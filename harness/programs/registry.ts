@@ -1,9 +1,11 @@
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Cleanup } from './cleanup';
 import { execFileAsync, spawnLogged, waitUntilReady } from './process';
+import type { TlsMaterial } from './tls';
 
 export interface RegistryProcess {
   readonly pid: number;
@@ -86,4 +88,29 @@ export async function garbageCollect(
   const args = ['garbage-collect', ...(dryRun ? ['--dry-run'] : []), configPath];
   const { stdout, stderr } = await execFileAsync(binary, args, { env: { ...process.env, OTEL_TRACES_EXPORTER: 'none', ...env } });
   return stdout + stderr;
+}
+
+/** A hand-written minimal distribution config (the subset 2.8 and 3.x share): filesystem storage in `dir`. */
+export function minimalConfig(dir: string, port: number, opts: { tls?: TlsMaterial; htpasswdPath?: string; deletes: boolean }): string {
+  const lines = [
+    'version: 0.1',
+    'log:',
+    '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${path.join(dir, 'data')}`,
+    '  delete:',
+    `    enabled: ${opts.deletes}`,
+    '  maintenance:',
+    '    uploadpurging:',
+    '      enabled: false',
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    `  secret: ${randomBytes(16).toString('hex')}`,
+  ];
+  if (opts.tls) lines.push('  tls:', `    certificate: ${opts.tls.certPath}`, `    key: ${opts.tls.keyPath}`);
+  if (opts.htpasswdPath) lines.push('auth:', '  htpasswd:', '    realm: registry-check-test', `    path: ${opts.htpasswdPath}`);
+  return lines.join('\n') + '\n';
 }

@@ -3,52 +3,19 @@
  * directories (ConfigMap data, secret items with their modes, the data claim), resolves its env (plain values and
  * secretKeyRefs), and computes the REGISTRY_* overrides that point the config's in-container paths at those
  * directories. Nothing here is hand-copied from lib/: every path, key and port is read from the synthesized JSON.
- * Not exported from index.ts: it works on synthesized stacks, which the registry-check tests do not need.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { onlyWithAddress, referencedAddress, resolveVariable, resourceAt, type Synthesized } from '../synth';
 
-/** The parts of cdk.tf.json read here (the shape of `Synthesized` in __tests__/support/synth.ts). */
-export interface SynthesizedJson {
-  resource: Record<string, Record<string, any>>;
-  variable: Record<string, any>;
-}
+/** The parts of cdk.tf.json read here. */
+export type SynthesizedJson = Pick<Synthesized, 'resource' | 'variable'>;
 
 /** Local stand-ins for Kubernetes secrets, keyed by Terraform address (`kubernetes_secret_v1.tls_secret_6CB779E3`). */
 export type LocalSecrets = Record<string, Record<string, string>>;
 
-const REFERENCE = /^\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.metadata\[0\]\.name\}$/;
-
-/** `${kubernetes_secret_v1.tls_secret_6CB779E3.metadata[0].name}` -> `kubernetes_secret_v1.tls_secret_6CB779E3`. */
-export function referencedAddress(expression: string): string {
-  const match = REFERENCE.exec(expression);
-  if (!match) throw new Error(`not a reference to a resource's metadata name: ${expression}`);
-  return match[1];
-}
-
-/** The resource at a Terraform address. */
-export function resourceAt(json: SynthesizedJson, address: string): any {
-  const [type, id] = address.split('.');
-  const resource = json.resource[type]?.[id];
-  if (!resource) throw new Error(`cdk.tf.json has no ${address}`);
-  return resource;
-}
-
-/** `${var.name}` -> the variable's default; anything else unchanged. */
-export function resolveVariable(json: SynthesizedJson, value: string): unknown {
-  const match = /^\$\{var\.([a-z0-9_]+)\}$/.exec(value);
-  if (!match) return value;
-  const variable = json.variable[match[1]];
-  if (!variable || variable.default === undefined) throw new Error(`variable ${match[1]} has no default in cdk.tf.json`);
-  return variable.default;
-}
-
-function onlyOf(json: SynthesizedJson, type: string): [string, any] {
-  const entries = Object.entries(json.resource[type] ?? {});
-  if (entries.length !== 1) throw new Error(`expected one ${type}, found ${entries.length}`);
-  return [`${type}.${entries[0][0]}`, entries[0][1]];
-}
+const onlyOf = onlyWithAddress;
 
 /** The port number of a `:5000` / `host:5000` listen address. */
 export function portOf(addr: string): number {

@@ -5,6 +5,13 @@
  */
 import { stringify } from 'yaml';
 
+/** Port the registry serves on inside the pod (the external port is the exposure's business). */
+export const REGISTRY_PORT = 5000;
+/** Debug server: health, Prometheus metrics, pprof. Pod network only; never on the Service. */
+export const DEBUG_PORT = 5001;
+/** The non-root user the registry runs as (the owner a hostPath directory needs). */
+export const REGISTRY_UID = 1000;
+
 /** Where the Deployment mounts things; the config and the pod spec both read these. */
 export const MOUNTS = {
   configFile: '/etc/distribution/config.yml',
@@ -19,6 +26,11 @@ export interface RegistryConfigOptions {
   readonly port: number;
   /** Port of the debug server (health, metrics, pprof): reachable inside the pod network only. */
   readonly debugPort: number;
+  /**
+   * The `storage.<driver>` section: which driver and its parameters (no secrets: credentials come as env).
+   * @default - the filesystem driver on /var/lib/registry
+   */
+  readonly storageDriver?: Record<string, unknown>;
   /**
    * Serve TLS with the mounted kubernetes.io/tls secret.
    * @default true
@@ -59,7 +71,7 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
     version: 0.1,
     log: { level: options.logLevel ?? 'info', formatter: 'json', fields: { service: 'registry' } },
     storage: {
-      filesystem: { rootdirectory: MOUNTS.data },
+      ...(options.storageDriver ?? { filesystem: { rootdirectory: MOUNTS.data } }),
       delete: { enabled: options.deleteEnabled ?? true },
       cache: { blobdescriptor: 'inmemory' },
       maintenance: {

@@ -7,12 +7,13 @@
 import { randomInt } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { address, environment, synth, Synthesized } from '../../support/synth';
+import { address, environment, synth, Synthesized } from '../synth';
 import { Cleanup } from './cleanup';
 import { htpasswdEntry } from './htpasswd';
 import { freePort, tempDir } from './net';
 import { NginxStreamProcess, startNginxStream } from './nginx';
-import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload, resourceAt } from './pod';
+import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload } from './pod';
+import { resourceAt } from '../synth';
 import { RegistryProcess, startRegistry } from './registry';
 import { makeTlsMaterial, TlsMaterial } from './tls';
 

@@ -3,9 +3,13 @@ import { Fn } from 'cdktf';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { DaemonSetV1 } from '@cdktf/provider-kubernetes/lib/daemon-set-v1';
-import { DEFAULT_CONTAINERD_HOST_CERTS_DIR, renderNodeTrustScript } from './node-trust-script';
-import { seLinuxName } from './registry';
-import * as rules from './rules';
+import { DEFAULT_CONTAINERD_HOST_CERTS_DIR, renderNodeTrustScript } from './script';
+import { seLinuxName } from '../registry/selinux';
+import { MANAGED_BY, workloadLabels, selectorLabels } from '../labels';
+import * as rules from '../rules';
+
+/** Name of the node-trust DaemonSet; prefix of its CA ConfigMap. */
+export const NODE_TRUST_NAME = 'registry-node-trust';
 
 /** Where CRI-O, podman, skopeo and buildah read per-registry CAs on a node. */
 export const DEFAULT_CONTAINERS_HOST_CERTS_DIR = '/etc/containers/certs.d';
@@ -28,7 +32,7 @@ export interface RegistryNodeTrustProps {
   readonly namespace: string;
   /**
    * Name of the DaemonSet; prefix of its CA ConfigMap.
-   * @default "registry-node-trust"
+   * @default NODE_TRUST_NAME ("registry-node-trust")
    */
   readonly name?: string;
   /** The registry CA certificate PEM (public material only: never the TLS secret, which holds the key). */
@@ -78,7 +82,7 @@ export class RegistryNodeTrust extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistryNodeTrustProps) {
     super(scope, id);
-    const name = props.name ?? 'registry-node-trust';
+    const name = props.name ?? NODE_TRUST_NAME;
     const containerdHostDir = props.containerdCertsDir ?? DEFAULT_CONTAINERD_HOST_CERTS_DIR;
     const containersHostDir = props.containersCertsDir ?? DEFAULT_CONTAINERS_HOST_CERTS_DIR;
     rules.check('name', name, [rules.dns1123Label]);
@@ -95,14 +99,14 @@ export class RegistryNodeTrust extends Construct {
       intervalSeconds: props.intervalSeconds ?? 60,
     });
 
-    const selector = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'node-trust' };
-    const labels = { ...selector, 'app.kubernetes.io/managed-by': 'private-registry-stack' };
+    const selector = selectorLabels(name, 'node-trust');
+    const labels = workloadLabels(name, 'node-trust');
 
     this.namespace = new NamespaceV1(this, 'namespace', {
       metadata: {
         name: props.namespace,
         labels: {
-          'app.kubernetes.io/managed-by': 'private-registry-stack',
+          ...MANAGED_BY,
           // hostPath volumes are refused by "baseline" and "restricted"; this namespace holds only this DaemonSet.
           'pod-security.kubernetes.io/enforce': 'privileged',
           'pod-security.kubernetes.io/enforce-version': 'latest',

@@ -7,7 +7,7 @@
  *
  * Pure module: no cdktf import. The script runs under busybox/alpine `sh` and dash (POSIX only).
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import * as rules from '../rules';
 
 export interface NodeTrustScriptOptions {
   /**
@@ -36,31 +36,28 @@ export const DEFAULT_CONTAINERD_HOST_CERTS_DIR = '/etc/containerd/certs.d';
 
 /** Same wording as the stack's other rules: `<field>: <value> is not allowed; expected <what>.` */
 function reject(field: string, value: unknown, allowed: string): never {
-  throw new Error(`${field}: ${JSON.stringify(value)} is not allowed; expected ${allowed}.`);
+  throw new Error(rules.message(field, JSON.stringify(value), { allowed }));
 }
 
 const HOST_PORT_ALLOWED =
-  '"host:port" such as registry.example.com:5000, 192.0.2.10:5000 or [2001:db8::1]:5000 (a DNS name, IPv4 address or bracketed IPv6 address, then a port from 1 to 65535; no scheme or path)';
-const DNS_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const PORT = /^[1-9][0-9]{0,4}$/;
+  '"host:port" such as registry.example.com:5000, 192.0.2.10:5000 or [2001:db8::1]:5000 (a lowercase DNS name, IPv4 address or bracketed IPv6 address, then a port from 1 to 65535; no scheme or path)';
 
-/** True for "host:port" with a DNS name, an IPv4 address or a bracketed IPv6 address, and a port 1-65535. */
+/**
+ * True for "host:port" with a DNS name, an IPv4 address or a bracketed IPv6 address, and a port 1-65535: the
+ * stack's own domain, IP address and port rules, so what the variables accept is exactly what nodes accept.
+ */
 export function isRegistryHostPort(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   const colon = value.lastIndexOf(':');
   if (colon < 0) return false;
   const host = value.slice(0, colon);
   const port = value.slice(colon + 1);
-  if (!PORT.test(port) || Number(port) > 65535) return false;
-  if (host.startsWith('[') && host.endsWith(']')) return isIPv6(host.slice(1, -1));
+  if (!/^[1-9][0-9]{0,4}$/.test(port) || !rules.tcpPort.test(Number(port))) return false;
+  if (host.startsWith('[') && host.endsWith(']')) return host.includes(':') && rules.ipAddress.test(host.slice(1, -1));
   // all-numeric dotted names are meant as IPv4 addresses: hold them to that
-  if (/^[0-9.]+$/.test(host)) return isIPv4(host);
-  return host.length <= 253 && DNS_NAME.test(host);
+  if (/^[0-9.]+$/.test(host)) return rules.ipAddress.test(host);
+  return rules.domainName.test(host);
 }
-
-const ABSOLUTE_PATH = /^(\/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*)+$/;
-const ABSOLUTE_PATH_ALLOWED =
-  "an absolute path such as /etc/containerd/certs.d (not '/', no '.' or '..' segments, no trailing '/', no spaces or quotes)";
 
 /** Throws an Error naming the field and the value for the first option that is not allowed. */
 export function validateNodeTrustScriptOptions(opts: NodeTrustScriptOptions): void {
@@ -76,9 +73,7 @@ export function validateNodeTrustScriptOptions(opts: NodeTrustScriptOptions): vo
     ['containersCertsDir', opts.containersCertsDir],
     ['containerdHostCertsDir', opts.containerdHostCertsDir ?? DEFAULT_CONTAINERD_HOST_CERTS_DIR],
   ];
-  for (const [field, value] of paths) {
-    if (typeof value !== 'string' || value.length > 4096 || !ABSOLUTE_PATH.test(value)) reject(field, value, ABSOLUTE_PATH_ALLOWED);
-  }
+  for (const [field, value] of paths) rules.check(field, value, [rules.absolutePath]);
   const interval = opts.intervalSeconds;
   if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 86400) {
     reject('intervalSeconds', interval, 'a whole number of seconds from 1 to 86400');
@@ -100,6 +95,18 @@ export function renderContainerdHostsToml(hostPort: string, caHostPath: string):
 
 /** Single-quotes a value for sh (validated values never contain quotes; this keeps it safe regardless). */
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The printf arguments of the script's `hosts_toml` function: the lines of `renderContainerdHostsToml` with the
+ * host:port and the CA path left to the shell (`$1`, `$CONTAINERD_HOST_CERTS_DIR`), so the file containerd reads
+ * has one definition.
+ */
+const HOSTS_TOML_PRINTF_ARGS = renderContainerdHostsToml('\0host', '$CONTAINERD_HOST_CERTS_DIR/\0host/ca.crt')
+  .split('\n')
+  .slice(0, -1)
+  .map((line) => (/[$\0]/.test(line) ? `"${line.replace(/"/g, '\\"').replace(/\0host/g, '$1')}"` : shq(line)))
+  .map((arg) => `    ${arg}`)
+  .join(' \\\n');
 
 /**
  * Renders the node trust script. Run it with `sh`; with env ONCE=1 it makes one pass and exits (non-zero when
@@ -139,12 +146,7 @@ log() {
 # hosts_toml HOST:PORT: the same text as renderContainerdHostsToml(), naming the CA by its path on the node
 hosts_toml() {
   printf '%s\\n' \\
-    '# Written by the registry node-trust script; rewritten when it differs.' \\
-    "server = \\"https://$1\\"" \\
-    '' \\
-    "[host.\\"https://$1\\"]" \\
-    '  capabilities = ["pull", "resolve"]' \\
-    "  ca = \\"$CONTAINERD_HOST_CERTS_DIR/$1/ca.crt\\""
+${HOSTS_TOML_PRINTF_ARGS}
 }
 
 # valid_host_port ENTRY: a DNS name, IPv4 or [IPv6] address, then ':' and a port from 1 to 65535. Entries

@@ -1,16 +1,21 @@
 /**
- * Runs synthesized variable blocks through the real terraform binary: a provider-less configuration per stack
- * (variables and, when asked, outputs), `.tftest.hcl` files generated from a table, one `terraform init` and one
- * `terraform test -json`, and the machine-readable result of every run block.
+ * The real terraform binary on synthesized stacks, without providers (none can be downloaded here):
+ * - `TerraformWorkspace`: variable blocks (and optional outputs) per stack, `.tftest.hcl` files generated from a
+ *   table, one `terraform init` and one `terraform test -json`, and the machine-readable result of every run;
+ * - `evaluateWithTerraform`: synthesized expressions evaluated the way `apply` would.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { escapeTemplate } from '../../lib/rules';
-import type { TerraformJson } from './fixtures';
+import { promisify } from 'node:util';
+import { escapeTemplate } from '../lib/rules';
+import type { Synthesized } from './synth';
 
 export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
+const TERRAFORM_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+const run = promisify(execFile);
 
 export interface Diagnostic {
   readonly summary: string;
@@ -48,7 +53,7 @@ export class TerraformWorkspace {
   }
 
   /** Copies a stack's `variable` blocks (and optional extra outputs) into module directory `name`. */
-  addStack(name: string, stack: TerraformJson, outputs: Record<string, { value: unknown }> = {}): void {
+  addStack(name: string, stack: Pick<Synthesized, 'variable'>, outputs: Record<string, { value: unknown }> = {}): void {
     mkdirSync(join(this.dir, name));
     writeFileSync(join(this.dir, name, 'variables.tf.json'), JSON.stringify({ variable: stack.variable }, null, 1));
     if (Object.keys(outputs).length > 0) writeFileSync(join(this.dir, name, 'outputs.tf.json'), JSON.stringify({ output: outputs }, null, 1));
@@ -60,7 +65,7 @@ export class TerraformWorkspace {
 
   /** `terraform init` then `terraform test -json`; results keyed by "<file name>/<run name>". */
   test(): Map<string, RunResult> {
-    const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+    const env = TERRAFORM_ENV;
     const init = spawnSync(TERRAFORM, ['init', '-no-color', '-input=false'], { cwd: this.dir, env, encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`terraform init failed: ${init.error ?? ''}${init.stderr}`);
     const run = spawnSync(TERRAFORM, ['test', '-json', '-no-color'], { cwd: this.dir, env, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -86,4 +91,45 @@ export class TerraformWorkspace {
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Evaluates `expressions` (strings as found in cdk.tf.json, e.g. "${jsonencode(...)}") the way Terraform does on
+ * apply: a config in `dir` with every variable block of the stack (validations included), `values` as tfvars and
+ * one output per expression. Provider attributes cannot be computed here, so each `random_password.<id>` the
+ * expressions name is replaced by a variable holding the value the provider would produce (`resources[<id>]`).
+ */
+export async function evaluateWithTerraform(
+  dir: string,
+  json: Pick<Synthesized, 'variable'>,
+  expressions: Record<string, string>,
+  values: Record<string, unknown>,
+  resources: Record<string, unknown> = {},
+): Promise<Record<string, any>> {
+  await fs.mkdir(dir, { recursive: true });
+  const variable: Record<string, unknown> = { ...json.variable };
+  const tfvars: Record<string, unknown> = { ...values };
+  const output: Record<string, unknown> = {};
+  for (const [name, expression] of Object.entries(expressions)) {
+    const value = expression.replace(/random_password\.([A-Za-z0-9_-]+)/g, (_m, id: string) => {
+      if (!(id in resources)) throw new Error(`evaluateWithTerraform: no value for random_password.${id}`);
+      const v = `resource_${id.replace(/-/g, '_')}`;
+      variable[v] = { type: 'any' };
+      tfvars[v] = resources[id];
+      return `var.${v}`;
+    });
+    // sensitive: some expressions read sensitive variables (htpasswd_entries); `output -json` still prints them
+    output[name] = { value, sensitive: true };
+  }
+  await fs.writeFile(join(dir, 'main.tf.json'), JSON.stringify({ variable, output }, null, 1));
+  await fs.writeFile(join(dir, 'terraform.tfvars.json'), JSON.stringify(tfvars));
+  const env = TERRAFORM_ENV;
+  try {
+    await run(TERRAFORM, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd: dir, env });
+  } catch (err) {
+    throw new Error(`terraform apply failed: ${(err as { stderr?: string }).stderr ?? err}`);
+  }
+  const { stdout } = await run(TERRAFORM, ['output', '-json', '-no-color'], { cwd: dir, env });
+  const outputs = JSON.parse(stdout) as Record<string, { value: unknown }>;
+  return Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
 }

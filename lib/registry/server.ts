@@ -1,50 +1,21 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
-import type { ServiceType } from './environments';
-import { MOUNTS, renderRegistryConfig } from './registry-config';
-import * as rules from './rules';
+import type { RegistryAuth } from '../auth';
+import type { RegistryTls } from '../tls';
+import type { StorageBinding, RolloutStrategy } from '../storage';
+import { selectorLabels, workloadLabels } from '../labels';
+import { DEBUG_PORT, MOUNTS, REGISTRY_PORT, REGISTRY_UID, renderRegistryConfig } from './config';
+import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
 
-/** Port the registry serves on inside the pod (the external port is the exposure's business). */
-export const REGISTRY_PORT = 5000;
-/** Debug server: health, Prometheus metrics, pprof. Pod network only; never on the Service. */
-export const DEBUG_PORT = 5001;
-/** The non-root user the registry runs as (the owner the hostPath directory needs). */
-export const REGISTRY_UID = 1000;
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
-export interface SeLinuxOptions {
-  readonly level?: string;
-  readonly role?: string;
-  readonly type?: string;
-  readonly user?: string;
-}
-
-/** An SELinux user, role or type name such as `container_t`, `system_u`, `object_r`. */
-export const seLinuxName = rules.pattern(
-  '^[a-z][a-z0-9_]*$',
-  "an SELinux name such as container_t (lowercase letters, digits and '_', starting with a letter)",
-  255,
-);
-
-/** An MLS/MCS level or range such as `s0:c123,c456` or `s0-s0:c0.c1023`. */
-export const seLinuxLevel = rules.pattern(
-  '^s[0-9]+(-s[0-9]+)?(:c[0-9]+([.,]c[0-9]+)*)?$',
-  'an SELinux level such as s0:c123,c456 (a sensitivity s0, optionally a range s0-s0, then categories c0 to c1023)',
-  255,
-);
-
-/** Throws an Error naming the field and value when an SELinux option is not well formed. */
-export function validateSeLinuxOptions(field: string, options: SeLinuxOptions): void {
-  const known = ['level', 'role', 'type', 'user'];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new Error(`${field}.${key}: is not allowed; expected one of ${known.join(', ')}.`);
-  }
-  if (options.level !== undefined) rules.check(`${field}.level`, options.level, [seLinuxLevel]);
-  for (const key of ['role', 'type', 'user'] as const) {
-    if (options[key] !== undefined) rules.check(`${field}.${key}`, options[key], [seLinuxName]);
-  }
+/** In-cluster DNS names of the registry Service: what pods (and the certificate's SANs) use inside the cluster. */
+export function serviceDnsNames(name: string, namespace: string): string[] {
+  return ['%s.%s.svc', '%s.%s.svc.cluster.local'].map((f) => Fn.format(f, [name, namespace]));
 }
 
 export interface RegistryServerProps {
@@ -52,36 +23,23 @@ export interface RegistryServerProps {
   /** Name of the ConfigMap, Deployment and Service; also the `app.kubernetes.io/name` label. */
   readonly name: string;
   readonly image: string;
-  /** Replicas above 1 need shared (RWX) storage; the stack validates that. */
+  /** The storage's limit applies; the stack validates it. */
   readonly replicas: number;
-  /** The claim is ReadWriteMany: pods may overlap during a rolling update. */
-  readonly sharedStorage: boolean;
   readonly serviceType: ServiceType;
-  /** The kubernetes.io/tls secret (tls.crt, tls.key). */
-  readonly tlsSecretName: string;
-  readonly htpasswdSecretName: string;
-  readonly htpasswdKey: string;
-  readonly httpSecretName: string;
-  readonly httpSecretKey: string;
-  readonly claimName: string;
-  /**
-   * Values that change when a secret's content changes (for example the secrets' resource versions): they go
-   * into a pod-template annotation so the pod rolls when TLS material, users or the http secret change.
-   */
-  readonly rolloutTriggers: string[];
+  /** TLS material: the server mounts its kubernetes.io/tls secret (tls.crt, tls.key). */
+  readonly tls: RegistryTls;
+  /** Users and the shared http secret: the server mounts the htpasswd file and reads the http secret as env. */
+  readonly auth: RegistryAuth;
+  /** The bound storage: driver config, volumes, init containers. */
+  readonly storage: StorageBinding;
+  /** How pods are replaced (the storage decides). */
+  readonly rolloutStrategy: RolloutStrategy;
   readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly memoryLimit: string };
   /**
    * SELinux label for the pod (for example `{ level: 's0:c123,c456' }` or a `type` allowed on the hostPath).
    * @default - the runtime's default label
    */
   readonly seLinuxOptions?: SeLinuxOptions;
-  /**
-   * Add an init container that makes the data directory uid/gid 1000's when its top directory is not (hostPath
-   * volumes ignore fsGroup). It runs as root with the CHOWN capability only, which the "restricted" Pod Security
-   * Standard refuses: the namespace must then enforce "baseline".
-   * @default false
-   */
-  readonly chownDataDirectory?: boolean;
 }
 
 /** The registry itself: its config, the Deployment that runs it and the Service in front of it. */
@@ -91,8 +49,6 @@ export class RegistryServer extends Construct {
   public readonly service: ServiceV1;
   /** The rendered config.yml (no secrets). */
   public readonly configYaml: string;
-  /** In-cluster DNS names of the Service. */
-  public readonly serviceDnsNames: string[];
   public readonly port = REGISTRY_PORT;
   public readonly debugPort = DEBUG_PORT;
   /** Labels selecting the registry pods. */
@@ -101,11 +57,13 @@ export class RegistryServer extends Construct {
   constructor(scope: Construct, id: string, props: RegistryServerProps) {
     super(scope, id);
     if (props.seLinuxOptions) validateSeLinuxOptions('seLinuxOptions', props.seLinuxOptions);
-    this.configYaml = renderRegistryConfig({ port: REGISTRY_PORT, debugPort: DEBUG_PORT });
-    this.selector = { 'app.kubernetes.io/name': props.name, 'app.kubernetes.io/component': 'registry' };
-    const labels = { ...this.selector, 'app.kubernetes.io/managed-by': 'private-registry-stack' };
+    this.configYaml = renderRegistryConfig({ port: REGISTRY_PORT, debugPort: DEBUG_PORT, storageDriver: props.storage.driver });
+    this.selector = selectorLabels(props.name, 'registry');
+    const labels = workloadLabels(props.name, 'registry');
     const metadata = { name: props.name, namespace: props.namespace, labels };
-    this.serviceDnsNames = [`${props.name}.${props.namespace}.svc`, `${props.name}.${props.namespace}.svc.cluster.local`];
+    const { tls, auth } = props;
+    // The pod rolls when TLS material, users or the http secret change.
+    const rolloutTriggers = [tls.secret, auth.htpasswdSecret, auth.httpSecret].map((s) => s.metadata.resourceVersion);
 
     this.configMap = new ConfigMapV1(this, 'config', { metadata, data: { 'config.yml': this.configYaml } });
 
@@ -123,8 +81,7 @@ export class RegistryServer extends Construct {
       waitForRollout: true,
       spec: {
         replicas: String(props.replicas),
-        // One pod at a time on a ReadWriteOnce volume: a rolling update would leave the new pod Pending.
-        strategy: { type: props.sharedStorage ? 'RollingUpdate' : 'Recreate' },
+        strategy: props.rolloutStrategy,
         revisionHistoryLimit: 3,
         selector: { matchLabels: this.selector },
         template: {
@@ -132,7 +89,7 @@ export class RegistryServer extends Construct {
             labels,
             annotations: {
               'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).digest('hex'),
-              'private-registry-stack/secret-versions': props.rolloutTriggers.join(','),
+              'private-registry-stack/secret-versions': rolloutTriggers.join(','),
             },
           },
           spec: {
@@ -148,7 +105,7 @@ export class RegistryServer extends Construct {
               seccompProfile: { type: 'RuntimeDefault' },
               ...(props.seLinuxOptions ? { seLinuxOptions: props.seLinuxOptions } : {}),
             },
-            ...(props.chownDataDirectory ? { initContainer: [chownInitContainer(props.image)] } : {}),
+            ...(props.storage.initContainers.length > 0 ? { initContainer: props.storage.initContainers } : {}),
             container: [
               {
                 name: 'registry',
@@ -162,7 +119,7 @@ export class RegistryServer extends Construct {
                 env: [
                   {
                     name: 'REGISTRY_HTTP_SECRET',
-                    valueFrom: { secretKeyRef: { name: props.httpSecretName, key: props.httpSecretKey, optional: false } },
+                    valueFrom: { secretKeyRef: { name: auth.httpSecret.metadata.name, key: auth.httpSecretKey, optional: false } },
                   },
                   // distribution v3 exports traces to localhost:4318 by default; nothing listens there.
                   { name: 'OTEL_TRACES_EXPORTER', value: 'none' },
@@ -187,7 +144,7 @@ export class RegistryServer extends Construct {
                   { name: 'config', mountPath: MOUNTS.configFile, subPath: 'config.yml', readOnly: true },
                   { name: 'tls', mountPath: MOUNTS.tlsDir, readOnly: true },
                   { name: 'auth', mountPath: MOUNTS.authDir, readOnly: true },
-                  { name: 'data', mountPath: MOUNTS.data },
+                  ...props.storage.volumeMounts,
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
@@ -198,7 +155,7 @@ export class RegistryServer extends Construct {
               {
                 name: 'tls',
                 secret: {
-                  secretName: props.tlsSecretName,
+                  secretName: tls.secret.metadata.name,
                   optional: false,
                   defaultMode: '0440',
                   items: [
@@ -210,13 +167,13 @@ export class RegistryServer extends Construct {
               {
                 name: 'auth',
                 secret: {
-                  secretName: props.htpasswdSecretName,
+                  secretName: auth.htpasswdSecret.metadata.name,
                   optional: false,
                   defaultMode: '0440',
-                  items: [{ key: props.htpasswdKey, path: 'htpasswd' }],
+                  items: [{ key: auth.htpasswdKey, path: 'htpasswd' }],
                 },
               },
-              { name: 'data', persistentVolumeClaim: { claimName: props.claimName } },
+              ...props.storage.volumes,
               { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
             ],
           },
@@ -234,39 +191,4 @@ export class RegistryServer extends Construct {
       },
     });
   }
-}
-
-/** The shell step of the chown init container: only when the top directory is not already 1000:1000. */
-export const CHOWN_DATA_SCRIPT = [
-  'set -eu',
-  `d=${MOUNTS.data}`,
-  `if [ "$(stat -c %u:%g "$d")" != ${REGISTRY_UID}:${REGISTRY_UID} ]; then`,
-  `  echo "chown -R ${REGISTRY_UID}:${REGISTRY_UID} $d (was $(stat -c %u:%g "$d"))"`,
-  `  chown -R ${REGISTRY_UID}:${REGISTRY_UID} "$d"`,
-  'fi',
-].join('\n');
-
-/**
- * Root with CHOWN and nothing else: chown of root-owned files needs CAP_CHOWN; the registry's own directories
- * are 0755, so walking them needs no DAC capability. Same image as the registry (its busybox has chown and stat).
- */
-function chownInitContainer(image: string) {
-  return {
-    name: 'chown-data',
-    image,
-    imagePullPolicy: 'IfNotPresent',
-    command: ['sh', '-c', CHOWN_DATA_SCRIPT],
-    securityContext: {
-      runAsUser: '0',
-      runAsGroup: '0',
-      runAsNonRoot: false,
-      privileged: false,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'], add: ['CHOWN'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-    volumeMount: [{ name: 'data', mountPath: MOUNTS.data }],
-  };
 }

@@ -6,3 +6,4 @@ export * from './process';
 export * from './registry';
 export * from './tls';
 export * from './skopeo';
+export * from './root';

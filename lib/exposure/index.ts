@@ -1,0 +1,25 @@
+/**
+ * How clients reach the registry, chosen per environment: `exposure: Exposure.ingressNginx.install()` and so on.
+ * Each exposure is one file with an `ExposureStrategy` subclass; this module is the list of factories.
+ */
+import { IngressNginxExposure } from './ingress-nginx';
+import { NoExposure } from './none';
+import { ExposureStrategy } from './strategy';
+
+export const Exposure = {
+  /** ingress-nginx's TCP services (L4 pass-through; the registry keeps terminating TLS). */
+  ingressNginx: {
+    /** This stack installs ingress-nginx with a Helm release that routes the TCP port. */
+    install: () => new IngressNginxExposure('install'),
+    /** An ingress-nginx Helm release exists: import it and add the TCP route, keeping its other values. */
+    adopt: () => new IngressNginxExposure('adopt'),
+    /** ingress-nginx was not installed by Helm: patch its tcp-services ConfigMap; the operator adds one flag. */
+    configmapOnly: () => new IngressNginxExposure('configmap-only'),
+  },
+  /** No exposure: the Service alone (ClusterIP, NodePort or LoadBalancer). */
+  none: () => new NoExposure(),
+};
+
+export type Exposure = ExposureStrategy;
+export { ExposureStrategy };
+export type { ExposureBinding, ExposureBindOptions, ServiceTarget } from './strategy';

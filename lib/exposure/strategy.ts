@@ -1,0 +1,50 @@
+import type { Construct } from 'constructs';
+import type { SettingCheck } from '../storage/strategy';
+import type { StackVariables } from '../variables/stack-variables';
+
+/** The in-cluster Service an exposure forwards client connections to. */
+export interface ServiceTarget {
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly port: number;
+}
+
+export interface ExposureBindOptions {
+  /** The registry Service. */
+  readonly target: ServiceTarget;
+  /** The stack's variables: an exposure reads its own (external_port, ingress_namespace, ...). */
+  readonly variables: StackVariables;
+}
+
+/** What the rest of the stack needs from an exposure once it is bound. */
+export interface ExposureBinding {
+  /**
+   * Namespaces whose pods forward client connections to the registry port (the network policy admits them).
+   * @default - none: clients reach the Service directly
+   */
+  readonly peerNamespaces?: string[];
+  /** What the operator must still do by hand, if anything (the `manual_steps` output). */
+  readonly manualSteps?: string;
+}
+
+/**
+ * How clients outside the cluster reach the registry: a strategy object chosen per environment with a static
+ * factory (`Exposure.ingressNginx.install()`, `Exposure.none()`, ...) and bound once by the stack. A new exposure is
+ * one file with a subclass and one factory in lib/exposure/index.ts.
+ */
+export abstract class ExposureStrategy {
+  /** Short name for messages and docs. */
+  abstract readonly kind: string;
+
+  /**
+   * The port clients connect to. Known before anything is built: certificates, pull secrets and node trust all
+   * name "host:port".
+   */
+  abstract clientPort(variables: StackVariables): string;
+
+  /** Checks the strategy's own settings. */
+  validate(_check: SettingCheck): void {}
+
+  /** Creates the exposure's resources in `scope`. */
+  abstract bind(scope: Construct, options: ExposureBindOptions): ExposureBinding;
+}

@@ -1,0 +1,252 @@
+/**
+ * The catalog of Terraform variables: every knob an operator turns per run, each declared once with its type,
+ * description, project-wide default, sensitivity and validation rules. The stack declares the variables it uses
+ * from here (lib/variables/stack-variables.ts); the README table, terraform.tfvars.example and the validation tests
+ * are generated from or checked against it (`npm run docs`). A name that is not in the catalog does not compile.
+ *
+ * Environments override defaults by the same names (lib/environments.ts `variables`). A few rules and one
+ * description depend on the environment (its storage's replica limit, another variable's default): those are
+ * functions of a `VariableContext`.
+ */
+import * as rules from '../rules';
+import type { StorageStrategy } from '../storage/strategy';
+
+export type VariableType = 'string' | 'number' | 'list(string)';
+
+/** What a variable's dynamic parts may look at. */
+export interface VariableContext {
+  /** The environment's storage strategy (its replica limit). */
+  readonly storage: StorageStrategy;
+  /** The default another variable has in this environment (the environment's override, else the catalog's). */
+  defaultOf(name: string): unknown;
+}
+
+type Dynamic<T> = T | ((context: VariableContext) => T);
+
+export interface VariableSpec {
+  readonly type: VariableType;
+  readonly description: Dynamic<string>;
+  /**
+   * The default in every environment that does not override it.
+   * @default - none: the operator must set it (or the environment must give one)
+   */
+  readonly default?: string | number | readonly string[];
+  /** @default false */
+  readonly sensitive?: boolean;
+  /**
+   * Whether an environment may set the default (`false` for secrets and per-run connection details, which never
+   * belong in code).
+   * @default true
+   */
+  readonly perEnvironment?: boolean;
+  readonly rules: Dynamic<readonly rules.Rule[]>;
+  /** When the variable exists, in words (README): which settings declare it. @default "always" */
+  readonly declaredWhen?: string;
+}
+
+const KUBE_CONNECTION = { perEnvironment: false, default: '' } as const;
+
+export const VARIABLES = {
+  // ---- where and what ------------------------------------------------------------------------------------
+  namespace: {
+    type: 'string', description: 'Namespace the registry runs in (created by this stack).',
+    default: 'registry', rules: [rules.dns1123Label],
+  },
+  app_name: {
+    type: 'string', description: 'Name of the registry Deployment, Service and ConfigMap; prefix of its secrets.',
+    default: 'registry', rules: [rules.dns1123Label],
+  },
+  registry_domains: {
+    type: 'list(string)',
+    description: 'DNS names clients use to reach the registry; the first one is the endpoint. All become certificate SANs.',
+    default: ['registry.example.internal'], rules: [rules.nonEmptyList, rules.each(rules.domainName), rules.uniqueList],
+  },
+  registry_ip_addresses: {
+    type: 'list(string)', description: 'IP addresses clients may use instead of a name (certificate IP SANs).',
+    default: [], rules: [rules.each(rules.ipAddress), rules.uniqueList],
+  },
+  registry_image: {
+    type: 'string', description: 'Registry container image, pinned by tag or digest (distribution v3 line).',
+    default: 'docker.io/library/registry:3.1.0', rules: [rules.imageReference, rules.pinnedImage],
+  },
+  replicas: {
+    type: 'number',
+    description: ({ storage }) => storage.replicasDescription,
+    default: 1, rules: ({ storage }) => storage.replicaRules,
+  },
+  cpu_request: { type: 'string', description: 'CPU request of the registry container.', default: '100m', rules: [rules.quantity] },
+  memory_request: { type: 'string', description: 'Memory request of the registry container.', default: '128Mi', rules: [rules.positiveQuantity] },
+  memory_limit: { type: 'string', description: 'Memory limit of the registry container.', default: '512Mi', rules: [rules.positiveQuantity] },
+
+  // ---- users ----------------------------------------------------------------------------------------------
+  registry_users: {
+    type: 'list(string)', description: 'Users that get a generated password (see the registry_passwords output).',
+    default: ['admin'],
+    rules: ({ defaultOf }) => [
+      rules.each(rules.userName), rules.uniqueList, rules.atLeastOneUserWith('htpasswd_entries', []),
+      rules.notPullUser(defaultOf('app_name')),
+    ],
+  },
+  htpasswd_entries: {
+    type: 'list(string)', sensitive: true, perEnvironment: false,
+    description: "Existing htpasswd lines 'user:$2y$...' (bcrypt only), kept as they are.",
+    default: [], rules: [rules.each(rules.bcryptHtpasswdEntry)],
+  },
+  pull_secret_namespaces: {
+    type: 'list(string)',
+    description: 'Namespaces that get a kubernetes.io/dockerconfigjson secret "<app_name>-pull" to pull from the registry (may be empty).',
+    default: [], rules: [rules.each(rules.dns1123Label), rules.uniqueList],
+  },
+
+  // ---- TLS ------------------------------------------------------------------------------------------------
+  cert_validity_hours: {
+    type: 'number', description: 'Validity of the generated registry certificate, in hours.', declaredWhen: 'tlsMode generated',
+    default: 8760, rules: [rules.wholeNumber(24, 87600)],
+  },
+  cert_early_renewal_hours: {
+    type: 'number', description: 'Renew the certificate on the first apply this many hours before it expires.',
+    declaredWhen: 'tlsMode generated', default: 720,
+    rules: ({ defaultOf }) => [rules.wholeNumber(0, 87600), rules.lessThanVariable('cert_validity_hours', defaultOf('cert_validity_hours'))],
+  },
+  tls_certificate_pem: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'tlsMode provided',
+    description: 'Registry certificate PEM (with SANs for every registry domain), followed by any intermediates.',
+    rules: [rules.certificatePem],
+  },
+  tls_private_key_pem: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'tlsMode provided',
+    description: 'Private key PEM of the registry certificate (unencrypted).', rules: [rules.privateKeyPem],
+  },
+  tls_ca_pem: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'tlsMode provided',
+    description: 'PEM of the CA that issued the registry certificate (clients and nodes trust it).', rules: [rules.certificatePem],
+  },
+
+  // ---- storage --------------------------------------------------------------------------------------------
+  storage_size: {
+    type: 'string', description: 'Size of the registry volume (Kubernetes quantity, e.g. 20Gi).',
+    default: '20Gi', rules: [rules.positiveQuantity],
+  },
+  host_path: {
+    type: 'string', description: 'Directory on the node that holds the registry data (must be writable by uid 1000).',
+    declaredWhen: 'Storage.hostPath()', default: '/var/lib/registry', rules: [rules.absolutePath],
+  },
+  node_name: {
+    type: 'string', description: "The node whose disk holds the data (its kubernetes.io/hostname label).",
+    declaredWhen: 'Storage.hostPath()', default: 'worker-1', rules: [rules.dns1123Subdomain],
+  },
+  storage_class: {
+    type: 'string', description: "Storage class of the registry claim; empty for the cluster's default class.",
+    declaredWhen: 'Storage.storageClass()', default: '', rules: [rules.optional(rules.dns1123Subdomain)],
+  },
+  existing_claim: {
+    type: 'string', description: 'Existing PersistentVolumeClaim (in the registry namespace) to keep the data on.',
+    declaredWhen: 'Storage.existingClaim()', rules: [rules.dns1123Subdomain],
+  },
+
+  // ---- exposure -------------------------------------------------------------------------------------------
+  external_port: {
+    type: 'number', description: 'Port clients use on the ingress-nginx controller (L4 pass-through to the registry).',
+    declaredWhen: 'IngressNginx.*', default: 5000, rules: [rules.tcpPort, rules.unreservedIngressPort],
+  },
+  ingress_namespace: {
+    type: 'string', description: 'Namespace of the ingress-nginx controller.',
+    declaredWhen: 'IngressNginx.*', default: 'ingress-nginx', rules: [rules.dns1123Label],
+  },
+  ingress_release_name: {
+    type: 'string', description: 'Helm release name of ingress-nginx.',
+    declaredWhen: 'IngressNginx.install() / adopt()', default: 'ingress-nginx', rules: [rules.dns1123Label],
+  },
+  ingress_chart_version: {
+    type: 'string', description: 'ingress-nginx chart version (exact).',
+    declaredWhen: 'IngressNginx.install() / adopt()', default: '4.15.1', rules: [rules.semver],
+  },
+  tcp_services_configmap: {
+    type: 'string', description: "Name of the controller's tcp-services ConfigMap (in ingress_namespace).",
+    declaredWhen: 'IngressNginx.configmapOnly()', default: 'ingress-nginx-tcp', rules: [rules.dns1123Subdomain],
+  },
+
+  // ---- network policy -------------------------------------------------------------------------------------
+  allowed_client_namespaces: {
+    type: 'list(string)',
+    description: "Namespaces (besides the ingress controller's) whose pods may connect to the registry port.",
+    default: [], rules: [rules.each(rules.dns1123Label), rules.uniqueList],
+  },
+  monitoring_namespace: {
+    type: 'string', description: 'Namespace whose pods may scrape the metrics port; empty: nobody.',
+    default: '', rules: [rules.optional(rules.dns1123Label)],
+  },
+
+  // ---- node trust -----------------------------------------------------------------------------------------
+  node_trust_namespace: {
+    type: 'string', declaredWhen: 'nodeTrust',
+    description: 'Namespace created for the node-trust DaemonSet (Pod Security "privileged": it mounts two host certs.d directories).',
+    default: 'registry-node-trust',
+    rules: ({ defaultOf }) => [
+      rules.dns1123Label,
+      rules.differentFrom('namespace', defaultOf('namespace'),
+        "a namespace other than the registry's (namespace), which enforces a stricter Pod Security level"),
+    ],
+  },
+  node_trust_image: {
+    type: 'string', declaredWhen: 'nodeTrust',
+    description: 'Image of the node-trust DaemonSet (POSIX sh + busybox), pinned by tag or digest.',
+    default: 'docker.io/library/busybox:1.37.0', rules: [rules.imageReference, rules.pinnedImage],
+  },
+
+  // ---- cluster connection ---------------------------------------------------------------------------------
+  kubeconfig_path: {
+    type: 'string', description: 'Kubeconfig file (workstation runs). Ignored when kube_host is set.',
+    default: '~/.kube/config', rules: [rules.optional(rules.kubeconfigPath)],
+  },
+  kube_context: {
+    type: 'string', description: 'Kubeconfig context; empty for the current context.',
+    default: '', rules: [rules.optional(rules.kubeContext)],
+  },
+  kube_host: {
+    type: 'string', description: 'API server URL (Terraform Cloud runs); empty to use the kubeconfig.',
+    ...KUBE_CONNECTION, rules: [rules.optional(rules.httpsUrl)],
+  },
+  kube_token: {
+    type: 'string', sensitive: true, description: 'Bearer token for kube_host (a ServiceAccount token).',
+    ...KUBE_CONNECTION, rules: [rules.optional(rules.bearerToken)],
+  },
+  kube_cluster_ca_certificate: {
+    type: 'string', description: "PEM of the API server's CA for kube_host (never skip verification).",
+    ...KUBE_CONNECTION, rules: [rules.optional(rules.certificatePem)],
+  },
+} as const satisfies Record<string, VariableSpec>;
+
+type Catalog = typeof VARIABLES;
+
+/** Every variable name the stacks may declare. */
+export type VariableName = keyof Catalog;
+
+type ValueOfType<T extends VariableType> = T extends 'number' ? number : T extends 'string' ? string : readonly string[];
+
+/** The TypeScript type of a variable's value. */
+export type VariableValue<K extends VariableName> = ValueOfType<Catalog[K]['type']>;
+
+/** Variable names of one Terraform type. */
+export type VariableNameOfType<T extends VariableType> = { [K in VariableName]: Catalog[K]['type'] extends T ? K : never }[VariableName];
+
+/** The variables an environment may give a default (not secrets, not per-run connection details). */
+export type PerEnvironmentName = { [K in VariableName]: Catalog[K] extends { readonly perEnvironment: false } ? never : K }[VariableName];
+
+/** Per-environment defaults, by variable name. */
+export type EnvironmentVariables = { readonly [K in PerEnvironmentName]?: VariableValue<K> };
+
+export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
+
+export function isVariableName(name: string): name is VariableName {
+  return Object.prototype.hasOwnProperty.call(VARIABLES, name);
+}
+
+/** The spec of a variable, widened for code that walks the catalog. */
+export function specOf(name: VariableName): VariableSpec {
+  return VARIABLES[name];
+}
+
+export function mayBeSetPerEnvironment(name: VariableName): name is PerEnvironmentName {
+  return specOf(name).perEnvironment !== false;
+}
