@@ -1,8 +1,21 @@
+/**
+ * `npm test` runs every `*.test.ts`; the synth-only `*.spec.ts` files run inside __tests__/specs.test.ts (one module
+ * registry for all of them, see that file). Naming a spec on the command line (`npx jest __tests__/unit/tls.spec.ts`,
+ * a directory, or an editor's "run this test") runs those specs as files of their own.
+ */
+const fs = require('node:fs');
+
+// A spec file or a directory named on the command line: run its specs as files of their own (and not through the
+// aggregate, which would run them twice).
+const byPath = process.argv.slice(2).some((arg) =>
+  /\.spec\.ts$/.test(arg) || (!arg.startsWith('-') && fs.existsSync(arg) && fs.statSync(arg).isDirectory()));
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
-  testMatch: ['**/*.test.ts'],
+  testMatch: byPath ? ['**/*.spec.ts', '**/*.test.ts'] : ['**/*.test.ts'],
+  testPathIgnorePatterns: byPath ? ['/node_modules/', '<rootDir>/__tests__/specs.test.ts'] : ['/node_modules/'],
   // swc strips types without checking them; `tsc --noEmit` is its own step in `npm test`.
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // One worker per core: jest's default (cores - 1) is a single worker on 2 cores, and the suites spend part of

@@ -2,7 +2,7 @@
  * The one place tests (and the bench) synthesize stacks and read cdk.tf.json: environments to build, a stack or a
  * lone construct in a fresh app, and typed look-ups by construct path, Terraform address or reference.
  */
-import { Testing, TerraformStack } from 'cdktf';
+import { DefaultTokenResolver, StringConcat, Testing, TerraformStack, Tokenization } from 'cdktf';
 import type { Construct } from 'constructs';
 import { ENVIRONMENTS, type EnvironmentSettings } from '../lib/environments';
 import { Exposure } from '../lib/exposure';
@@ -79,11 +79,12 @@ export function synth(env: EnvironmentSettings): { stack: RegistryStack; json: S
 export function synthConstruct<T>(
   build: (scope: Construct, variables: StackVariables) => T,
   env: EnvironmentSettings = dev,
-): { result: T; json: Synthesized; variables: StackVariables } {
+): { result: T; json: Synthesized; variables: StackVariables; resolve: (value: unknown) => any } {
   const stack = new TerraformStack(Testing.app(), 'construct-under-test');
   const variables = new StackVariables(stack, env);
   const result = build(stack, variables);
-  return { result, json: JSON.parse(Testing.synth(stack)), variables };
+  // Attributes are tokens until resolved in their stack: `resolve(result.caPem)` gives the Terraform expression.
+  return { result, json: JSON.parse(Testing.synth(stack)), variables, resolve: (value) => Tokenization.resolve(value, { scope: stack, resolver: new DefaultTokenResolver(new StringConcat()) }) };
 }
 
 /** Every resource of a type, as a list. */

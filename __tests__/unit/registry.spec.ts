@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import { environment, synth, only, address, byPath } from '../../harness/synth';
-import { renderRegistryConfig, MOUNTS } from '../../lib/registry/config';
+import { MOUNTS } from '../../lib/registry/config';
 
 describe('RegistryServer', () => {
   const { json } = synth(environment('dev'));
@@ -11,9 +11,12 @@ describe('RegistryServer', () => {
   const volume = (name: string) => pod.volume.find((v: any) => v.name === name);
   const mount = (name: string) => container.volume_mount.find((m: any) => m.name === name);
 
-  test('the ConfigMap holds config.yml as rendered by renderRegistryConfig, and the pod mounts it where the image reads it', () => {
-    const configMap = byPath(json, 'kubernetes_config_map_v1', 'registry/config');
-    expect(configMap.data['config.yml']).toBe(renderRegistryConfig({ port: 5000, debugPort: 5001 }));
+  const config = parse(byPath(json, 'kubernetes_config_map_v1', 'registry/config').data['config.yml']);
+  const containerPort = (name: string) => container.port.find((p: any) => p.name === name).container_port;
+
+  test('config.yml listens on the ports the container declares, and the pod mounts it where the image reads it', () => {
+    expect(config.http.addr).toBe(`:${containerPort('registry')}`);
+    expect(config.http.debug.addr).toBe(`:${containerPort('metrics')}`);
     expect(mount('config')).toMatchObject({ mount_path: '/etc/distribution/config.yml', sub_path: 'config.yml', read_only: true });
     expect(container.args).toEqual(['serve', '/etc/distribution/config.yml']);
   });
@@ -29,7 +32,6 @@ describe('RegistryServer', () => {
     const httpSecretEnv = container.env.find((e: any) => e.name === 'REGISTRY_HTTP_SECRET');
     expect(httpSecretEnv.value_from.secret_key_ref).toEqual({ name: `\${${http}.metadata[0].name}`, key: 'http-secret', optional: false });
     // The config points at the files where those secrets are mounted.
-    const config = parse(renderRegistryConfig({ port: 5000, debugPort: 5001 }));
     expect(config.http.tls.certificate).toBe(`${mount('tls').mount_path}/tls.crt`);
     expect(config.http.tls.key).toBe(`${mount('tls').mount_path}/tls.key`);
     expect(config.auth.htpasswd.path).toBe(`${mount('auth').mount_path}/htpasswd`);

@@ -45,6 +45,9 @@ export interface IngressNginxConfigMapProps extends IngressNginxCommonProps {
 
 export type IngressNginxTcpProps = IngressNginxHelmProps | IngressNginxConfigMapProps;
 
+/** A port as a string: a Terraform reference stays one, a literal number becomes its digits (map keys must be strings). */
+const portText = (port: number): string => (Token.isUnresolved(port) ? Token.asString(port) : String(port));
+
 /** `"<ns>/<svc>:<port>"`, the form ingress-nginx reads from its tcp-services map. */
 export function tcpRoute(target: ServiceTarget): string {
   return `${target.namespace}/${target.serviceName}:${Token.asString(target.port)}`;
@@ -57,7 +60,7 @@ export function tcpRoute(target: ServiceTarget): string {
  */
 export function tcpValues(externalPort: number, target: ServiceTarget): string {
   return stringify(
-    { tcp: { [Token.asString(externalPort)]: tcpRoute(target) } },
+    { tcp: { [portText(externalPort)]: tcpRoute(target) } },
     { defaultKeyType: 'QUOTE_DOUBLE', defaultStringType: 'QUOTE_DOUBLE', lineWidth: 0 },
   );
 }
@@ -77,14 +80,14 @@ export class IngressNginxTcp extends Construct {
     if (props.mode === 'configmap-only') {
       this.tcpConfigMap = new ConfigMapV1Data(this, 'tcp-services', {
         metadata: { name: props.tcpConfigMapName, namespace: props.controllerNamespace },
-        data: { [Token.asString(props.externalPort)]: tcpRoute(props.target) },
+        data: { [portText(props.externalPort)]: tcpRoute(props.target) },
         // Only our key is managed; other routes in the map are left alone.
         fieldManager: 'private-registry-stack',
         force: true,
       });
       this.manualSteps =
         `Add --tcp-services-configmap=${props.controllerNamespace}/${props.tcpConfigMapName} to the controller's args ` +
-        `and port ${Token.asString(props.externalPort)}/TCP to its container ports and Service.`;
+        `and port ${portText(props.externalPort)}/TCP to its container ports and Service.`;
       return;
     }
     this.release = new Release(this, 'release', {
