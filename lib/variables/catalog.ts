@@ -42,6 +42,8 @@ export interface VariableSpec {
   readonly rules: Dynamic<readonly rules.Rule[]>;
   /** When the variable exists, in words (README): which settings declare it. @default "always" */
   readonly declaredWhen?: string;
+  /** The description in the docs, where `description` depends on the environment. @default - the description */
+  readonly docs?: string;
 }
 
 const KUBE_CONNECTION = { perEnvironment: false, default: '' } as const;
@@ -72,6 +74,7 @@ export const VARIABLES = {
   replicas: {
     type: 'number',
     description: ({ storage }) => storage.replicasDescription,
+    docs: 'Registry pods: 1 on storage one pod mounts (host-path, ReadWriteOnce claims); more on shared storage (ReadWriteMany, up to 10).',
     default: 1, rules: ({ storage }) => storage.replicaRules,
   },
   cpu_request: { type: 'string', description: 'CPU request of the registry container.', default: '100m', rules: [rules.quantity] },

@@ -1,0 +1,32 @@
+/** The README's variable table and terraform.tfvars.example are the catalog's, and the catalog has no dead entries. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tfvarsExample, withVariablesTable } from '../../lib/variables/docs';
+import { VARIABLE_NAMES } from '../../lib/variables/catalog';
+import { Exposure } from '../../lib/exposure';
+import { Storage } from '../../lib/storage';
+import { environment, synth, TEST_ENVIRONMENTS } from '../../harness/synth';
+
+const root = join(__dirname, '../..');
+
+describe('generated docs', () => {
+  test('README.md has the catalog\'s variable table (run `npm run docs` after changing the catalog)', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).toBe(withVariablesTable(readme));
+  });
+
+  test('terraform.tfvars.example is the catalog\'s, every line commented out (run `npm run docs`)', () => {
+    const example = readFileSync(join(root, 'terraform.tfvars.example'), 'utf8');
+    expect(example).toBe(tfvarsExample());
+    expect(example.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))).toEqual([]);
+  });
+
+  test('every catalog variable is declared by some environment (no dead entries), and nothing else is', () => {
+    const variants = [
+      ...TEST_ENVIRONMENTS,
+      environment('dev', { storage: Storage.storageClass(), exposure: Exposure.ingressNginx.configmapOnly() }),
+    ];
+    const declared = new Set(variants.flatMap((env) => Object.keys(synth(env).json.variable)));
+    expect([...declared].sort()).toEqual([...VARIABLE_NAMES].sort());
+  });
+});
