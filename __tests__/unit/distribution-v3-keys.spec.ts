@@ -1,12 +1,12 @@
 /**
  * Every config.yml key we render and every REGISTRY_* variable the Deployment sets exists in distribution v3.1.0
  * (the deployed image). Nothing else catches a key v3 dropped or renamed: v3 and the 2.8.2 binary the e2e tests run
- * both ignore unknown keys silently. The checker and its data: __tests__/support/distribution-v3.ts.
+ * both ignore unknown keys silently. The checker and its data: harness/distribution-v3.ts.
  */
 import { parse } from 'yaml';
-import { renderRegistryConfig, RegistryConfigOptions } from '../../lib/registry-config';
-import { DISTRIBUTION_V3, disallowedValues, mapEnvVar, unknownConfigKeys, unknownEnvVars } from '../support/distribution-v3';
-import { byPath, environment, synth, Synthesized } from '../support/synth';
+import { renderRegistryConfig, RegistryConfigOptions } from '../../lib/registry/config';
+import { DISTRIBUTION_V3, disallowedValues, mapEnvVar, unknownConfigKeys, unknownEnvVars } from '../../harness/distribution-v3';
+import { byPath, environment, synth, Synthesized } from '../../harness/synth';
 
 /** A Terraform JSON block is an object or a one-element list depending on the schema; read both. */
 const list = (value: unknown): any[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);

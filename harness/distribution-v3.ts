@@ -3,9 +3,9 @@
  * variable we give it? It parses config.yml with non-strict yaml.v2 and drops unknown keys and variables with at
  * most a log line, and the e2e tests run distribution 2.8.2, which does the same: a key v3 dropped or renamed would
  * pass every other test. The key list, and the rules below, come from the v3.1.0 source
- * (__tests__/data/distribution-v3.1.0-config.json says which files and commit). Pure functions, no I/O.
+ * (harness/data/distribution-v3.1.0-config.json says which files and commit). Pure functions, no I/O.
  */
-import data from '../data/distribution-v3.1.0-config.json';
+import data from './data/distribution-v3.1.0-config.json';
 
 export interface DistributionKeyData {
   readonly source: { readonly repository: string; readonly tag: string; readonly commit: string; readonly files: readonly string[] };
