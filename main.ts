@@ -1,9 +1,9 @@
 import { App } from 'cdktf';
-import { ENVIRONMENTS } from './lib/environments';
+import { ENVIRONMENTS, EXAMPLE_ENVIRONMENTS } from './lib/environments';
 import { RegistryStack } from './lib/registry-stack';
 
 const app = new App();
-for (const environment of ENVIRONMENTS) {
+for (const environment of [...ENVIRONMENTS, ...EXAMPLE_ENVIRONMENTS]) {
   new RegistryStack(app, `registry-${environment.name}`, { environment });
 }
 app.synth();

@@ -4,7 +4,7 @@
  */
 import { DefaultTokenResolver, StringConcat, Testing, TerraformStack, Tokenization } from 'cdktf';
 import type { Construct } from 'constructs';
-import { ENVIRONMENTS, type EnvironmentSettings } from '../lib/environments';
+import { ENVIRONMENTS, EXAMPLE_ENVIRONMENTS, type EnvironmentSettings } from '../lib/environments';
 import { Exposure } from '../lib/exposure';
 import { Storage } from '../lib/storage';
 import { RegistryStack } from '../lib/registry-stack';
@@ -31,6 +31,7 @@ const dev = ENVIRONMENTS.find((e) => e.name === 'dev')!;
  */
 export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
   ...ENVIRONMENTS,
+  ...EXAMPLE_ENVIRONMENTS,
   {
     name: 'shared',
     tlsMode: 'provided',

@@ -97,6 +97,13 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
   },
 ];
 
+/**
+ * Example environments: each shows one more structural choice (object storage, Gateway API, ...). main.ts builds
+ * them beside the shipped ones (stacks `registry-example-<name>`), so `npm run synth` and the tests cover them; copy
+ * one into ENVIRONMENTS to use it.
+ */
+export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [];
+
 const TLS_MODES: readonly TlsMode[] = ['generated', 'provided'];
 const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
 
