@@ -12,9 +12,9 @@ export function selectorLabels(name: string, component: Component): Record<strin
   return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': component };
 }
 
-/** Labels of a resource that belongs to `component`. */
+/** Labels of a resource that belongs to `component` (and, like everything here, is managed by this stack). */
 export function componentLabels(component: Component): Record<string, string> {
-  return { 'app.kubernetes.io/component': component };
+  return { 'app.kubernetes.io/component': component, ...MANAGED_BY };
 }
 
 /** Labels of a workload and everything named after it: its selector labels plus managed-by. */

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { Fn, Op, TerraformIterator, Token } from 'cdktf';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import { componentLabels, MANAGED_BY } from './labels';
+import { componentLabels } from './labels';
 
 export interface RegistryPullSecretsProps {
   /** Namespaces that get the pull secret (may be a Terraform list variable; may be empty). */
@@ -60,7 +60,7 @@ export class RegistryPullSecrets extends Construct {
       metadata: {
         name: props.secretName,
         namespace: namespaces.value,
-        labels: { ...componentLabels('pull-secret'), ...MANAGED_BY },
+        labels: componentLabels('pull-secret'),
       },
       type: 'kubernetes.io/dockerconfigjson',
       data: { [this.dockerConfigKey]: this.dockerConfigJson },
