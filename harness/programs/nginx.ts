@@ -24,14 +24,19 @@ export interface StartNginxStreamOptions {
   readonly streamModulePath?: string;
 }
 
-/** The stand-in for ingress-nginx tcp-services: a plain L4 proxy, no TLS termination, no body limit. */
-export function nginxStreamConfig(dir: string, port: number, upstreamPort: number, modulePath = STREAM_MODULE_PATH): string {
+/** The top of every test nginx config: the stream module, foreground, one worker, pid and log in `dir`. */
+export function nginxPreamble(dir: string, modulePath = STREAM_MODULE_PATH): string {
   return `load_module ${modulePath};
 daemon off;
 worker_processes 1;
 pid ${path.join(dir, 'nginx.pid')};
 error_log ${path.join(dir, 'error.log')} warn;
-events { worker_connections 256; }
+events { worker_connections 256; }`;
+}
+
+/** The stand-in for ingress-nginx tcp-services: a plain L4 proxy, no TLS termination, no body limit. */
+export function nginxStreamConfig(dir: string, port: number, upstreamPort: number, modulePath = STREAM_MODULE_PATH): string {
+  return `${nginxPreamble(dir, modulePath)}
 stream {
   server {
     listen 127.0.0.1:${port};

@@ -14,7 +14,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Cleanup } from './cleanup';
 import { freePort, tcpAccepts } from './net';
-import { STREAM_MODULE_PATH } from './nginx';
+import { nginxPreamble } from './nginx';
 import { spawnLogged, waitUntilReady } from './process';
 
 export interface SniRoute {
@@ -79,12 +79,7 @@ export function sniProxyConfig(dir: string, options: SniProxyOptions & { readonl
   const upstreamOf = (backend: string) => `backend_${backends.indexOf(backend)}`;
   const upstreams = backends.map((b) => `  upstream ${upstreamOf(b)} { server ${b}; }`);
   const entries = options.routes.flatMap((r) => r.hostnames.map((h) => `    ${h} ${upstreamOf(r.backend)};`));
-  return `load_module ${options.streamModulePath ?? STREAM_MODULE_PATH};
-daemon off;
-worker_processes 1;
-pid ${path.join(dir, 'nginx.pid')};
-error_log ${path.join(dir, 'error.log')} warn;
-events { worker_connections 256; }
+  return `${nginxPreamble(dir, options.streamModulePath)}
 stream {
   log_format sni 'sni="$ssl_preread_server_name" upstream="$upstream_addr" status=$status';
   access_log ${path.join(dir, 'access.log')} sni;

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { ClaimStorage, type ClaimStorageOptions } from './claim-storage';
+import { ClaimStorage } from './claim-storage';
 import type { StorageBindOptions, StorageBinding } from './strategy';
 
 /**
@@ -9,10 +9,6 @@ import type { StorageBindOptions, StorageBinding } from './strategy';
 export class ExistingClaimStorage extends ClaimStorage {
   readonly kind = 'existing-claim';
   protected readonly factory = 'Storage.existingClaim()';
-
-  constructor(options: ClaimStorageOptions = {}) {
-    super(options);
-  }
 
   bind(_scope: Construct, options: StorageBindOptions): StorageBinding {
     return this.claimBinding(options.variables.string('existing_claim'));

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { nullIfEmpty } from '../hcl';
-import { ClaimStorage, type ClaimStorageOptions } from './claim-storage';
+import { ClaimStorage } from './claim-storage';
 import type { StorageBindOptions, StorageBinding } from './strategy';
 
 /**
@@ -10,10 +10,6 @@ import type { StorageBindOptions, StorageBinding } from './strategy';
 export class StorageClassStorage extends ClaimStorage {
   readonly kind = 'storage-class';
   protected readonly factory = 'Storage.storageClass()';
-
-  constructor(options: ClaimStorageOptions = {}) {
-    super(options);
-  }
 
   bind(scope: Construct, options: StorageBindOptions): StorageBinding {
     options.variables.declare('storage_class');
