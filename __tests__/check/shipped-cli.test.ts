@@ -1,0 +1,88 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { EXIT_CODES } from '../../lib/check/advice';
+import { STEP_NAMES } from '../../lib/check/steps';
+import { tempDir, useCleanup } from '../e2e/support';
+import { PASSWORD, Scenario, startScenario, USER } from './scenario';
+import { buildShipped, ROOT, runBin } from './shipped';
+
+describe('registry-check as shipped: bin/registry-check.js running dist/, as its own process', () => {
+  const cleanup = useCleanup();
+  let shipped: { dir: string; bin: string };
+  let scenario: Scenario;
+
+  beforeAll(async () => {
+    [shipped, scenario] = await Promise.all([buildShipped(cleanup), startScenario(cleanup)]);
+  }, 60_000);
+
+  /** Runs the shipped bin and returns, besides its output, every file Node loaded for it. */
+  async function runRecordingModules(argv: string[], env: Record<string, string> = {}) {
+    const dir = await tempDir(cleanup);
+    const recorder = path.join(dir, 'record-modules.js');
+    const log = path.join(dir, 'modules.json');
+    await fs.writeFile(recorder, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    const run = await runBin(shipped.bin, argv, { node: ['--require', recorder], env });
+    const loaded = (JSON.parse(await fs.readFile(log, 'utf8')) as string[]).filter((f) => f !== recorder);
+    return { ...run, loaded };
+  }
+
+  const outside = (files: string[]) => files.filter((f) => !f.startsWith(path.join(shipped.dir, 'dist') + path.sep) && f !== shipped.bin);
+
+  it('answers --help from compiled JavaScript alone: no TypeScript source, compiler or package is loaded', async () => {
+    const { code, stdout, stderr, loaded } = await runRecordingModules(['--help']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^Usage: registry-check <host:port>/);
+    expect(outside(loaded)).toEqual([]);
+    expect(loaded).toContain(path.join(shipped.dir, 'dist/lib/check/cli.js'));
+  });
+
+  it('passes every step against a real registry, still loading nothing but dist/', async () => {
+    const { code, stdout, loaded } = await runRecordingModules(
+      [scenario.registry.address, '--user', USER, '--ca-file', scenario.tls!.caCertPath],
+      { REGISTRY_PASSWORD: PASSWORD },
+    );
+    for (const step of STEP_NAMES) expect(stdout).toMatch(new RegExp(`^PASS ${step} `, 'm'));
+    expect(stdout).toMatch(/^OK: /m);
+    expect(code).toBe(EXIT_CODES.ok);
+    expect(outside(loaded)).toEqual([]);
+  }, 30_000);
+
+  it('keeps lib/check free of cdktf: the compile holds lib/check and the pure lib/rules.ts only', async () => {
+    const files: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) await walk(file);
+        else files.push(path.relative(path.join(shipped.dir, 'dist'), file));
+      }
+    };
+    await walk(path.join(shipped.dir, 'dist'));
+    const sources = (await fs.readdir(path.join(ROOT, 'lib/check'))).filter((f) => f.endsWith('.ts')).map((f) => `lib/check/${f.replace(/\.ts$/, '.js')}`);
+    expect(files.sort()).toEqual([...sources, 'lib/rules.js'].sort());
+  });
+
+  it('says how to build dist/ when it is missing and the sources cannot run', async () => {
+    const bare = await tempDir(cleanup);
+    await fs.mkdir(path.join(bare, 'bin'));
+    await fs.copyFile(shipped.bin, path.join(bare, 'bin/registry-check.js'));
+    const { code, stdout, stderr } = await runBin(path.join(bare, 'bin/registry-check.js'), ['--help']);
+    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect(stderr).toMatch(/^registry-check: dist\/ is missing and the TypeScript sources cannot run without it\. Build it with `npm run build:check`/);
+  });
+
+  it('runs the TypeScript sources, saying so, when dist/ is older than them (lib/check edited since the build)', async () => {
+    // A checkout: the project's sources, scripts and node_modules beside a dist/ built before the last edit.
+    const checkout = await tempDir(cleanup);
+    await fs.cp(path.join(shipped.dir, 'dist'), path.join(checkout, 'dist'), { recursive: true });
+    await fs.cp(path.join(shipped.dir, 'bin'), path.join(checkout, 'bin'), { recursive: true });
+    for (const link of ['lib', 'scripts', 'node_modules']) await fs.symlink(path.join(ROOT, link), path.join(checkout, link));
+    const longAgo = new Date('2020-01-01T00:00:00Z');
+    await fs.utimes(path.join(checkout, 'dist/lib/check/steps.js'), longAgo, longAgo);
+    const { code, stdout, stderr } = await runBin(path.join(checkout, 'bin/registry-check.js'), ['--help'], {
+      env: { REGISTER_TS_CACHE_DIR: path.join(checkout, 'register-ts-cache') },
+    });
+    expect(stderr).toBe('registry-check: dist/ is older than lib/check/steps.ts: running the TypeScript sources (slower start); `npm run build:check` rebuilds it.\n');
+    expect(stdout).toMatch(/^Usage: registry-check/);
+    expect(code).toBe(0);
+  });
+});
