@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { EXIT_CODES } from '../../lib/check/advice';
+import { RESERVED_INGRESS_NGINX_PORTS } from '../../lib/rules';
 import { runCheck, STEP_NAMES } from '../../lib/check/steps';
 import { execFileAsync, freePort, makeTlsMaterial, startNginxStream, tempDir, useCleanup } from '../e2e/support';
 import { PASSWORD, runCli, Scenario, startScenario, USER } from './scenario';
@@ -100,6 +101,8 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     expect(result).toMatchObject({ ok: false, exitCode: EXIT_CODES.connection, failure: 'connection' });
     expect(result.steps[0].detail).toMatch(/connection refused/);
     expect(result.steps[0].advice).toMatch(/tcp map/);
+    // The same list the stack validates external_port against (lib/rules.ts), not a copy that can drift.
+    expect(result.steps[0].advice).toContain(`reserves, ${RESERVED_INGRESS_NGINX_PORTS.join(', ')}, are skipped`);
   });
 
   it('passes with --insecure and an unknown CA, warning loudly', async () => {
