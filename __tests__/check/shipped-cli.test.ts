@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { EXIT_CODES } from '../../lib/check/advice';
 import { STEP_NAMES } from '../../lib/check/steps';
-import { tempDir, useCleanup } from '../e2e/support';
+import { execFileAsync, tempDir, useCleanup } from '../e2e/support';
 import { PASSWORD, Scenario, startScenario, USER } from './scenario';
 import { buildShipped, ROOT, runBin } from './shipped';
 
@@ -45,6 +45,21 @@ describe('registry-check as shipped: bin/registry-check.js running dist/, as its
     expect(stdout).toMatch(/^OK: /m);
     expect(code).toBe(EXIT_CODES.ok);
     expect(outside(loaded)).toEqual([]);
+  }, 30_000);
+
+  it.each([
+    ['passes', PASSWORD, EXIT_CODES.ok],
+    ['fails at login', 'wrong-password', EXIT_CODES.auth],
+  ])('exits with its own code, quietly, when stdout closes early (| head -1) and the check %s', async (_how, password, exitCode) => {
+    const dir = await tempDir(cleanup);
+    const errors = path.join(dir, 'stderr.txt');
+    // head exits after the first line; every later line meets a closed pipe (EPIPE).
+    const script = 'node "$@" 2>"$ERRORS" | head -n 1; echo "exit=${PIPESTATUS[0]}"';
+    const { stdout } = await execFileAsync('bash', ['-c', script, 'bash', shipped.bin, scenario.registry.address, '--user', USER, '--ca-file', scenario.tls!.caCertPath], {
+      env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, ERRORS: errors, REGISTRY_PASSWORD: password },
+    });
+    expect(stdout).toBe(`registry-check ${scenario.registry.address} (repository registry-check/probe)\nexit=${exitCode}\n`);
+    expect(await fs.readFile(errors, 'utf8')).toBe('');
   }, 30_000);
 
   it('keeps lib/check free of cdktf: the compile holds lib/check and the pure lib/rules.ts only', async () => {

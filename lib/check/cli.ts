@@ -160,32 +160,49 @@ async function optionsFrom(argv: string[], io: CliIo) {
   };
 }
 
+/**
+ * Writes to `stream` until whoever reads it goes away (`registry-check ... | head -1`: EPIPE), then drops the rest
+ * quietly: the check runs to its end (cleanup included) and exits with its own code. Other write errors still throw.
+ */
+function quietWhenClosed(stream: Writable): (text: string) => void {
+  let closed = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed && !stream.destroyed) stream.write(text);
+  };
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  const out = quietWhenClosed(io.stdout);
+  const err = quietWhenClosed(io.stderr);
   let parsed;
   try {
     parsed = await optionsFrom(argv, io);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`registry-check: ${err.message}\nTry 'registry-check --help'.\n`);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`registry-check: ${error.message}\nTry 'registry-check --help'.\n`);
     return EXIT_CODES.usage;
   }
   if (!parsed) {
-    io.stdout.write(USAGE);
+    out(USAGE);
     return EXIT_CODES.ok;
   }
   const { json, check } = parsed;
   if (check.insecure) {
-    io.stderr.write('!!! WARNING: --insecure: TLS certificate verification is OFF. Credentials and images can be intercepted. !!!\n');
+    err('!!! WARNING: --insecure: TLS certificate verification is OFF. Credentials and images can be intercepted. !!!\n');
   }
-  if (!json) io.stdout.write(`registry-check ${check.target} (repository ${check.repository})\n`);
+  if (!json) out(`registry-check ${check.target} (repository ${check.repository})\n`);
   const result = await runCheck({
     ...check,
     onStep: (step) => {
-      if (!json) io.stdout.write(stepLine(step));
-      if (step.warning) io.stderr.write(`!!! WARNING: ${step.warning}\n`);
+      if (!json) out(stepLine(step));
+      if (step.warning) err(`!!! WARNING: ${step.warning}\n`);
     },
   });
-  io.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : summaryLine(result));
+  out(json ? `${JSON.stringify(result, null, 2)}\n` : summaryLine(result));
   return result.exitCode;
 }
