@@ -60,8 +60,13 @@ describe('chunking and argument parsing', () => {
     expect(parseTarget(target)).toEqual(expected);
   });
 
-  it.each(['http://x:1', 'x:0', 'x:70000', 'a b:1'])('rejects target %s', (target) => {
-    expect(() => parseTarget(target)).toThrow(/expected <host>:<port>/);
+  it.each([
+    ['http://x:1', /expected <host>:<port>/],
+    ['a b:1', /expected <host>:<port>/],
+    ['x:0', /port 0 in "x:0" is out of range \(1-65535\)/],
+    ['x:70000', /port 70000 in "x:70000" is out of range/],
+  ])('rejects target %s', (target, message) => {
+    expect(() => parseTarget(target)).toThrow(message);
   });
 
   it('parses chunk sizes with k/m/g suffixes', () => {

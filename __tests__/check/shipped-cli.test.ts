@@ -62,6 +62,18 @@ describe('registry-check as shipped: bin/registry-check.js running dist/, as its
     expect(await fs.readFile(errors, 'utf8')).toBe('');
   }, 30_000);
 
+  it.each([
+    ['an unknown option', ['127.0.0.1:5000', '--frobnicate', '--json'], /^Unknown option '--frobnicate'/],
+    ['no target', ['--json', '--user', 'u'], /^expected exactly one <host:port>, got 0$/],
+    ['a port out of range', ['registry.example.com:99999', '--json'], /^port 99999 in "registry\.example\.com:99999" is out of range \(1-65535\)$/],
+    ['a bad --timeout', ['--json', '127.0.0.1:5000', '--timeout', 'soon'], /^--timeout: expected seconds > 0/],
+  ])('reports a usage error as JSON on stdout with --json (exit 2): %s', async (_what, argv, message) => {
+    const { code, stdout, stderr } = await runBin(shipped.bin, argv);
+    expect(code).toBe(EXIT_CODES.usage);
+    expect(JSON.parse(stdout)).toEqual({ ok: false, exitCode: EXIT_CODES.usage, failure: 'usage', error: expect.stringMatching(message), help: 'registry-check --help' });
+    expect(stderr).toMatch(/^registry-check: .*\nTry 'registry-check --help'\.\n$/);
+  });
+
   it('keeps lib/check free of cdktf: the compile holds lib/check and the pure lib/rules.ts only', async () => {
     const files: string[] = [];
     const walk = async (dir: string): Promise<void> => {

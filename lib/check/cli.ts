@@ -20,7 +20,7 @@ Options:
       --layer-file <path>  push this file as the image layer (streamed; for benchmarks)
       --chunk-size <size>  upload the layer in PATCHes of this size, e.g. 5m (default: one streamed PATCH)
       --timeout <seconds>  idle timeout per request (default 30)
-      --json               print one JSON result on stdout instead of text
+      --json               print one JSON result on stdout instead of text (usage errors too)
   -h, --help               show this help
 
 Steps: ${STEP_NAMES.join(', ')}
@@ -175,6 +175,16 @@ function quietWhenClosed(stream: Writable): (text: string) => void {
   };
 }
 
+/** True when the command line asks for --json, even one that does not parse (an unknown option, a bad value). */
+function wantsJson(argv: string[]): boolean {
+  try {
+    const { tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+    return tokens.some((t) => t.kind === 'option' && t.name === 'json');
+  } catch {
+    return false;
+  }
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const out = quietWhenClosed(io.stdout);
@@ -185,6 +195,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     err(`registry-check: ${error.message}\nTry 'registry-check --help'.\n`);
+    if (wantsJson(argv)) {
+      const usage = { ok: false, exitCode: EXIT_CODES.usage, failure: 'usage', error: error.message, help: 'registry-check --help' };
+      out(`${JSON.stringify(usage, null, 2)}\n`);
+    }
     return EXIT_CODES.usage;
   }
   if (!parsed) {

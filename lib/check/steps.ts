@@ -90,8 +90,9 @@ interface Step {
 /** Splits `host[:port]` (IPv6 in brackets); throws on anything else. */
 export function parseTarget(target: string): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:/\s[\]]+))(?::(\d{1,5}))?$/.exec(target);
-  const port = match?.[3] === undefined ? 443 : Number(match[3]);
-  if (!match || port < 1 || port > 65535) throw new Error(`expected <host>:<port>, got "${target}"`);
+  if (!match) throw new Error(`expected <host>:<port>, got "${target}"`);
+  const port = match[3] === undefined ? 443 : Number(match[3]);
+  if (port < 1 || port > 65535) throw new Error(`port ${match[3]} in "${target}" is out of range (1-65535)`);
   return { host: match[1] ?? match[2], port };
 }
 
