@@ -52,10 +52,11 @@ describe('chunking and argument parsing', () => {
   });
 
   it.each([
-    ['registry.example.com:5000', { host: 'registry.example.com', port: 5000 }],
-    ['127.0.0.1:5443', { host: '127.0.0.1', port: 5443 }],
-    ['[::1]:5000', { host: '::1', port: 5000 }],
-    ['registry.example.com', { host: 'registry.example.com', port: 443 }],
+    ['registry.example.com:5000', { host: 'registry.example.com', port: 5000, portAssumed: false }],
+    ['127.0.0.1:5443', { host: '127.0.0.1', port: 5443, portAssumed: false }],
+    ['[::1]:5000', { host: '::1', port: 5000, portAssumed: false }],
+    ['registry.example.com', { host: 'registry.example.com', port: 443, portAssumed: true }],
+    ['[::1]', { host: '::1', port: 443, portAssumed: true }],
   ])('parses target %s', (target, expected) => {
     expect(parseTarget(target)).toEqual(expected);
   });

@@ -120,8 +120,8 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     );
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
-    expect(result).toMatchObject({ ok: true, exitCode: 0, target: scenario.registry.address, repository: 'team/json-probe', warnings: [] });
-    expect(Object.keys(result).sort()).toEqual(['exitCode', 'manifestDigest', 'ok', 'repository', 'steps', 'tag', 'target', 'warnings']);
+    expect(result).toMatchObject({ ok: true, exitCode: 0, target: scenario.registry.address, port: scenario.registry.port, portAssumed: false, repository: 'team/json-probe', warnings: [] });
+    expect(Object.keys(result).sort()).toEqual(['exitCode', 'manifestDigest', 'ok', 'port', 'portAssumed', 'repository', 'steps', 'tag', 'target', 'warnings']);
     for (const step of result.steps) {
       expect(step).toEqual({ name: expect.any(String), ok: true, ms: expect.any(Number), detail: expect.any(String) });
     }

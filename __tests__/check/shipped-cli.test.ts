@@ -1,7 +1,9 @@
+import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { EXIT_CODES } from '../../lib/check/advice';
-import { STEP_NAMES } from '../../lib/check/steps';
+import { runCheck, STEP_NAMES } from '../../lib/check/steps';
 import { execFileAsync, tempDir, useCleanup } from '../e2e/support';
 import { PASSWORD, Scenario, startScenario, USER } from './scenario';
 import { buildShipped, ROOT, runBin } from './shipped';
@@ -72,6 +74,51 @@ describe('registry-check as shipped: bin/registry-check.js running dist/, as its
     expect(code).toBe(EXIT_CODES.usage);
     expect(JSON.parse(stdout)).toEqual({ ok: false, exitCode: EXIT_CODES.usage, failure: 'usage', error: expect.stringMatching(message), help: 'registry-check --help' });
     expect(stderr).toMatch(/^registry-check: .*\nTry 'registry-check --help'\.\n$/);
+  });
+
+  describe('a target without a port', () => {
+    // A loopback address of its own, so port 443 on it is free whatever else the machine runs; a TCP relay there
+    // stands in for a registry served on 443 (binding 443 needs root, which the tests have, as CI does).
+    const address = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+    let onPort443: Scenario;
+
+    beforeAll(async () => {
+      onPort443 = await startScenario(cleanup, { tls: { ipAddresses: ['127.0.0.1', address] } });
+      const relay = net.createServer((client) => {
+        const upstream = net.connect(onPort443.registry.port, '127.0.0.1');
+        client.pipe(upstream).pipe(client);
+        const close = () => { client.destroy(); upstream.destroy(); };
+        client.once('error', close);
+        upstream.once('error', close);
+      });
+      await new Promise<void>((resolve, reject) => relay.once('error', reject).listen(443, address, resolve));
+      cleanup.add(() => new Promise<void>((resolve) => relay.close(() => resolve())));
+    }, 30_000);
+
+    const args = () => [address, '--user', USER, '--ca-file', onPort443.tls!.caCertPath];
+
+    it('says which port it assumed, in text', async () => {
+      const { code, stdout } = await runBin(shipped.bin, args(), { env: { REGISTRY_PASSWORD: PASSWORD } });
+      expect(stdout.split('\n').slice(0, 2)).toEqual([
+        `registry-check ${address} (repository registry-check/probe)`,
+        "     port: none given, assuming 443 (the HTTPS default); the stack's registry_endpoint output names its port (external_port, 5000 unless set)",
+      ]);
+      expect(stdout).toMatch(/^OK: /m);
+      expect(code).toBe(EXIT_CODES.ok);
+    }, 30_000);
+
+    it('says which port it assumed, in --json', async () => {
+      const { code, stdout } = await runBin(shipped.bin, [...args(), '--json'], { env: { REGISTRY_PASSWORD: PASSWORD } });
+      expect(JSON.parse(stdout)).toMatchObject({ ok: true, target: address, port: 443, portAssumed: true });
+      expect(code).toBe(EXIT_CODES.ok);
+    }, 30_000);
+
+    it('names the assumed port when nothing listens there', async () => {
+      const nobody = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+      const result = await runCheck({ target: nobody });
+      expect(result).toMatchObject({ exitCode: EXIT_CODES.connection, port: 443, portAssumed: true });
+      expect(result.steps[0].detail).toBe(`connection refused: nothing listens on ${nobody}:443 (no port given, 443 assumed)`);
+    });
   });
 
   it('keeps lib/check free of cdktf: the compile holds lib/check and the pure lib/rules.ts only', async () => {

@@ -2,12 +2,13 @@ import * as fs from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { EXIT_CODES } from './advice';
-import { CheckResult, DEFAULT_REPOSITORY, parseTarget, runCheck, StepResult, STEP_NAMES } from './steps';
+import { CheckResult, DEFAULT_PORT, DEFAULT_REPOSITORY, parseTarget, runCheck, StepResult, STEP_NAMES } from './steps';
 
 export const USAGE = `Usage: registry-check <host:port> [options]
 
 Checks a private OCI registry end to end: TLS, health, auth, catalog, push, pull, cleanup.
 Each step prints PASS/FAIL with its time; the first failure stops the run and says what to do.
+<host:port> is the registry's endpoint (the stack's registry_endpoint output); without :port, ${DEFAULT_PORT} is assumed.
 
 Options:
   -u, --user <name>        user to log in as (htpasswd/Basic auth)
@@ -209,7 +210,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (check.insecure) {
     err('!!! WARNING: --insecure: TLS certificate verification is OFF. Credentials and images can be intercepted. !!!\n');
   }
-  if (!json) out(`registry-check ${check.target} (repository ${check.repository})\n`);
+  if (!json) {
+    out(`registry-check ${check.target} (repository ${check.repository})\n`);
+    if (parseTarget(check.target).portAssumed) {
+      out(`     port: none given, assuming ${DEFAULT_PORT} (the HTTPS default); the stack's registry_endpoint output names its port (external_port, 5000 unless set)\n`);
+    }
+  }
   const result = await runCheck({
     ...check,
     onStep: (step) => {

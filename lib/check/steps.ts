@@ -9,8 +9,11 @@ const PROBE_CHUNK_SIZE = 64;
 
 export const DEFAULT_REPOSITORY = 'registry-check/probe';
 
+/** The port used for a target that names none: HTTPS's, as docker and podman assume for `host/image`. */
+export const DEFAULT_PORT = 443;
+
 export interface CheckOptions {
-  /** host:port of the registry (port 443 when omitted). */
+  /** host:port of the registry (DEFAULT_PORT when omitted). */
   readonly target: string;
   readonly username?: string;
   readonly password?: string;
@@ -51,6 +54,10 @@ export interface CheckResult {
   /** Failure kind behind a non-zero exit code. */
   readonly failure?: FailureKind;
   readonly target: string;
+  /** The port checked: the target's, or DEFAULT_PORT when it names none. */
+  readonly port: number;
+  /** True when the target named no port and `port` was assumed. */
+  readonly portAssumed: boolean;
   readonly repository: string;
   readonly tag: string;
   readonly manifestDigest?: string;
@@ -87,13 +94,14 @@ interface Step {
   run(ctx: Context): Promise<StepOutcome>;
 }
 
-/** Splits `host[:port]` (IPv6 in brackets); throws on anything else. */
-export function parseTarget(target: string): { host: string; port: number } {
+/** Splits `host[:port]` (IPv6 in brackets; DEFAULT_PORT when no port is given); throws on anything else. */
+export function parseTarget(target: string): { host: string; port: number; portAssumed: boolean } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:/\s[\]]+))(?::(\d{1,5}))?$/.exec(target);
   if (!match) throw new Error(`expected <host>:<port>, got "${target}"`);
-  const port = match[3] === undefined ? 443 : Number(match[3]);
+  const portAssumed = match[3] === undefined;
+  const port = portAssumed ? DEFAULT_PORT : Number(match[3]);
   if (port < 1 || port > 65535) throw new Error(`port ${match[3]} in "${target}" is out of range (1-65535)`);
-  return { host: match[1] ?? match[2], port };
+  return { host: match[1] ?? match[2], port, portAssumed };
 }
 
 const fail = (kind: FailureKind, detail: string, advice?: string) => new StepFailure({ kind, detail, advice });
@@ -230,7 +238,7 @@ export function uniqueTag(now = new Date()): string {
 
 /** Runs the steps in order and stops at the first failure. Never throws for registry problems: they are in the result. */
 export async function runCheck(options: CheckOptions): Promise<CheckResult> {
-  const { host, port } = parseTarget(options.target);
+  const { host, port, portAssumed } = parseTarget(options.target);
   const client = new RegistryClient({
     host,
     port,
@@ -243,7 +251,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const ctx: Context = {
     options,
     client,
-    advice: { target: options.target, caFile: options.caFile },
+    advice: { target: options.target, caFile: options.caFile, assumedPort: portAssumed ? port : undefined },
     repository: options.repository ?? DEFAULT_REPOSITORY,
     tag: options.tag ?? uniqueTag(),
     authRequired: true,
@@ -277,6 +285,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
     exitCode: failure ? EXIT_CODES[failure] : EXIT_CODES.ok,
     failure,
     target: options.target,
+    port,
+    portAssumed,
     repository: ctx.repository,
     tag: ctx.tag,
     manifestDigest: ctx.pushed?.manifestDigest,
