@@ -121,7 +121,9 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
     expect(result).toMatchObject({ ok: true, exitCode: 0, target: scenario.registry.address, port: scenario.registry.port, portAssumed: false, repository: 'team/json-probe', warnings: [] });
-    expect(Object.keys(result).sort()).toEqual(['exitCode', 'manifestDigest', 'ok', 'port', 'portAssumed', 'repository', 'steps', 'tag', 'target', 'warnings']);
+    expect(Object.keys(result).sort()).toEqual(['certificate', 'exitCode', 'manifestDigest', 'ok', 'port', 'portAssumed', 'repository', 'steps', 'tag', 'target', 'warnings']);
+    // The test certificate lasts a year: no warning, the end date all the same.
+    expect(result.certificate).toEqual({ notAfter: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/), daysLeft: 364, expiresSoon: false });
     for (const step of result.steps) {
       expect(step).toEqual({ name: expect.any(String), ok: true, ms: expect.any(Number), detail: expect.any(String) });
     }

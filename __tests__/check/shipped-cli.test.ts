@@ -121,6 +121,35 @@ describe('registry-check as shipped: bin/registry-check.js running dist/, as its
     });
   });
 
+  describe('a certificate that ends within 30 days (openssl -days 2)', () => {
+    let shortLived: Scenario;
+    beforeAll(async () => {
+      shortLived = await startScenario(cleanup, { tls: { validityDays: 2 } });
+    }, 30_000);
+    const args = () => [shortLived.registry.address, '--user', USER, '--ca-file', shortLived.tls!.caCertPath];
+    const warning = /^certificate expires in 1 day, at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z): renew it\. The stack re-issues a generated one on the first apply within cert_early_renewal_hours/;
+
+    it('passes with a warning line in text (exit 0)', async () => {
+      const { code, stdout, stderr } = await runBin(shipped.bin, args(), { env: { REGISTRY_PASSWORD: PASSWORD } });
+      const lines = stdout.split('\n');
+      const tls = lines.findIndex((l) => l.startsWith('PASS tls '));
+      expect(lines[tls + 1].replace(/^ {5}WARNING: /, '')).toMatch(warning);
+      expect(stderr.replace(/^!!! WARNING: /, '')).toMatch(warning);
+      expect(stdout).toMatch(/^OK: .* passed 8 steps with 1 warning\(s\)$/m);
+      expect(code).toBe(EXIT_CODES.ok);
+    }, 30_000);
+
+    it('reports certificate { notAfter, daysLeft, expiresSoon } in --json (exit 0)', async () => {
+      const { code, stdout } = await runBin(shipped.bin, [...args(), '--json'], { env: { REGISTRY_PASSWORD: PASSWORD } });
+      const result = JSON.parse(stdout);
+      expect(result).toMatchObject({ ok: true, exitCode: EXIT_CODES.ok, certificate: { daysLeft: 1, expiresSoon: true }, warnings: [expect.stringMatching(warning)] });
+      const { stdout: enddate } = await execFileAsync('openssl', ['x509', '-noout', '-enddate', '-in', shortLived.tls!.certPath]);
+      expect(result.certificate.notAfter).toBe(new Date(enddate.trim().replace(/^notAfter=/, '')).toISOString());
+      expect(result.warnings[0]).toContain(result.certificate.notAfter);
+      expect(code).toBe(EXIT_CODES.ok);
+    }, 30_000);
+  });
+
   it('keeps lib/check free of cdktf: the compile holds lib/check and the pure lib/rules.ts only', async () => {
     const files: string[] = [];
     const walk = async (dir: string): Promise<void> => {

@@ -87,7 +87,7 @@ async function readAll(stream: Readable): Promise<string> {
 
 function stepLine(step: StepResult): string {
   const lines = [`${step.ok ? 'PASS' : 'FAIL'} ${step.name.padEnd(14)} ${`${step.ms} ms`.padStart(8)}  ${step.detail}`];
-  if (step.warning) lines.push(`     WARNING: ${step.warning}`);
+  for (const warning of step.warning?.split('\n') ?? []) lines.push(`     WARNING: ${warning}`);
   if (step.advice) lines.push(`     advice: ${step.advice}`);
   return lines.join('\n') + '\n';
 }
@@ -220,7 +220,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     ...check,
     onStep: (step) => {
       if (!json) out(stepLine(step));
-      if (step.warning) err(`!!! WARNING: ${step.warning}\n`);
+      for (const warning of step.warning?.split('\n') ?? []) err(`!!! WARNING: ${warning}\n`);
     },
   });
   out(json ? `${JSON.stringify(result, null, 2)}\n` : summaryLine(result));
