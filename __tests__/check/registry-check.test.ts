@@ -3,7 +3,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { EXIT_CODES } from '../../lib/check/advice';
 import { RESERVED_INGRESS_NGINX_PORTS } from '../../lib/rules';
-import { runCheck, STEP_NAMES } from '../../lib/check/steps';
+import { RegistryClient } from '../../lib/check/client';
+import { DEFAULT_REPOSITORY, runCheck, STEP_NAMES } from '../../lib/check/steps';
 import { execFileAsync, freePort, makeTlsMaterial, startNginxStream, tempDir, useCleanup } from '../e2e/support';
 import { PASSWORD, runCli, Scenario, startScenario, USER } from './scenario';
 
@@ -38,6 +39,24 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     // Both upload paths a registry offers: the probe layer in Content-Range chunks, the config monolithic.
     expect(result.steps.find((s) => s.name === 'push')!.detail).toMatch(/chunked upload\);.*monolithic upload\)/);
     expect(result.steps.find((s) => s.name === 'cleanup')!.detail).toMatch(/^deleted manifest/);
+  });
+
+  it('leaves registry-check/probe in the catalog without tags, and says why it stays', async () => {
+    const result = await check(scenario.registry.address);
+    expect(result).toMatchObject({ ok: true, repository: 'registry-check/probe' });
+    expect(DEFAULT_REPOSITORY).toBe('registry-check/probe');
+    expect(result.steps.at(-1)!.detail).toMatch(
+      /; registry-check\/probe stays listed in \/v2\/_catalog, without tags: distribution never removes a repository from it$/,
+    );
+    const client = new RegistryClient({ host: '127.0.0.1', port: scenario.registry.port, username: USER, password: PASSWORD, caPem: scenario.tls!.caPem });
+    try {
+      const catalog = JSON.parse(await (await client.expect('GET', '/v2/_catalog', [200])).text()) as { repositories: string[] };
+      expect(catalog.repositories).toContain('registry-check/probe');
+      const tags = JSON.parse(await (await client.expect('GET', '/v2/registry-check/probe/tags/list', [200])).text()) as { tags: string[] | null };
+      expect(tags.tags ?? []).toEqual([]);
+    } finally {
+      client.close();
+    }
   });
 
   it('pushes an image that skopeo, an independent client, can inspect and copy (--no-cleanup)', async () => {

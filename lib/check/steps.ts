@@ -7,6 +7,10 @@ import { probeTls } from './tls-probe';
 /** Chunk size for the generated probe layer (~170 bytes): three PATCHes with Content-Range. */
 const PROBE_CHUNK_SIZE = 64;
 
+/**
+ * Where the probe image goes. Distribution has no way to remove a repository, so after the first check this name
+ * stays in /v2/_catalog for good, holding no tags once the cleanup step ran: named so an operator knows what it is.
+ */
 export const DEFAULT_REPOSITORY = 'registry-check/probe';
 
 /** A served certificate with fewer days than this left draws a warning. */
@@ -257,7 +261,10 @@ const STEPS: Step[] = [
       if (outcome === 'disabled') {
         return { detail: `deletes disabled (storage.delete.enabled is off): ${ctx.repository}:${ctx.tag} stays; not a failure` };
       }
-      return { detail: `deleted manifest ${pushed.manifestDigest} and its blob links (space returns after garbage-collect)` };
+      return {
+        detail: `deleted manifest ${pushed.manifestDigest} and its blob links (space returns after garbage-collect); `
+          + `${ctx.repository} stays listed in /v2/_catalog, without tags: distribution never removes a repository from it`,
+      };
     },
   },
 ];
