@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: synth, test-suite and registry data-path timings measured in one run on this machine, printed as
- * one table and written with the machine's description to BENCHMARKS.md.
- *   --sections synth,floor,tests,data   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
+ * `npm run bench`: synth, test-suite, registry data-path and registry-check start-up timings measured in one run on
+ * this machine, printed as one table and written with the machine's description to BENCHMARKS.md.
+ *   --sections synth,floor,tests,data,check   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
  *   --no-write                           print only, leave BENCHMARKS.md alone
  * Every process it starts is stopped by PID and every temp dir removed, also on failure or Ctrl-C.
  */
@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Cleanup, tempDir, withCleanup } from '../harness/programs';
+import { CHECK_OLD, CHECK_SHIPPED, HELP_OLD, HELP_SHIPPED, measureCheckStartup } from './bench/check-startup';
 import { DataRow, LAYER_MIB, measureDataPath } from './bench/data-path';
 import { hasGnuTime, loadAverage, runMany, Sample, stats, stopCurrentChild } from './bench/measure';
 import { writeTemplateCopy } from './bench/template-baseline';
@@ -109,6 +110,14 @@ function targets(rows: Row[]): string[] {
       check(`registry-check ${action === 'push' ? 'pushes' : 'pulls'} at least as fast as skopeo`, ours <= theirs, `${ms(ours)} vs ${ms(theirs)}`);
     }
   }
+  const help = median(find(HELP_SHIPPED));
+  const helpOld = median(find(HELP_OLD));
+  check('registry-check --help ≤ 0.3 s (shipped)', help === undefined ? undefined : help <= 300, help === undefined ? '' : `${ms(help)}; old way ${helpOld === undefined ? 'n/a' : ms(helpOld)}`);
+  const whole = median(find(CHECK_SHIPPED));
+  const wholeOld = median(find(CHECK_OLD));
+  if (whole !== undefined && wholeOld !== undefined) {
+    check('registry-check whole check no slower shipped than the old way', whole <= wholeOld, `${ms(whole)} vs ${ms(wholeOld)}`);
+  }
   return out;
 }
 
@@ -148,7 +157,7 @@ async function measureSynth(cleanup: Cleanup, runs: number, rows: Row[], log: (l
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sections: { type: 'string', default: 'synth,floor,tests,data' },
+      sections: { type: 'string', default: 'synth,floor,tests,data,check' },
       runs: { type: 'string', default: '5' },
       'suite-runs': { type: 'string', default: '3' },
       'no-write': { type: 'boolean', default: false },
@@ -194,6 +203,10 @@ async function main(): Promise<void> {
       const data: DataRow[] = await measureDataPath(cleanup, ROOT, runs, log);
       rows.push(...data.map((d) => ({ group: 'data', name: d.name, samples: d.samples, bytes: LAYER_MIB << 20, proxyCpuMs: d.proxyCpuMs })));
     }
+    if (sections.has('check')) {
+      log('bench: registry-check start-up');
+      rows.push(...(await measureCheckStartup(cleanup, ROOT, runs, log)).map((r) => ({ group: 'check', ...r })));
+    }
   });
 
   const loadAfter = loadAverage();
@@ -220,7 +233,7 @@ Measured by \`npm run bench\` (\`scripts/bench.ts\`) on ${date.toISOString().sli
 the same machine. Reproduce with:
 
 \`\`\`console
-npm ci && npm run bench    # ~5 min on 2 cores; options after --: --sections synth,floor,tests,data --runs N --suite-runs N --no-write
+npm ci && npm run bench    # ~5 min on 2 cores; options after --: --sections synth,floor,tests,data,check --runs N --suite-runs N --no-write
 \`\`\`
 
 It needs what the tests need (\`.ci/run\` installs it: docker-registry, nginx with the stream module, skopeo,
@@ -260,6 +273,13 @@ ${result}
   skopeo copies a \`dir:\` image holding the same layer and pulls to \`dir:\`. Each push goes to a new repository so
   no client can skip the upload. Throughput is ${LAYER_MIB} MiB over the whole process time (start-up included).
   Cases run interleaved (one run of each per round), so load changes hit them alike.
+- **registry-check --help / whole check**: the CLI as a new process, \`--help\` and all 8 steps against a real
+  registry on loopback (TLS, htpasswd at bcrypt cost 4, so the steps take ~0.2 s and start-up shows). "shipped" is
+  \`bin/registry-check.js\` running \`dist/\` (\`npm run build:check\`, the \`prepare\` script \`npm ci\` runs; the bench
+  builds it first); "old way" is how the bin started before, the TypeScript sources through the swc require hook
+  (\`scripts/bench/registry-check-ts.js\`), with its cache warm or empty (the first run after a clone). The npx and
+  \`npm run -s\` rows are the launchers the README names, both running the shipped CLI: npx spends about a second of
+  its own (npm reads the installed tree to find the command), whatever the CLI does.
 - **nginx stream's own CPU**: the nginx master's and worker's CPU time from \`/proc\`, read before and after each
   proxied run. Here the client, nginx and the registry share the machine's cores, so what nginx spends shows up as
   wall time of the proxied rows; in a cluster the controller relays on its own node. How much nginx spends depends
@@ -299,6 +319,7 @@ ${result}
   64 KiB reads and a 16 KiB transform): 256 MiB push 1.33 → 0.93 s of CPU and 2.59 → 2.28 s, peak RSS unchanged.
 - **the empty-cache synth cuts the inline map off the bytes before decoding them**: a slice of the decoded text
   kept each whole file alive with its module's source: 146 → 117 MB on the first synth after a clone.
+- **registry-check runs compiled JavaScript** (\`dist/\`, built by \`npm ci\`): no compiler and no hook cache at start.
 - Tried and not kept: a V8 code cache for every module (~0.1 s CPU, +11 MB RSS, wall time within the noise),
   \`--max-semi-space-size\` (no clear effect), a jest runtime compiling modules without a dynamic-import hook so V8
   could reuse compiled scripts across test files (no gain: module bodies, not compiling, take the time), more jest

@@ -52,16 +52,22 @@ describe('chunking and argument parsing', () => {
   });
 
   it.each([
-    ['registry.example.com:5000', { host: 'registry.example.com', port: 5000 }],
-    ['127.0.0.1:5443', { host: '127.0.0.1', port: 5443 }],
-    ['[::1]:5000', { host: '::1', port: 5000 }],
-    ['registry.example.com', { host: 'registry.example.com', port: 443 }],
+    ['registry.example.com:5000', { host: 'registry.example.com', port: 5000, portAssumed: false }],
+    ['127.0.0.1:5443', { host: '127.0.0.1', port: 5443, portAssumed: false }],
+    ['[::1]:5000', { host: '::1', port: 5000, portAssumed: false }],
+    ['registry.example.com', { host: 'registry.example.com', port: 443, portAssumed: true }],
+    ['[::1]', { host: '::1', port: 443, portAssumed: true }],
   ])('parses target %s', (target, expected) => {
     expect(parseTarget(target)).toEqual(expected);
   });
 
-  it.each(['http://x:1', 'x:0', 'x:70000', 'a b:1'])('rejects target %s', (target) => {
-    expect(() => parseTarget(target)).toThrow(/expected <host>:<port>/);
+  it.each([
+    ['http://x:1', /expected <host>:<port>/],
+    ['a b:1', /expected <host>:<port>/],
+    ['x:0', /port 0 in "x:0" is out of range \(1-65535\)/],
+    ['x:70000', /port 70000 in "x:70000" is out of range/],
+  ])('rejects target %s', (target, message) => {
+    expect(() => parseTarget(target)).toThrow(message);
   });
 
   it('parses chunk sizes with k/m/g suffixes', () => {

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { EXIT_CODES } from '../../lib/check/advice';
-import { runCheck, STEP_NAMES } from '../../lib/check/steps';
+import { RESERVED_INGRESS_NGINX_PORTS } from '../../lib/rules';
+import { RegistryClient } from '../../lib/check/client';
+import { DEFAULT_REPOSITORY, runCheck, STEP_NAMES } from '../../lib/check/steps';
 import { execFileAsync, freePort, makeTlsMaterial, startNginxStream, tempDir, useCleanup } from '../../harness/programs';
 import { PASSWORD, runCli, Scenario, startScenario, USER } from './scenario';
 
@@ -37,6 +39,24 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     // Both upload paths a registry offers: the probe layer in Content-Range chunks, the config monolithic.
     expect(result.steps.find((s) => s.name === 'push')!.detail).toMatch(/chunked upload\);.*monolithic upload\)/);
     expect(result.steps.find((s) => s.name === 'cleanup')!.detail).toMatch(/^deleted manifest/);
+  });
+
+  it('leaves registry-check/probe in the catalog without tags, and says why it stays', async () => {
+    const result = await check(scenario.registry.address);
+    expect(result).toMatchObject({ ok: true, repository: 'registry-check/probe' });
+    expect(DEFAULT_REPOSITORY).toBe('registry-check/probe');
+    expect(result.steps.at(-1)!.detail).toMatch(
+      /; registry-check\/probe stays listed in \/v2\/_catalog, without tags: distribution never removes a repository from it$/,
+    );
+    const client = new RegistryClient({ host: '127.0.0.1', port: scenario.registry.port, username: USER, password: PASSWORD, caPem: scenario.tls!.caPem });
+    try {
+      const catalog = JSON.parse(await (await client.expect('GET', '/v2/_catalog', [200])).text()) as { repositories: string[] };
+      expect(catalog.repositories).toContain('registry-check/probe');
+      const tags = JSON.parse(await (await client.expect('GET', '/v2/registry-check/probe/tags/list', [200])).text()) as { tags: string[] | null };
+      expect(tags.tags ?? []).toEqual([]);
+    } finally {
+      client.close();
+    }
   });
 
   it('pushes an image that skopeo, an independent client, can inspect and copy (--no-cleanup)', async () => {
@@ -100,6 +120,8 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     expect(result).toMatchObject({ ok: false, exitCode: EXIT_CODES.connection, failure: 'connection' });
     expect(result.steps[0].detail).toMatch(/connection refused/);
     expect(result.steps[0].advice).toMatch(/tcp map/);
+    // The same list the stack validates external_port against (lib/rules.ts), not a copy that can drift.
+    expect(result.steps[0].advice).toContain(`reserves, ${RESERVED_INGRESS_NGINX_PORTS.join(', ')}, are skipped`);
   });
 
   it('passes with --insecure and an unknown CA, warning loudly', async () => {
@@ -117,8 +139,10 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
     );
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
-    expect(result).toMatchObject({ ok: true, exitCode: 0, target: scenario.registry.address, repository: 'team/json-probe', warnings: [] });
-    expect(Object.keys(result).sort()).toEqual(['exitCode', 'manifestDigest', 'ok', 'repository', 'steps', 'tag', 'target', 'warnings']);
+    expect(result).toMatchObject({ ok: true, exitCode: 0, target: scenario.registry.address, port: scenario.registry.port, portAssumed: false, repository: 'team/json-probe', warnings: [] });
+    expect(Object.keys(result).sort()).toEqual(['certificate', 'exitCode', 'manifestDigest', 'ok', 'port', 'portAssumed', 'repository', 'steps', 'tag', 'target', 'warnings']);
+    // The test certificate lasts a year: no warning, the end date all the same.
+    expect(result.certificate).toEqual({ notAfter: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/), daysLeft: 364, expiresSoon: false });
     for (const step of result.steps) {
       expect(step).toEqual({ name: expect.any(String), ok: true, ms: expect.any(Number), detail: expect.any(String) });
     }

@@ -9,8 +9,11 @@ export const USER = 'checker';
 const CLIENT_TEST_BCRYPT_COST = 4;
 export const PASSWORD = `pw-${randomBytes(6).toString('hex')}`;
 
+/** Test certificates last a year unless a test asks otherwise: registry-check warns about one ending within 30 days. */
+const CERT_VALIDITY_DAYS = 365;
+
 export interface ScenarioOptions {
-  /** Serve TLS with a leaf from `tls` options. @default true */
+  /** Serve TLS with a leaf from `tls` options (valid CERT_VALIDITY_DAYS unless they say). @default true */
   readonly tls?: boolean | TlsOptions;
   /** htpasswd auth with USER/PASSWORD. @default true */
   readonly auth?: boolean;
@@ -28,7 +31,8 @@ export interface Scenario {
 export async function startScenario(cleanup: Cleanup, options: ScenarioOptions = {}): Promise<Scenario> {
   const dir = await tempDir(cleanup, 'registry-check-');
   const port = await freePort();
-  const tls = options.tls === false ? undefined : await makeTlsMaterial(path.join(dir, 'tls'), options.tls === true ? {} : options.tls);
+  const tlsOptions = { validityDays: CERT_VALIDITY_DAYS, ...(typeof options.tls === 'object' ? options.tls : {}) };
+  const tls = options.tls === false ? undefined : await makeTlsMaterial(path.join(dir, 'tls'), tlsOptions);
   let htpasswdPath: string | undefined;
   if (options.auth !== false) {
     htpasswdPath = path.join(dir, 'htpasswd');

@@ -1,3 +1,4 @@
+import { RESERVED_INGRESS_NGINX_PORTS } from '../rules';
 import { RegistryHttpError } from './client';
 
 /** Process exit codes of registry-check, one per kind of failure. */
@@ -18,6 +19,8 @@ export interface AdviceContext {
   /** host:port as given. */
   readonly target: string;
   readonly caFile?: string;
+  /** The port checked when the target named none. */
+  readonly assumedPort?: number;
 }
 
 /** A failure explained: which exit code, what happened in plain words, what to do. */
@@ -71,9 +74,9 @@ const HTTP_ON_TLS: Omit<Diagnosis, 'kind'> = {
 
 const CONNECTION: Record<string, (ctx: AdviceContext) => Omit<Diagnosis, 'kind'>> = {
   ECONNREFUSED: (ctx) => ({
-    detail: `connection refused: nothing listens on ${ctx.target}`,
+    detail: `connection refused: nothing listens on ${ctx.target}${ctx.assumedPort ? `:${ctx.assumedPort} (no port given, ${ctx.assumedPort} assumed)` : ''}`,
     advice: 'Check the port and the exposure: the registry Service port, the ingress-nginx tcp map ("<port>": "<ns>/<svc>:<port>") '
-      + 'and that the controller Service actually opened that port (reserved ports 80, 443, 442, 8181, 10254, 10245-10247 are skipped), '
+      + `and that the controller Service actually opened that port (the ports ingress-nginx reserves, ${RESERVED_INGRESS_NGINX_PORTS.join(', ')}, are skipped), `
       + 'and that the registry pod is running.',
   }),
   ECONNRESET: () => ({

@@ -2,12 +2,13 @@ import * as fs from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { EXIT_CODES } from './advice';
-import { CheckResult, DEFAULT_REPOSITORY, parseTarget, runCheck, StepResult, STEP_NAMES } from './steps';
+import { CheckResult, DEFAULT_PORT, DEFAULT_REPOSITORY, parseTarget, runCheck, StepResult, STEP_NAMES } from './steps';
 
 export const USAGE = `Usage: registry-check <host:port> [options]
 
 Checks a private OCI registry end to end: TLS, health, auth, catalog, push, pull, cleanup.
 Each step prints PASS/FAIL with its time; the first failure stops the run and says what to do.
+<host:port> is the registry's endpoint (the stack's registry_endpoint output); without :port, ${DEFAULT_PORT} is assumed.
 
 Options:
   -u, --user <name>        user to log in as (htpasswd/Basic auth)
@@ -20,7 +21,7 @@ Options:
       --layer-file <path>  push this file as the image layer (streamed; for benchmarks)
       --chunk-size <size>  upload the layer in PATCHes of this size, e.g. 5m (default: one streamed PATCH)
       --timeout <seconds>  idle timeout per request (default 30)
-      --json               print one JSON result on stdout instead of text
+      --json               print one JSON result on stdout instead of text (usage errors too)
   -h, --help               show this help
 
 Steps: ${STEP_NAMES.join(', ')}
@@ -86,7 +87,7 @@ async function readAll(stream: Readable): Promise<string> {
 
 function stepLine(step: StepResult): string {
   const lines = [`${step.ok ? 'PASS' : 'FAIL'} ${step.name.padEnd(14)} ${`${step.ms} ms`.padStart(8)}  ${step.detail}`];
-  if (step.warning) lines.push(`     WARNING: ${step.warning}`);
+  for (const warning of step.warning?.split('\n') ?? []) lines.push(`     WARNING: ${warning}`);
   if (step.advice) lines.push(`     advice: ${step.advice}`);
   return lines.join('\n') + '\n';
 }
@@ -160,32 +161,68 @@ async function optionsFrom(argv: string[], io: CliIo) {
   };
 }
 
+/**
+ * Writes to `stream` until whoever reads it goes away (`registry-check ... | head -1`: EPIPE), then drops the rest
+ * quietly: the check runs to its end (cleanup included) and exits with its own code. Other write errors still throw.
+ */
+function quietWhenClosed(stream: Writable): (text: string) => void {
+  let closed = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed && !stream.destroyed) stream.write(text);
+  };
+}
+
+/** True when the command line asks for --json, even one that does not parse (an unknown option, a bad value). */
+function wantsJson(argv: string[]): boolean {
+  try {
+    const { tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+    return tokens.some((t) => t.kind === 'option' && t.name === 'json');
+  } catch {
+    return false;
+  }
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  const out = quietWhenClosed(io.stdout);
+  const err = quietWhenClosed(io.stderr);
   let parsed;
   try {
     parsed = await optionsFrom(argv, io);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.stderr.write(`registry-check: ${err.message}\nTry 'registry-check --help'.\n`);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`registry-check: ${error.message}\nTry 'registry-check --help'.\n`);
+    if (wantsJson(argv)) {
+      const usage = { ok: false, exitCode: EXIT_CODES.usage, failure: 'usage', error: error.message, help: 'registry-check --help' };
+      out(`${JSON.stringify(usage, null, 2)}\n`);
+    }
     return EXIT_CODES.usage;
   }
   if (!parsed) {
-    io.stdout.write(USAGE);
+    out(USAGE);
     return EXIT_CODES.ok;
   }
   const { json, check } = parsed;
   if (check.insecure) {
-    io.stderr.write('!!! WARNING: --insecure: TLS certificate verification is OFF. Credentials and images can be intercepted. !!!\n');
+    err('!!! WARNING: --insecure: TLS certificate verification is OFF. Credentials and images can be intercepted. !!!\n');
   }
-  if (!json) io.stdout.write(`registry-check ${check.target} (repository ${check.repository})\n`);
+  if (!json) {
+    out(`registry-check ${check.target} (repository ${check.repository})\n`);
+    if (parseTarget(check.target).portAssumed) {
+      out(`     port: none given, assuming ${DEFAULT_PORT} (the HTTPS default); the stack's registry_endpoint output names its port (external_port, 5000 unless set)\n`);
+    }
+  }
   const result = await runCheck({
     ...check,
     onStep: (step) => {
-      if (!json) io.stdout.write(stepLine(step));
-      if (step.warning) io.stderr.write(`!!! WARNING: ${step.warning}\n`);
+      if (!json) out(stepLine(step));
+      for (const warning of step.warning?.split('\n') ?? []) err(`!!! WARNING: ${warning}\n`);
     },
   });
-  io.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : summaryLine(result));
+  out(json ? `${JSON.stringify(result, null, 2)}\n` : summaryLine(result));
   return result.exitCode;
 }

@@ -7,10 +7,21 @@ import { probeTls } from './tls-probe';
 /** Chunk size for the generated probe layer (~170 bytes): three PATCHes with Content-Range. */
 const PROBE_CHUNK_SIZE = 64;
 
+/**
+ * Where the probe image goes. Distribution has no way to remove a repository, so after the first check this name
+ * stays in /v2/_catalog for good, holding no tags once the cleanup step ran: named so an operator knows what it is.
+ */
 export const DEFAULT_REPOSITORY = 'registry-check/probe';
 
+/** A served certificate with fewer days than this left draws a warning. */
+export const EXPIRY_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/** The port used for a target that names none: HTTPS's, as docker and podman assume for `host/image`. */
+export const DEFAULT_PORT = 443;
+
 export interface CheckOptions {
-  /** host:port of the registry (port 443 when omitted). */
+  /** host:port of the registry (DEFAULT_PORT when omitted). */
   readonly target: string;
   readonly username?: string;
   readonly password?: string;
@@ -42,7 +53,18 @@ export interface StepResult {
   readonly ms: number;
   readonly detail: string;
   readonly advice?: string;
+  /** The step's warnings, one per line. */
   readonly warning?: string;
+}
+
+/** When the served (leaf) certificate ends. */
+export interface CertificateExpiry {
+  /** ISO 8601. */
+  readonly notAfter: string;
+  /** Whole days left (negative once expired). */
+  readonly daysLeft: number;
+  /** Fewer than EXPIRY_WARNING_DAYS left (or expired): renew it. */
+  readonly expiresSoon: boolean;
 }
 
 export interface CheckResult {
@@ -51,9 +73,15 @@ export interface CheckResult {
   /** Failure kind behind a non-zero exit code. */
   readonly failure?: FailureKind;
   readonly target: string;
+  /** The port checked: the target's, or DEFAULT_PORT when it names none. */
+  readonly port: number;
+  /** True when the target named no port and `port` was assumed. */
+  readonly portAssumed: boolean;
   readonly repository: string;
   readonly tag: string;
   readonly manifestDigest?: string;
+  /** The served certificate's end, once the TLS handshake got that far. */
+  readonly certificate?: CertificateExpiry;
   readonly warnings: string[];
   readonly steps: StepResult[];
 }
@@ -67,7 +95,7 @@ export class StepFailure extends Error {
 
 interface StepOutcome {
   readonly detail: string;
-  readonly warning?: string;
+  readonly warnings?: string[];
 }
 
 interface Context {
@@ -77,6 +105,7 @@ interface Context {
   readonly repository: string;
   readonly tag: string;
   authRequired: boolean;
+  certificate?: CertificateExpiry;
   pushed?: PushedImage;
 }
 
@@ -87,15 +116,29 @@ interface Step {
   run(ctx: Context): Promise<StepOutcome>;
 }
 
-/** Splits `host[:port]` (IPv6 in brackets); throws on anything else. */
-export function parseTarget(target: string): { host: string; port: number } {
+/** Splits `host[:port]` (IPv6 in brackets; DEFAULT_PORT when no port is given); throws on anything else. */
+export function parseTarget(target: string): { host: string; port: number; portAssumed: boolean } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:/\s[\]]+))(?::(\d{1,5}))?$/.exec(target);
-  const port = match?.[3] === undefined ? 443 : Number(match[3]);
-  if (!match || port < 1 || port > 65535) throw new Error(`expected <host>:<port>, got "${target}"`);
-  return { host: match[1] ?? match[2], port };
+  if (!match) throw new Error(`expected <host>:<port>, got "${target}"`);
+  const portAssumed = match[3] === undefined;
+  const port = portAssumed ? DEFAULT_PORT : Number(match[3]);
+  if (port < 1 || port > 65535) throw new Error(`port ${match[3]} in "${target}" is out of range (1-65535)`);
+  return { host: match[1] ?? match[2], port, portAssumed };
 }
 
 const fail = (kind: FailureKind, detail: string, advice?: string) => new StepFailure({ kind, detail, advice });
+
+export function certificateExpiry(notAfter: Date, now = new Date()): CertificateExpiry {
+  const leftMs = notAfter.getTime() - now.getTime();
+  return { notAfter: notAfter.toISOString(), daysLeft: Math.floor(leftMs / DAY_MS), expiresSoon: leftMs < EXPIRY_WARNING_DAYS * DAY_MS };
+}
+
+function expiryWarning({ notAfter, daysLeft }: CertificateExpiry): string {
+  const days = (n: number) => `${n} day${n === 1 ? '' : 's'}`;
+  const when = daysLeft < 0 ? `expired ${days(-daysLeft)} ago (${notAfter})` : `expires in ${days(daysLeft)}, at ${notAfter}`;
+  return `certificate ${when}: renew it. The stack re-issues a generated one on the first apply within `
+    + `cert_early_renewal_hours (720 h = ${EXPIRY_WARNING_DAYS} days by default) of its end; a provided one (tls_certificate_pem) is yours to renew.`;
+}
 
 const STEPS: Step[] = [
   {
@@ -104,15 +147,17 @@ const STEPS: Step[] = [
     async run(ctx) {
       const { host, port } = parseTarget(ctx.options.target);
       const tls = await probeTls({ host, port, caPem: ctx.options.caPem, timeoutMs: ctx.client.timeoutMs });
+      ctx.certificate = tls.notAfter && certificateExpiry(tls.notAfter);
+      const expiring = ctx.certificate?.expiresSoon ? [expiryWarning(ctx.certificate)] : [];
       const detail = `${tls.protocol} ${tls.cipher}; subject ${tls.subject}; issuer ${tls.issuer}; `
         + `SANs ${tls.subjectAltNames.join(', ') || '(none)'}; valid to ${tls.validTo}`;
       const problems = [
         tls.chainError ? diagnoseCertificate(tls.chainError, ctx.advice) : undefined,
         tls.hostnameError ? hostnameMismatch(tls.hostnameError, ctx.advice) : undefined,
       ].filter((d): d is Diagnosis => d !== undefined);
-      if (problems.length === 0) return { detail: `certificate trusted and names ${host}; ${detail}` };
+      if (problems.length === 0) return { detail: `certificate trusted and names ${host}; ${detail}`, warnings: expiring };
       if (ctx.options.insecure) {
-        return { detail, warning: `--insecure hides: ${problems.map((p) => p.detail).join('; ')}` };
+        return { detail, warnings: [`--insecure hides: ${problems.map((p) => p.detail).join('; ')}`, ...expiring] };
       }
       throw new StepFailure({ ...problems[0], detail: `${problems.map((p) => p.detail).join('; ')}; ${detail}` });
     },
@@ -141,7 +186,7 @@ const STEPS: Step[] = [
         ctx.authRequired = false;
         return {
           detail: 'GET /v2/ without credentials -> 200',
-          warning: `REGISTRY IS OPEN: anyone who reaches ${ctx.options.target} can push and pull without credentials. Configure auth.htpasswd.`,
+          warnings: [`REGISTRY IS OPEN: anyone who reaches ${ctx.options.target} can push and pull without credentials. Configure auth.htpasswd.`],
         };
       }
       if (res.status !== 401) throw fail('connection', `GET /v2/ -> ${res.status}, expected 401 with a Basic challenge`, adviceForStatus(res.status));
@@ -164,7 +209,7 @@ const STEPS: Step[] = [
       const api = res.headers['docker-distribution-api-version'];
       return {
         detail: `GET /v2/ as ${ctx.options.username} -> 200 (${api ?? 'no Docker-Distribution-API-Version header'})`,
-        warning: api ? undefined : 'no Docker-Distribution-API-Version header: is this a distribution registry?',
+        warnings: api ? [] : ['no Docker-Distribution-API-Version header: is this a distribution registry?'],
       };
     },
   },
@@ -175,7 +220,7 @@ const STEPS: Step[] = [
       const res = await ctx.client.expect('GET', '/v2/_catalog?n=100', [200, 404, 405]);
       if (res.status !== 200) {
         await res.drain();
-        return { detail: `GET /v2/_catalog -> ${res.status}`, warning: 'the catalog endpoint is not available (disabled or filtered by a proxy)' };
+        return { detail: `GET /v2/_catalog -> ${res.status}`, warnings: ['the catalog endpoint is not available (disabled or filtered by a proxy)'] };
       }
       const catalog = JSON.parse(await res.text()) as { repositories?: string[] };
       const repos = catalog.repositories ?? [];
@@ -216,7 +261,10 @@ const STEPS: Step[] = [
       if (outcome === 'disabled') {
         return { detail: `deletes disabled (storage.delete.enabled is off): ${ctx.repository}:${ctx.tag} stays; not a failure` };
       }
-      return { detail: `deleted manifest ${pushed.manifestDigest} and its blob links (space returns after garbage-collect)` };
+      return {
+        detail: `deleted manifest ${pushed.manifestDigest} and its blob links (space returns after garbage-collect); `
+          + `${ctx.repository} stays listed in /v2/_catalog, without tags: distribution never removes a repository from it`,
+      };
     },
   },
 ];
@@ -229,7 +277,7 @@ export function uniqueTag(now = new Date()): string {
 
 /** Runs the steps in order and stops at the first failure. Never throws for registry problems: they are in the result. */
 export async function runCheck(options: CheckOptions): Promise<CheckResult> {
-  const { host, port } = parseTarget(options.target);
+  const { host, port, portAssumed } = parseTarget(options.target);
   const client = new RegistryClient({
     host,
     port,
@@ -242,7 +290,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const ctx: Context = {
     options,
     client,
-    advice: { target: options.target, caFile: options.caFile },
+    advice: { target: options.target, caFile: options.caFile, assumedPort: portAssumed ? port : undefined },
     repository: options.repository ?? DEFAULT_REPOSITORY,
     tag: options.tag ?? uniqueTag(),
     authRequired: true,
@@ -256,9 +304,10 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
       const started = performance.now();
       let result: StepResult;
       try {
-        const outcome = await step.run(ctx);
-        result = { name: step.name, ok: true, ms: Math.round(performance.now() - started), ...outcome };
-        if (outcome.warning) warnings.push(outcome.warning);
+        const { detail, warnings: stepWarnings = [] } = await step.run(ctx);
+        result = { name: step.name, ok: true, ms: Math.round(performance.now() - started), detail };
+        if (stepWarnings.length > 0) result = { ...result, warning: stepWarnings.join('\n') };
+        warnings.push(...stepWarnings);
       } catch (err) {
         const diagnosis = err instanceof StepFailure ? err.diagnosis : diagnose(err, step.kind, ctx.advice);
         result = { name: step.name, ok: false, ms: Math.round(performance.now() - started), detail: diagnosis.detail, advice: diagnosis.advice };
@@ -276,9 +325,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
     exitCode: failure ? EXIT_CODES[failure] : EXIT_CODES.ok,
     failure,
     target: options.target,
+    port,
+    portAssumed,
     repository: ctx.repository,
     tag: ctx.tag,
     manifestDigest: ctx.pushed?.manifestDigest,
+    certificate: ctx.certificate,
     warnings,
     steps,
   };

@@ -16,7 +16,10 @@ export interface TlsProbeResult {
   readonly subject: string;
   readonly issuer: string;
   readonly subjectAltNames: string[];
+  /** notAfter as OpenSSL prints it (`Nov 27 22:28:05 2026 GMT`). */
   readonly validTo: string;
+  /** notAfter as a date; undefined if Node's text did not parse. */
+  readonly notAfter?: Date;
   /** OpenSSL's verdict on the chain against the CA (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE), undefined when trusted. */
   readonly chainError?: string;
   /** Why the certificate does not name the host (SAN mismatch), undefined when it does. */
@@ -111,6 +114,7 @@ export async function probeTls(options: TlsProbeOptions): Promise<TlsProbeResult
         issuer: describeName(cert.issuer),
         subjectAltNames: cert.subjectaltname ? cert.subjectaltname.split(', ') : [],
         validTo: cert.valid_to,
+        notAfter: Number.isNaN(Date.parse(cert.valid_to)) ? undefined : new Date(cert.valid_to),
         chainError: chainError === 'ERR_TLS_CERT_ALTNAME_INVALID' ? undefined : chainError,
         hostnameError: hostnameError?.message,
       });
