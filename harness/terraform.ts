@@ -96,8 +96,9 @@ export class TerraformWorkspace {
 /**
  * Evaluates `expressions` (strings as found in cdk.tf.json, e.g. "${jsonencode(...)}") the way Terraform does on
  * apply: a config in `dir` with every variable block of the stack (validations included), `values` as tfvars and
- * one output per expression. Provider attributes cannot be computed here, so each `random_password.<id>` the
- * expressions name is replaced by a variable holding the value the provider would produce (`resources[<id>]`).
+ * one output per expression. Provider attributes cannot be computed here, so each resource the expressions name
+ * (`random_password.<id>`, `kubernetes_secret_v1.<id>`, ...) is replaced by a variable holding the value the provider
+ * would produce (`resources[<id>]`).
  */
 export async function evaluateWithTerraform(
   dir: string,
@@ -111,8 +112,9 @@ export async function evaluateWithTerraform(
   const tfvars: Record<string, unknown> = { ...values };
   const output: Record<string, unknown> = {};
   for (const [name, expression] of Object.entries(expressions)) {
-    const value = expression.replace(/random_password\.([A-Za-z0-9_-]+)/g, (_m, id: string) => {
-      if (!(id in resources)) throw new Error(`evaluateWithTerraform: no value for random_password.${id}`);
+    // cdktf's logical ids end in an 8-digit hex hash: `kubernetes_secret_v1.tls_secret_6CB779E3`.
+    const value = expression.replace(/\b([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+_[A-F0-9]{8})\b/g, (_m, type: string, id: string) => {
+      if (!(id in resources)) throw new Error(`evaluateWithTerraform: no value for ${type}.${id}`);
       const v = `resource_${id.replace(/-/g, '_')}`;
       variable[v] = { type: 'any' };
       tfvars[v] = resources[id];

@@ -44,8 +44,8 @@ describe('RegistryServer alone', () => {
     const http = address(json, 'kubernetes_secret_v1', 'auth/http-secret');
     expect(pod.spec.volume.find((v: any) => v.name === 'tls').secret.secret_name).toBe(`\${${tls}.metadata[0].name}`);
     expect(pod.spec.volume.find((v: any) => v.name === 'auth').secret.secret_name).toBe(`\${${htpasswd}.metadata[0].name}`);
-    const trigger: string = pod.metadata.annotations['private-registry-stack/secret-versions'];
-    for (const secret of [tls, htpasswd, http]) expect(trigger).toContain(secret);
+    const trigger: string = pod.metadata.annotations['private-registry-stack/secrets-sha256'];
+    for (const secret of [tls, htpasswd, http]) expect(trigger).toContain(`${secret}.data`);
   });
 
   test('the rollout strategy is the one given', () => {

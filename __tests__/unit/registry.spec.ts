@@ -39,10 +39,15 @@ describe('RegistryServer', () => {
     expect(mount('data').mount_path).toBe(MOUNTS.data);
   });
 
-  test('every probe is GET / on the registry port over HTTPS (never /v2/, which answers 401)', () => {
-    for (const probe of ['startup_probe', 'readiness_probe', 'liveness_probe']) {
+  test('startup and readiness are GET / on the registry port over HTTPS (never /v2/, which answers 401)', () => {
+    for (const probe of ['startup_probe', 'readiness_probe']) {
       expect(container[probe].http_get).toEqual({ path: '/', port: 'registry', scheme: 'HTTPS' });
     }
+  });
+
+  test('liveness is TCP on the registry port: a storage outage (GET / -> 503) must not become a restart loop', () => {
+    expect(container.liveness_probe.tcp_socket).toEqual([{ port: 'registry' }]);
+    expect(container.liveness_probe.http_get).toBeUndefined();
   });
 
   test('Recreate strategy on a ReadWriteOnce volume', () => {
@@ -70,10 +75,9 @@ describe('RegistryServer', () => {
     const configText = byPath(json, 'kubernetes_config_map_v1', 'registry/config').data['config.yml'];
     expect(annotations['private-registry-stack/config-sha256']).toBe(createHash('sha256').update(configText).digest('hex'));
     for (const secret of ['tls/secret', 'auth/htpasswd', 'auth/http-secret']) {
-      expect(annotations['private-registry-stack/secret-versions']).toContain(
-        `${address(json, 'kubernetes_secret_v1', secret)}.metadata[0].resource_version`,
-      );
+      expect(annotations['private-registry-stack/secrets-sha256']).toContain(`${address(json, 'kubernetes_secret_v1', secret)}.data`);
     }
+    expect(JSON.stringify(annotations)).not.toContain('resource_version');
   });
 
   test('the Service exposes the registry port only, never the debug port', () => {

@@ -39,7 +39,7 @@ export interface StartRegistryOptions {
  * Answers true when `GET /` on the port returns any HTTP status (the registry is serving). The chain is verified
  * against the CA; the host name is not, so registries with deliberately mismatched SANs can start too.
  */
-function rootAnswers(port: number, caPem?: string): Promise<boolean> {
+export function rootAnswers(port: number, caPem?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const onResponse = (res: http.IncomingMessage) => {
       res.resume();

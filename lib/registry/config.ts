@@ -12,6 +12,14 @@ export const DEBUG_PORT = 5001;
 /** The non-root user the registry runs as (the owner a hostPath directory needs). */
 export const REGISTRY_UID = 1000;
 
+/**
+ * How long the registry lets requests in flight finish after SIGTERM (`http.draintimeout`): without it v3 exits at
+ * once and every rollout cuts the uploads in progress. The pod's grace period is longer (POD_GRACE_SECONDS).
+ */
+export const DRAIN_SECONDS = 60;
+/** terminationGracePeriodSeconds: the drain plus time to exit before the kubelet sends SIGKILL. */
+export const POD_GRACE_SECONDS = DRAIN_SECONDS + 15;
+
 /** Where the Deployment mounts things; the config and the pod spec both read these. */
 export const MOUNTS = {
   configFile: '/etc/distribution/config.yml',
@@ -92,6 +100,7 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
           }
         : {}),
       headers: { 'X-Content-Type-Options': ['nosniff'] },
+      draintimeout: `${DRAIN_SECONDS}s`,
       debug: { addr: `:${options.debugPort}`, prometheus: { enabled: true, path: '/metrics' } },
     },
     ...(auth ? { auth: { htpasswd: { realm: options.realm ?? 'Registry', path: `${MOUNTS.authDir}/htpasswd` } } } : {}),

@@ -8,7 +8,7 @@ import type { RegistryAuth } from '../auth';
 import type { RegistryTls } from '../tls';
 import type { StorageBinding, RolloutStrategy } from '../storage';
 import { selectorLabels, workloadLabels } from '../labels';
-import { DEBUG_PORT, MOUNTS, REGISTRY_PORT, REGISTRY_UID, renderRegistryConfig } from './config';
+import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, REGISTRY_UID, renderRegistryConfig } from './config';
 import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
@@ -62,8 +62,11 @@ export class RegistryServer extends Construct {
     const labels = workloadLabels(props.name, 'registry');
     const metadata = { name: props.name, namespace: props.namespace, labels };
     const { tls, auth } = props;
-    // The pod rolls when TLS material, users or the http secret change.
-    const rolloutTriggers = [tls.secret, auth.htpasswdSecret, auth.httpSecret].map((s) => s.metadata.resourceVersion);
+    // The pod rolls when TLS material, users or the http secret change: a hash of the secrets' CONTENT, known at
+    // plan time, so the change reaches the pod in the same apply. (resource_version is computed after the apply
+    // and the provider does not mark it unknown on update: an annotation built from it rolled the pod one apply
+    // late.) The hash reveals nothing of the secrets, so it is declassified for the plan output.
+    const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.secret.data, auth.htpasswdSecret.data, auth.httpSecret.data])));
 
     this.configMap = new ConfigMapV1(this, 'config', { metadata, data: { 'config.yml': this.configYaml } });
 
@@ -74,6 +77,9 @@ export class RegistryServer extends Construct {
       failureThreshold,
       timeoutSeconds: 5,
     });
+    // Liveness asks only whether the process accepts connections: a storage outage makes GET / answer 503, and
+    // restarting the pod for it would fix nothing (readiness takes the pod out of the Service instead).
+    const liveness = { tcpSocket: [{ port: 'registry' }], periodSeconds: 20, failureThreshold: 3, timeoutSeconds: 5 };
     const uid = String(REGISTRY_UID);
 
     this.deployment = new DeploymentV1(this, 'deployment', {
@@ -89,13 +95,15 @@ export class RegistryServer extends Construct {
             labels,
             annotations: {
               'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).digest('hex'),
-              'private-registry-stack/secret-versions': rolloutTriggers.join(','),
+              'private-registry-stack/secrets-sha256': secretsHash,
             },
           },
           spec: {
             automountServiceAccountToken: false,
             // A Service named "registry" would inject REGISTRY_PORT=tcp://..., which the registry reads as config.
             enableServiceLinks: false,
+            // Longer than http.draintimeout: uploads in flight finish before the kubelet's SIGKILL.
+            terminationGracePeriodSeconds: POD_GRACE_SECONDS,
             securityContext: {
               runAsNonRoot: true,
               runAsUser: uid,
@@ -126,7 +134,7 @@ export class RegistryServer extends Construct {
                 ],
                 startupProbe: probe(2, 30),
                 readinessProbe: probe(10, 3),
-                livenessProbe: probe(20, 3),
+                livenessProbe: liveness,
                 resources: {
                   requests: { cpu: props.resources.cpuRequest, memory: props.resources.memoryRequest },
                   limits: { memory: props.resources.memoryLimit },
