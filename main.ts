@@ -1,9 +1,5 @@
-import { App } from 'cdktf';
 import { ENVIRONMENTS, EXAMPLE_ENVIRONMENTS } from './lib/environments';
-import { RegistryStack } from './lib/registry-stack';
+import { synthesize } from './lib/app';
 
-const app = new App();
-for (const environment of [...ENVIRONMENTS, ...EXAMPLE_ENVIRONMENTS]) {
-  new RegistryStack(app, `registry-${environment.name}`, { environment });
-}
-app.synth();
+// The cdktf CLI (synth, deploy) sets CDKTF_OUTDIR and reports the stacks itself.
+process.exitCode = synthesize([...ENVIRONMENTS, ...EXAMPLE_ENVIRONMENTS], { report: !process.env.CDKTF_OUTDIR });

@@ -20,16 +20,23 @@ export interface Rule {
   /** The Terraform side: a boolean expression over `ref` (for example `var.registry_port`). */
   readonly condition: (ref: string) => string;
   /**
-   * For list rules: a Terraform expression over one element `x` naming why it fails (used to list the offending
-   * elements in the message). Absent for scalar rules.
+   * For list rules made by `each()`: the rule every element must pass. Messages then name the first failing
+   * element and its index (`registry_domains[1]: "a..b" is not allowed; expected <the element rule>`).
    */
-  readonly element?: (x: string) => string;
+  readonly element?: Rule;
   /**
    * How Terraform's message shows the failing value, when `jsonencode(<ref>)` is not what the operator needs to
    * see (for example the one name a list must not contain).
    * @default - the value, jsonencoded (or "(sensitive value)")
    */
   readonly shown?: (ref: string) => string;
+  /**
+   * The part of a SENSITIVE failing value that is safe to show, on both sides: `describe` for the TypeScript check,
+   * `describeInTerraform` as an HCL template part over `ref` (for example the user of an htpasswd line, never its
+   * hash). Without them a sensitive value shows as "(sensitive value)".
+   */
+  readonly describe?: (value: unknown) => string;
+  readonly describeInTerraform?: (ref: string) => string;
 }
 
 /** A Terraform string literal (HCL shares JSON's escapes; `${` and `%{` never occur in our patterns). */
@@ -56,7 +63,7 @@ export function each(rule: Rule): Rule {
     allowed: `a list where every element is ${rule.allowed}`,
     test: (v) => Array.isArray(v) && v.every((x) => rule.test(x)),
     condition: (ref) => `alltrue([for x in ${ref} : ${rule.condition('x')}])`,
-    element: (x) => rule.condition(x),
+    element: rule,
   };
 }
 
@@ -106,7 +113,11 @@ export const ipAddress: Rule = {
     `can(cidrhost(strcontains(${ref}, ":") ? "\${${ref}}/128" : "\${${ref}}/32", 0))`,
 };
 
-export const RESERVED_INGRESS_NGINX_PORTS = [80, 443, 442, 8181, 10254, 10245, 10246, 10247] as const;
+/**
+ * Ports the ingress-nginx controller keeps for itself (the chart skips a tcp entry on them with only a warning),
+ * and 8443, where the chart's admission webhook listens inside the controller pod.
+ */
+export const RESERVED_INGRESS_NGINX_PORTS = [80, 443, 442, 8181, 10254, 10245, 10246, 10247, 8443] as const;
 
 export const tcpPort: Rule = {
   allowed: 'a whole number from 1 to 65535',
@@ -115,7 +126,7 @@ export const tcpPort: Rule = {
 };
 
 export const unreservedIngressPort: Rule = {
-  allowed: `a port ingress-nginx does not reserve for itself (not ${RESERVED_INGRESS_NGINX_PORTS.join(', ')})`,
+  allowed: `a port ingress-nginx does not reserve for itself (not ${RESERVED_INGRESS_NGINX_PORTS.slice(0, -1).join(', ')}, nor 8443, its admission webhook)`,
   test: (v) => typeof v === 'number' && !(RESERVED_INGRESS_NGINX_PORTS as readonly number[]).includes(v),
   condition: (ref) => `!contains([${RESERVED_INGRESS_NGINX_PORTS.join(', ')}], ${ref})`,
 };
@@ -167,10 +178,89 @@ export const nonEmptyList: Rule = {
   condition: (ref) => `length(${ref}) > 0`,
 };
 
-export const bcryptHtpasswdEntry = pattern(
-  '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:\\$2[aby]\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$',
-  "an htpasswd line 'user:$2y$10$...' with a bcrypt hash (the registry ignores MD5, SHA1 and crypt entries)",
-);
+/** The user of an htpasswd line, safe to show (never the hash): `, user "admin"`, or nothing without a ':'. */
+const htpasswdUser = {
+  describe: (v: unknown) => (typeof v === 'string' && v.includes(':') ? `, user ${JSON.stringify(v.split(':')[0])}` : ''),
+  describeInTerraform: (ref: string) =>
+    `\${nonsensitive(try(strcontains(${ref}, ":") ? ", user \${jsonencode(split(":", ${ref})[0])}" : "", ""))}`,
+};
+
+export const bcryptHtpasswdEntry: Rule = {
+  ...pattern(
+    '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:\\$2[aby]\\$[0-9]{2}\\$[./A-Za-z0-9]{53}$',
+    "an htpasswd line 'user:$2y$10$...' with a bcrypt hash (the registry ignores MD5, SHA1 and crypt entries)",
+  ),
+  ...htpasswdUser,
+};
+
+/** The users of htpasswd lines (`user:hash`), in TypeScript and as a Terraform expression over a list `ref`. */
+const htpasswdUsers = (lines: unknown): string[] =>
+  (Array.isArray(lines) ? lines : []).map((line) => (typeof line === 'string' ? line.split(':')[0] : ''));
+const htpasswdUsersTf = (ref: string) => `[for x in ${ref} : try(split(":", x)[0], "")]`;
+
+/**
+ * Cross-field rule on htpasswd_entries: no line for the pull-secret user `<app_name>-pull`, whose generated line
+ * the registry would then ignore (the later line wins) and the pull secrets would stop working.
+ */
+export function noPullUserLine(appName: unknown): Rule {
+  const pullUser = `${appName}-pull`;
+  return {
+    allowed: "lines for users other than the pull-secret user (<app_name>-pull), whose generated password the later line would replace",
+    test: (v) => !htpasswdUsers(v).includes(pullUser),
+    condition: (ref) => `!contains(${htpasswdUsersTf(ref)}, "\${var.app_name}-pull")`,
+    describe: () => `, user ${JSON.stringify(pullUser)}`,
+    shown: () => '(sensitive value, user "${var.app_name}-pull")',
+  };
+}
+
+/**
+ * Cross-field rule on registry_users: no generated user also has a pre-hashed line in htpasswd_entries (the later
+ * line wins, so registry_passwords would silently stop working). Terraform judges it: htpasswd_entries is set per
+ * run (`entries` is its synth-time default, empty). The user names are declassified; the hashes never show.
+ */
+export function noneInHtpasswd(entries: unknown): Rule {
+  const overlapTf = (ref: string) => `sort(setintersection(${ref}, nonsensitive(${htpasswdUsersTf('var.htpasswd_entries')})))`;
+  return {
+    allowed: 'users without a line in htpasswd_entries (the later line would replace the generated password)',
+    test: (v) => Array.isArray(v) && !v.some((user) => htpasswdUsers(entries).includes(user)),
+    condition: (ref) => `length(${overlapTf(ref)}) == 0`,
+    shown: (ref) => `\${jsonencode(${overlapTf(ref)})}`,
+  };
+}
+
+/**
+ * A Kubernetes quantity as a number, in Terraform: the digits times the suffix's multiplier (m, k..E, Ki..Ei).
+ * Only for values that already passed `quantity`.
+ */
+const quantityNumber = (ref: string) =>
+  `tonumber(regex("^[0-9.]+", ${ref})) * lookup({"" = 1, "m" = 0.001, "k" = 1000, "M" = 1000000, "G" = 1000000000, ` +
+  `"T" = 1000000000000, "P" = 1000000000000000, "E" = 1000000000000000000, "Ki" = 1024, "Mi" = 1048576, ` +
+  `"Gi" = 1073741824, "Ti" = 1099511627776, "Pi" = 1125899906842624, "Ei" = 1152921504606846976}, ` +
+  `regex("[A-Za-z]*$", ${ref}), 0)`;
+
+const QUANTITY_MULTIPLIERS: Record<string, number> = {
+  '': 1, m: 0.001, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** A quantity's value in base units (`512Mi` -> 536870912), or NaN when it is not a quantity. */
+export function quantityValue(value: unknown): number {
+  const match = typeof value === 'string' ? /^([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)$/.exec(value) : null;
+  if (!match || !(match[2] in QUANTITY_MULTIPLIERS)) return NaN;
+  return Number(match[1]) * QUANTITY_MULTIPLIERS[match[2]];
+}
+
+/**
+ * Cross-field rule `field <= other` for quantities (a memory request above its limit fails at apply). A value that
+ * is not a quantity is left to its own rule.
+ */
+export function notAboveQuantity(other: string, otherValue: unknown): Rule {
+  return {
+    allowed: `a quantity not above ${other}`,
+    test: (v) => !(quantityValue(v) > quantityValue(otherValue)),
+    condition: (ref) => `try(${quantityNumber(ref)} <= ${quantityNumber(`var.${other}`)}, true)`,
+  };
+}
 
 const pemWhitespace = '[\\t\\n\\r ]*';
 const pemBlock = (kinds: string) =>
@@ -300,23 +390,22 @@ export function message(field: string, shownValue: string, rule: Pick<Rule, 'all
   return `${field}: ${shownValue} is not allowed; expected ${rule.allowed}.`;
 }
 
-function show(value: unknown, sensitive: boolean): string {
-  if (sensitive) return '(sensitive value)';
-  return JSON.stringify(value);
-}
-
 /** Synth-time check: throws an Error naming the field, the value and what is allowed. */
 export function check(field: string, value: unknown, rules: readonly Rule[], sensitive = false): void {
   for (const rule of rules) {
-    if (!rule.test(value)) {
-      let shown = show(value, sensitive);
-      if (Array.isArray(value) && rule.element && !sensitive) {
-        const bad = value.filter((x) => !rule.test([x]));
-        shown = `${JSON.stringify(bad)} in ${shown}`;
-      }
-      throw new Error(message(field, shown, rule));
+    if (rule.test(value)) continue;
+    if (Array.isArray(value) && rule.element) {
+      // Name the first element that fails, by index, and what an element must be.
+      const index = value.findIndex((x) => !rule.element!.test(x));
+      if (index >= 0) throw new Error(message(`${field}[${index}]`, showValue(value[index], sensitive, rule.element), rule.element));
     }
+    throw new Error(message(field, showValue(value, sensitive, rule), rule));
   }
+}
+
+function showValue(value: unknown, sensitive: boolean, rule: Rule): string {
+  if (!sensitive) return JSON.stringify(value);
+  return rule.describe ? `(sensitive value${rule.describe(value)})` : '(sensitive value)';
 }
 
 /** Text placed verbatim in an HCL template: `${` and `%{` would start an interpolation or a directive. */
@@ -334,16 +423,28 @@ export function terraformValidations(
   sensitive = false,
 ): { condition: string; errorMessage: string }[] {
   const ref = `var.${field}`;
+  const shownIn = (target: string, rule: Rule) => {
+    if (!sensitive) return `\${jsonencode(${target})}`;
+    return rule.describeInTerraform ? `(sensitive value${rule.describeInTerraform(target)})` : '(sensitive value)';
+  };
   return rules.map((rule) => {
-    let shown = sensitive ? '(sensitive value)' : `\${jsonencode(${ref})}`;
-    if (rule.element && !sensitive) {
-      shown = `\${jsonencode([for x in ${ref} : x if !(${rule.element('x')})])} in ${shown}`;
+    let named = field;
+    let shown = shownIn(ref, rule);
+    let shownRule = rule;
+    if (rule.element) {
+      // The first failing element. Terraform also evaluates messages of validations that pass (where there is no
+      // such element): try() keeps that evaluation from failing.
+      const first = `[for i, x in ${ref} : i if !(${rule.element.condition('x')})][0]`;
+      named = `${field}[\${try(${first}, "?")}]`;
+      shown = sensitive ? shownIn(`${ref}[${first}]`, rule.element) : `\${try(jsonencode(${ref}[${first}]), "?")}`;
+      shownRule = rule.element;
     }
     if (rule.shown) shown = rule.shown(ref);
     return {
       condition: `\${${rule.condition(ref)}}`,
-      // Terraform refuses to print a message that reveals a sensitive value: sensitive fields show a fixed text.
-      errorMessage: message(field, shown, { ...rule, allowed: escapeTemplate(rule.allowed) }),
+      // Terraform refuses to print a message that reveals a sensitive value: sensitive fields show only what the
+      // rule declares safe (a user name, never a hash).
+      errorMessage: message(named, shown, { allowed: escapeTemplate(shownRule.allowed) }),
     };
   });
 }

@@ -30,10 +30,16 @@ describe('StackVariables alone', () => {
     expect(shared.rulesOf('replicas').every((r) => r.test(2))).toBe(true);
   });
 
-  test('fails when an environment default breaks a rule, naming the variable and the value', () => {
-    const env = environment('dev', { variables: { registry_domains: ['Registry.example.com'] } });
+  test('fails when an environment default breaks a rule, naming the environment, the setting, the element and its index', () => {
+    const env = environment('dev', { variables: { registry_domains: ['ok.example.com', 'Registry.example.com'] } });
     expect(() => new StackVariables(new TerraformStack(Testing.app(), 's'), env).list('registry_domains'))
-      .toThrow(/^registry_domains: \["Registry.example.com"\] in \["Registry.example.com"\] is not allowed; expected a list where every element is a lowercase DNS name/);
+      .toThrow(/^environment dev: variables\.registry_domains\[1\]: "Registry.example.com" is not allowed; expected a lowercase DNS name/);
+  });
+
+  test('a default from the catalog (not the environment) is named by the variable alone', () => {
+    const { variables } = synthConstruct(() => undefined, environment('dev'));
+    expect(variables.defaultOf('namespace')).toBe('registry');
+    expect(() => variables.list('registry_domains')).not.toThrow();
   });
 
   test('fails when asked for the rules of a variable the stack does not declare', () => {

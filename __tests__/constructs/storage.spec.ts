@@ -46,7 +46,7 @@ describe('Storage.hostPath() alone', () => {
   });
 
   test('fails when the host path default is relative (checked as the variable is declared)', () => {
-    expect(() => bindAlone(Storage.hostPath(), { host_path: 'data' })).toThrow(/^host_path: "data" is not allowed; expected an absolute path/);
+    expect(() => bindAlone(Storage.hostPath(), { host_path: 'data' })).toThrow(/^environment dev: variables\.host_path: "data" is not allowed; expected an absolute path/);
   });
 });
 
@@ -82,6 +82,6 @@ describe('Storage.existingClaim() alone', () => {
   });
 
   test('fails when no claim is named', () => {
-    expect(() => bindAlone(Storage.existingClaim(), { existing_claim: '' })).toThrow(/^existing_claim: "" is not allowed; expected a DNS-1123 subdomain/);
+    expect(() => bindAlone(Storage.existingClaim(), { existing_claim: '' })).toThrow(/^environment dev: variables\.existing_claim: "" is not allowed; expected a DNS-1123 subdomain/);
   });
 });

@@ -44,7 +44,7 @@ describe('RegistryPullSecrets', () => {
 
   test('fails when a default namespace is not a DNS-1123 label', () => {
     expect(() => synth(environment('dev', { variables: { pull_secret_namespaces: ['Team_A'] } }))).toThrow(
-      'pull_secret_namespaces: ["Team_A"] in ["Team_A"] is not allowed; expected a list where every element is a DNS-1123 label',
+      'environment dev: variables.pull_secret_namespaces[0]: "Team_A" is not allowed; expected a DNS-1123 label',
     );
   });
 });

@@ -79,6 +79,22 @@ export const BAD_CASES: readonly Case[] = [
   bad('dev', 'external_port', 443, 'the external port is 443, reserved by ingress-nginx'),
   bad('dev', 'external_port', 10246, 'the external port is 10246, reserved by ingress-nginx'),
   bad('dev', 'external_port', 70000, 'the external port is above 65535'),
+  bad('dev', 'external_port', 8443, "the external port is 8443, the controller's admission webhook"),
+  {
+    stack: 'dev', field: 'memory_request', title: 'the memory request is above the memory limit',
+    vars: { memory_request: '1Gi', memory_limit: '512Mi' },
+  },
+  {
+    stack: 'dev', field: 'memory_request', title: 'the memory request (decimal) is above the memory limit (binary)',
+    vars: { memory_request: '600M', memory_limit: '512Mi' },
+  },
+  bad('dev', 'registry_users', ['admin'], 'a generated user also has a line in htpasswd_entries', {
+    vars: { registry_users: ['admin'], htpasswd_entries: [`admin:${bcrypt}`] }, terraformOnly: true,
+  }),
+  bad('dev', 'htpasswd_entries', [`ci:${bcrypt}`, `registry-pull:${bcrypt}`], 'an htpasswd line is for the pull-secret user'),
+  bad('dev', 'htpasswd_entries', [`ci:${bcrypt}`, 'ops:secret-in-plain-text'], 'the second htpasswd line is a plain password'),
+  bad('dev', 'registry_users', ['admin', 'registry-pull'], 'registry_users names the pull-secret user'),
+  bad('dev', 'node_trust_namespace', 'registry', "the node-trust namespace is the registry's own"),
   bad('dev', 'ingress_namespace', 'Ingress_Nginx', 'the ingress namespace is not a DNS label'),
   bad('dev', 'ingress_chart_version', 'v4.15.1', 'the chart version has a leading v'),
   bad('dev', 'ingress_chart_version', '~4.15', 'the chart version is a range'),
@@ -128,5 +144,8 @@ export const GOOD_CASES: readonly Case[] = [
   good('dev', { kubeconfig_path: './kubeconfig.yaml', kube_context: 'arn:aws:eks:eu-west-1:123456789012:cluster/reg' }, 'a relative kubeconfig and an EKS context'),
   good('dev', { allowed_client_namespaces: ['ci', 'build-2'], monitoring_namespace: 'monitoring' }, 'client and monitoring namespaces'),
   good('prod', { ingress_chart_version: '4.15.1-beta.1' }, 'a pre-release chart version'),
+  good('dev', { memory_request: '512Mi', memory_limit: '512Mi' }, 'a memory request equal to the limit'),
+  good('dev', { memory_request: '500M', memory_limit: '512Mi' }, 'a decimal memory request below a binary limit'),
+  good('dev', { htpasswd_entries: [`ci:${bcrypt}`] }, 'a pre-hashed user besides the generated ones'),
   good('shared', { replicas: 3, storage_class: '' }, "3 replicas on shared storage of the cluster's default class"),
 ];

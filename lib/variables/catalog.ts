@@ -78,7 +78,10 @@ export const VARIABLES = {
     default: 1, rules: ({ storage }) => storage.replicaRules,
   },
   cpu_request: { type: 'string', description: 'CPU request of the registry container.', default: '100m', rules: [rules.quantity] },
-  memory_request: { type: 'string', description: 'Memory request of the registry container.', default: '128Mi', rules: [rules.positiveQuantity] },
+  memory_request: {
+    type: 'string', description: 'Memory request of the registry container (at most memory_limit).', default: '128Mi',
+    rules: ({ defaultOf }) => [rules.positiveQuantity, rules.notAboveQuantity('memory_limit', defaultOf('memory_limit'))],
+  },
   memory_limit: { type: 'string', description: 'Memory limit of the registry container.', default: '512Mi', rules: [rules.positiveQuantity] },
 
   // ---- users ----------------------------------------------------------------------------------------------
@@ -87,13 +90,14 @@ export const VARIABLES = {
     default: ['admin'],
     rules: ({ defaultOf }) => [
       rules.each(rules.userName), rules.uniqueList, rules.atLeastOneUserWith('htpasswd_entries', []),
-      rules.notPullUser(defaultOf('app_name')),
+      rules.notPullUser(defaultOf('app_name')), rules.noneInHtpasswd(defaultOf('htpasswd_entries')),
     ],
   },
   htpasswd_entries: {
     type: 'list(string)', sensitive: true, perEnvironment: false,
-    description: "Existing htpasswd lines 'user:$2y$...' (bcrypt only), kept as they are.",
-    default: [], rules: [rules.each(rules.bcryptHtpasswdEntry)],
+    description: "Existing htpasswd lines 'user:$2y$...' (bcrypt only), kept as they are; not for users in registry_users or <app_name>-pull.",
+    default: [],
+    rules: ({ defaultOf }) => [rules.each(rules.bcryptHtpasswdEntry), rules.noPullUserLine(defaultOf('app_name'))],
   },
   pull_secret_namespaces: {
     type: 'list(string)',

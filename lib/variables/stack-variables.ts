@@ -74,7 +74,10 @@ export class StackVariables {
       typeof value === 'function' ? (value as (context: VariableContext) => T)(this.context) : value;
     const variableRules = resolve(spec.rules);
     const defaultValue = this.defaultOf(name);
-    if (defaultValue !== undefined) rules.check(name, defaultValue, variableRules, spec.sensitive);
+    // An environment's default is named as the operator wrote it: the environment and `variables.<name>`.
+    const own = (this.environment.variables as Record<string, unknown> | undefined)?.[name] !== undefined;
+    const field = own ? `environment ${this.environment.name}: variables.${name}` : name;
+    if (defaultValue !== undefined) rules.check(field, defaultValue, variableRules, spec.sensitive);
     const variable = new TerraformVariable(this.stack, `var-${name}`, {
       type: spec.type,
       description: resolve(spec.description),

@@ -1,0 +1,32 @@
+import { App } from 'cdktf';
+import type { EnvironmentSettings } from './environments';
+import { RegistryStack } from './registry-stack';
+
+export interface SynthesizeOptions {
+  /** @default - cdk.tf.json per stack under cdktf.out (the cdktf CLI sets CDKTF_OUTDIR) */
+  readonly outdir?: string;
+  /** Where messages go. @default console */
+  readonly log?: Pick<Console, 'log' | 'error'>;
+  /** Say which stacks went where (the cdktf CLI reports on its own). @default true */
+  readonly report?: boolean;
+}
+
+/**
+ * One App, one RegistryStack per environment, synthesized. A bad setting is the operator's to fix: it is printed
+ * as the message alone (no stack trace into our code) and the exit code is 1.
+ */
+export function synthesize(environments: readonly EnvironmentSettings[], options: SynthesizeOptions = {}): number {
+  const log = options.log ?? console;
+  const app = new App(options.outdir ? { outdir: options.outdir } : {});
+  try {
+    const stacks = environments.map((environment) => new RegistryStack(app, `registry-${environment.name}`, { environment }));
+    app.synth();
+    if (options.report ?? true) {
+      for (const stack of stacks) log.log(`${stack.node.id} -> ${app.outdir}/stacks/${stack.node.id}/cdk.tf.json`);
+    }
+    return 0;
+  } catch (error) {
+    log.error(`synth failed: ${(error as Error).message}`);
+    return 1;
+  }
+}
