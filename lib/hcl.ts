@@ -31,3 +31,17 @@ export const endpoint = (port: string): string => `\${element(var.registry_domai
 
 /** The pull-secret user of the app, `<app_name>-pull`, inside an HCL template. */
 export const PULL_USER_TEMPLATE = '${var.app_name}-pull';
+
+/**
+ * Per user, ready-to-run login commands: the password read from outputs.json by jq (`--arg`, so no quoting of the
+ * stack or user name), piped to `--password-stdin`; podman trusts the CA in ./registry-certs (save_ca writes it).
+ */
+export const loginCommandsByUser = (stackName: string, endpoint: string): string => {
+  const password = `jq -r --arg s ${stackName} --arg u \${u} '.[$s].registry_passwords[$u]' outputs.json`;
+  return `\${{for u in var.registry_users : u => {` +
+    `docker = "${password} | docker login ${endpoint} --username \${u} --password-stdin", ` +
+    `podman = "${password} | podman login ${endpoint} --username \${u} --password-stdin --cert-dir registry-certs", ` +
+    `skopeo = "${password} | skopeo login ${endpoint} --username \${u} --password-stdin --cert-dir registry-certs", ` +
+    `registry_check = "${password} | npm run -s check -- ${endpoint} --user \${u} --password-stdin --ca-file registry-ca.crt"` +
+    '}}}';
+};

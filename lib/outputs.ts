@@ -1,5 +1,5 @@
 import { TerraformOutput, type TerraformStack } from 'cdktf';
-import { endpoint as endpointExpression } from './hcl';
+import { endpoint as endpointExpression, loginCommandsByUser } from './hcl';
 
 export interface RegistryOutputsProps {
   /** The stack's name, as `cdktf output <stack>` takes it. */
@@ -12,6 +12,8 @@ export interface RegistryOutputsProps {
   readonly users: string[];
   /** Generated passwords by user (sensitive). */
   readonly passwords: unknown;
+  /** When the served certificate expires (RFC 3339). */
+  readonly certificateExpiresAt: string;
   /** What the operator must still do by hand, if anything. */
   readonly manualSteps?: string;
 }
@@ -26,13 +28,17 @@ export function addRegistryOutputs(stack: TerraformStack, props: RegistryOutputs
   output('ca_certificate_pem', props.caPem, 'CA certificate that clients and nodes must trust.');
   output('registry_users', props.users, 'Users with generated passwords.');
   output('registry_passwords', props.passwords, 'Generated passwords by user.', true);
-  output('login_commands', {
-    save_ca: `cdktf output ${stackName} --outputs-file outputs.json --outputs-file-include-sensitive-outputs && jq -r '.["${stackName}"].ca_certificate_pem' outputs.json > registry-ca.crt`,
-    docker: `jq -r '.["${stackName}"].registry_passwords.<user>' outputs.json | docker login ${endpoint} --username <user> --password-stdin`,
-    podman: `jq -r '.["${stackName}"].registry_passwords.<user>' outputs.json | podman login ${endpoint} --username <user> --password-stdin --cert-dir <dir holding ca.crt>`,
-    curl: `curl --cacert registry-ca.crt -u <user> https://${endpoint}/v2/_catalog`,
-    registry_check: `jq -r '.["${stackName}"].registry_passwords.<user>' outputs.json | npx registry-check ${endpoint} --user <user> --password-stdin --ca-file registry-ca.crt`,
-  }, 'Ready-to-run commands: save the CA, log in, list the catalog, check the registry end to end.');
+  output('save_ca', [
+    `npx cdktf output ${stackName} --outputs-file outputs.json --outputs-file-include-sensitive-outputs`,
+    `jq -r --arg s ${stackName} '.[$s].ca_certificate_pem' outputs.json > registry-ca.crt`,
+    'mkdir -p registry-certs && cp registry-ca.crt registry-certs/ca.crt',
+  ].join(' && '), 'Run first: saves outputs.json (holds passwords: delete it afterwards), registry-ca.crt and registry-certs/ca.crt.');
+  output('login_commands', loginCommandsByUser(stackName, endpoint),
+    'Per user, ready to run after save_ca: docker, podman and skopeo login (password via stdin) and registry-check.');
+  output('curl_catalog', `curl --cacert registry-ca.crt -u <user> https://${endpoint}/v2/_catalog`,
+    'List the repositories (curl asks for the password).');
+  output('certificate_expires_at', props.certificateExpiresAt,
+    'When the served certificate expires (RFC 3339). A generated one is renewed only by an apply inside cert_early_renewal_hours: schedule one.');
   output('trust_ca', {
     docker: `sudo mkdir -p /etc/docker/certs.d/${endpoint} && sudo cp registry-ca.crt /etc/docker/certs.d/${endpoint}/ca.crt`,
     podman: `sudo mkdir -p /etc/containers/certs.d/${endpoint} && sudo cp registry-ca.crt /etc/containers/certs.d/${endpoint}/ca.crt`,

@@ -151,6 +151,7 @@ export class RegistryStack extends TerraformStack {
       caPem,
       users: vars.list('registry_users'),
       passwords: this.auth.passwords,
+      certificateExpiresAt: this.tls.expiresAt,
       manualSteps: this.exposure.manualSteps,
     });
   }

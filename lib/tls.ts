@@ -5,6 +5,7 @@ import { SelfSignedCert } from '@cdktf/provider-tls/lib/self-signed-cert';
 import { CertRequest } from '@cdktf/provider-tls/lib/cert-request';
 import { LocallySignedCert } from '@cdktf/provider-tls/lib/locally-signed-cert';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import { DataTlsCertificate } from '@cdktf/provider-tls/lib/data-tls-certificate';
 import { componentLabels } from './labels';
 
 /** The CA outlives many leaf renewals, so nodes that trust it keep trusting the registry. */
@@ -61,6 +62,11 @@ export class RegistryTls extends Construct {
   public readonly secret: SecretV1;
   /** PEM of the CA clients and nodes must trust. */
   public readonly caPem: string;
+  /**
+   * When the served (leaf) certificate expires, RFC 3339. A generated leaf is renewed only by an apply inside its
+   * early-renewal window: schedule one (README).
+   */
+  public readonly expiresAt: string;
 
   constructor(scope: Construct, id: string, props: RegistryTlsProps) {
     super(scope, id);
@@ -68,6 +74,9 @@ export class RegistryTls extends Construct {
     let privateKey: string;
     if (props.mode === 'provided') {
       ({ certificate, privateKey, ca: this.caPem } = props.provided);
+      // Read from the PEM itself at plan time (no network: `content`, not `url`).
+      const parsed = new DataTlsCertificate(this, 'provided-certificate', { content: certificate });
+      this.expiresAt = parsed.certificates.get(0).notAfter;
     } else {
       const caKey = new PrivateKey(this, 'ca-key', { algorithm: 'ECDSA', ecdsaCurve: 'P256' });
       const ca = new SelfSignedCert(this, 'ca', {
@@ -98,6 +107,7 @@ export class RegistryTls extends Construct {
       certificate = leaf.certPem;
       privateKey = leafKey.privateKeyPem;
       this.caPem = ca.certPem;
+      this.expiresAt = leaf.validityEndTime;
     }
     this.secret = new SecretV1(this, 'secret', {
       metadata: { name: props.secretName, namespace: props.namespace, labels: componentLabels('tls') },

@@ -23,18 +23,28 @@ describe('RegistryStack', () => {
 
   const { json } = synth(environment('dev'));
 
-  test('outputs: endpoint, CA, users, sensitive passwords, login commands, CA trust steps', () => {
-    expect(Object.keys(json.output).sort()).toEqual(
-      ['ca_certificate_pem', 'login_commands', 'registry_endpoint', 'registry_passwords', 'registry_users', 'trust_ca'].sort(),
-    );
+  test('outputs: endpoint, CA, users, sensitive passwords, ready-to-run commands, CA trust steps, certificate expiry', () => {
+    expect(Object.keys(json.output).sort()).toEqual([
+      'ca_certificate_pem', 'certificate_expires_at', 'curl_catalog', 'login_commands', 'registry_endpoint', 'registry_passwords',
+      'registry_users', 'save_ca', 'trust_ca',
+    ]);
     expect(json.output.registry_passwords.sensitive).toBe(true);
-    for (const name of ['registry_endpoint', 'ca_certificate_pem', 'registry_users', 'login_commands', 'trust_ca']) {
+    for (const name of Object.keys(json.output).filter((n) => n !== 'registry_passwords')) {
       expect(json.output[name].sensitive).toBe(false);
     }
-    const commands = json.output.login_commands.value;
-    expect(commands.docker).toContain('--password-stdin');
-    expect(commands.curl).toContain('--cacert');
-    expect(JSON.stringify(commands)).not.toMatch(/--insecure|tls-verify=false|-k /);
+    expect(json.output.save_ca.value).toMatch(/^npx cdktf output registry-dev /);
+    // one entry per user, no placeholders left for the operator to fill in
+    expect(json.output.login_commands.value).toMatch(/^\$\{\{for u in var.registry_users : u => \{/);
+    expect(json.output.login_commands.value).not.toMatch(/<user>|<dir/);
+    expect(json.output.login_commands.value).toContain('--password-stdin --cert-dir registry-certs');
+    for (const name of ['save_ca', 'login_commands', 'curl_catalog']) expect(json.output[name].value).not.toMatch(/--insecure|tls-verify=false| -k /);
+    expect(json.output.certificate_expires_at.value).toMatch(/^\$\{tls_locally_signed_cert\.tls_leaf_[A-F0-9]{8}\.validity_end_time\}$/);
+  });
+
+  test('a provided certificate\'s expiry is read from the PEM itself', () => {
+    const provided = synth(environment('shared')).json;
+    expect(provided.output.certificate_expires_at.value).toMatch(/^\$\{data\.tls_certificate\.tls_provided-certificate_[A-F0-9]{8}\.certificates\[0\]\.not_after\}$/);
+    expect(Object.values<any>(provided.data!.tls_certificate)[0].content).toBe('${var.tls_certificate_pem}');
   });
 
   test('every operator-tuned value is a described, typed, validated stack-level variable', () => {

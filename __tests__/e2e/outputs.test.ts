@@ -1,0 +1,56 @@
+/**
+ * The stack's outputs, as an operator runs them: `save_ca` and the per-user `login_commands` evaluated by the real
+ * terraform binary from cdk.tf.json, then run with sh against the synthesized registry (skopeo is the client here;
+ * docker and podman take the same flags).
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Synthesized } from '../../harness/synth';
+import { evaluateWithTerraform } from '../../harness/terraform';
+import { tempDir, useCleanup } from '../../harness/programs';
+import { startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+
+const sh = promisify(execFile);
+
+describe('outputs an operator copies and runs', () => {
+  const cleanup = useCleanup();
+  let json: Synthesized;
+  beforeAll(() => {
+    json = synthesizeStack('dev');
+  });
+
+  test('save_ca then a login command per user work as printed (password via stdin, CA from registry-certs)', async () => {
+    const stack = await startStackRegistry(cleanup, json);
+    const dir = await tempDir(cleanup, 'outputs-');
+    // The endpoint as the operator's DNS would give it: a name in the certificate, the port clients use.
+    const values = { registry_domains: ['localhost'], external_port: stack.port, registry_users: Object.keys(stack.users) };
+    const out = await evaluateWithTerraform(path.join(dir, 'tf'), json, {
+      save_ca: json.output.save_ca.value,
+      login_commands: json.output.login_commands.value,
+      endpoint: json.output.registry_endpoint.value,
+    }, values);
+    expect(out.endpoint).toBe(`localhost:${stack.port}`);
+    expect(Object.keys(out.login_commands)).toEqual(Object.keys(stack.users));
+    // What `npx cdktf output ... --outputs-file outputs.json --outputs-file-include-sensitive-outputs` writes.
+    const work = path.join(dir, 'work');
+    await fs.mkdir(work);
+    await fs.writeFile(path.join(work, 'outputs.json'), JSON.stringify({
+      'registry-dev': { ca_certificate_pem: stack.tls.caPem, registry_passwords: stack.users },
+    }));
+    const [first, ...rest] = (out.save_ca as string).split(' && ');
+    expect(first).toMatch(/^npx cdktf output registry-dev --outputs-file outputs.json --outputs-file-include-sensitive-outputs$/);
+    await sh('sh', ['-c', rest.join(' && ')], { cwd: work });
+    expect((await fs.readFile(path.join(work, 'registry-certs/ca.crt'), 'utf8')).trim()).toBe(stack.tls.caPem.trim());
+
+    const authFile = path.join(work, 'auth.json');
+    for (const [user, commands] of Object.entries<Record<string, string>>(out.login_commands)) {
+      expect(commands.skopeo).not.toContain(stack.users[user]);
+      const { stdout, stderr } = await sh('sh', ['-c', commands.skopeo], { cwd: work, env: { ...process.env, REGISTRY_AUTH_FILE: authFile } });
+      expect(`${stdout}${stderr}`).toMatch(/Login Succeeded/);
+    }
+    const saved = JSON.parse(await fs.readFile(authFile, 'utf8'));
+    expect(Object.keys(saved.auths)).toEqual([`localhost:${stack.port}`]);
+  }, 30_000);
+});
