@@ -1,24 +1,47 @@
-import { ENVIRONMENTS } from '../../lib/environments';
-import { environment, synth } from '../../harness/synth';
+import type { EnvironmentSettings } from '../../lib/environments';
+import { Exposure } from '../../lib/exposure';
+import { IngressNginxExposure } from '../../lib/exposure/ingress-nginx';
+import { Storage } from '../../lib/storage';
+import { HostPathStorage } from '../../lib/storage/host-path';
+import { StorageClassStorage } from '../../lib/storage/storage-class';
+import { environment, synth, TEST_ENVIRONMENTS } from '../../harness/synth';
+
+/** What an environment's settings say must exist, by resource type. */
+function expectedTypes(env: EnvironmentSettings): string[] {
+  const types = ['kubernetes_namespace_v1', 'random_password', 'kubernetes_secret_v1', 'kubernetes_config_map_v1',
+    'kubernetes_deployment_v1', 'kubernetes_service_v1', 'kubernetes_network_policy_v1'];
+  if (env.tlsMode === 'generated') types.push('tls_private_key', 'tls_self_signed_cert', 'tls_locally_signed_cert');
+  if (env.storage instanceof HostPathStorage) types.push('kubernetes_persistent_volume_v1', 'kubernetes_persistent_volume_claim_v1');
+  if (env.storage instanceof StorageClassStorage) types.push('kubernetes_persistent_volume_claim_v1');
+  if (env.exposure instanceof IngressNginxExposure) types.push(env.exposure.mode === 'configmap-only' ? 'kubernetes_config_map_v1_data' : 'helm_release');
+  if (env.nodeTrust) types.push('kubernetes_daemon_set_v1');
+  return types;
+}
+
+/** A third environment added the README's way: provided TLS, a storage class, configmap-only, Terraform Cloud. */
+const third: EnvironmentSettings = {
+  name: 'staging',
+  tlsMode: 'provided',
+  storage: Storage.storageClass(),
+  exposure: Exposure.ingressNginx.configmapOnly(),
+  serviceType: 'ClusterIP',
+  cloud: { organization: 'acme', workspace: 'registry-staging' },
+  variables: { registry_domains: ['registry.staging.acme.example'] },
+};
 
 describe('RegistryStack', () => {
-  test.each(ENVIRONMENTS.map((e) => [e.name]))('environment %s synthesizes every part', (name) => {
-    const { json } = synth(environment(name));
-    for (const type of [
-      'kubernetes_namespace_v1',
-      'tls_self_signed_cert',
-      'tls_locally_signed_cert',
-      'random_password',
-      'kubernetes_secret_v1',
-      'kubernetes_persistent_volume_v1',
-      'kubernetes_persistent_volume_claim_v1',
-      'kubernetes_config_map_v1',
-      'kubernetes_deployment_v1',
-      'kubernetes_service_v1',
-      'helm_release',
-    ]) {
-      expect(Object.keys(json.resource[type] ?? {}).length).toBeGreaterThan(0);
-    }
+  test.each([...TEST_ENVIRONMENTS, third].map((e) => [e.name, e] as const))('environment %s synthesizes every part its settings declare', (name, env) => {
+    const { json } = synth(env);
+    const missing = expectedTypes(env).filter((type) => Object.keys(json.resource[type] ?? {}).length === 0);
+    // Named, so a failure says which environment lacks what.
+    expect({ environment: name, missing }).toEqual({ environment: name, missing: [] });
+  });
+
+  test('the third environment uses Terraform Cloud and reads its certificate\'s expiry from the provided PEM', () => {
+    const { json } = synth(third);
+    expect(json.terraform.cloud).toMatchObject({ organization: 'acme', workspaces: { name: 'registry-staging' } });
+    expect(json.data?.tls_certificate).toBeDefined();
+    expect(json.resource.helm_release).toBeUndefined();
   });
 
   const { json } = synth(environment('dev'));
