@@ -45,3 +45,6 @@ export const loginCommandsByUser = (stackName: string, endpoint: string): string
     `registry_check = "${password} | npm run -s check -- ${endpoint} --user \${u} --password-stdin --ca-file registry-ca.crt"` +
     '}}}';
 };
+
+/** `count` of a resource that exists only while a list is not empty (a literal 0 would render as undefined). */
+export const oneIfAny = (list: string): string => `\${length(${list}) > 0 ? 1 : 0}`;

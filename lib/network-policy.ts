@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { Fn, TerraformIterator } from 'cdktf';
+import { Fn, TerraformIterator, Token } from 'cdktf';
 import { NetworkPolicyV1 } from '@cdktf/provider-kubernetes/lib/network-policy-v1';
-import { NON_EMPTY_VALUES } from './hcl';
+import { NON_EMPTY_VALUES, oneIfAny } from './hcl';
 import { componentLabels } from './labels';
 
 /** The label the API server sets on every namespace (Kubernetes >= 1.22): its name, not spoofable by tenants. */
@@ -24,6 +24,12 @@ export interface RegistryNetworkPolicyProps {
   readonly allowedClientNamespaces: string[];
   /** Namespace whose pods may scrape the metrics port; empty: nobody (may be a Terraform variable). */
   readonly monitoringNamespace: string;
+  /**
+   * Source networks (CIDR) that reach the registry port directly, without a proxy (a LoadBalancer or NodePort
+   * Service). A second policy admits them; policies add up.
+   * @default - none (no second policy)
+   */
+  readonly clientCidrs?: string[];
 }
 
 /**
@@ -36,6 +42,8 @@ export interface RegistryNetworkPolicyProps {
  */
 export class RegistryNetworkPolicy extends Construct {
   public readonly policy: NetworkPolicyV1;
+  /** Admits `clientCidrs` to the registry port; exists only while the list is not empty. */
+  public readonly directClients?: NetworkPolicyV1;
 
   constructor(scope: Construct, id: string, props: RegistryNetworkPolicyProps) {
     super(scope, id);
@@ -67,5 +75,22 @@ export class RegistryNetworkPolicy extends Construct {
         }),
       },
     });
+
+    if (props.clientCidrs) {
+      const cidrs = TerraformIterator.fromList(props.clientCidrs);
+      this.directClients = new NetworkPolicyV1(this, 'direct-clients', {
+        count: Token.asNumber(oneIfAny(Token.asString(props.clientCidrs))),
+        metadata: { name: `${props.name}-direct-clients`, namespace: props.namespace, labels: componentLabels('registry') },
+        spec: {
+          podSelector: { matchLabels: props.podSelector },
+          policyTypes: ['Ingress'],
+          // One rule per network (a nested dynamic block cannot be written): rules add up like peers do.
+          ingress: cidrs.dynamic({
+            from: [{ ip_block: [{ cidr: cidrs.value }] }],
+            ports: [{ port: String(props.registryPort), protocol: 'TCP' }],
+          }),
+        },
+      });
+    }
   }
 }

@@ -128,6 +128,7 @@ export class RegistryStack extends TerraformStack {
       peerNamespaces: this.exposure.peerNamespaces,
       allowedClientNamespaces: vars.list('allowed_client_namespaces'),
       monitoringNamespace: vars.string('monitoring_namespace'),
+      clientCidrs: this.exposure.clientCidrs,
     });
 
     // ---- nodes trust the CA ------------------------------------------------------------------------------

@@ -117,6 +117,18 @@ export const ipAddress: Rule = {
  * Ports the ingress-nginx controller keeps for itself (the chart skips a tcp entry on them with only a warning),
  * and 8443, where the chart's admission webhook listens inside the controller pod.
  */
+/** An IPv4 or IPv6 network in CIDR notation (a NetworkPolicy ipBlock): an address, '/', a prefix length. */
+export const cidr: Rule = {
+  allowed: 'a CIDR such as 203.0.113.0/24 or 2001:db8::/32 (an IPv4 or IPv6 address, then / and a prefix length)',
+  test: (v) => {
+    if (typeof v !== 'string' || !/^[0-9A-Fa-f:.]+\/[0-9]{1,3}$/.test(v)) return false;
+    const [address, prefix] = v.split('/');
+    return ipAddress.test(address) && Number(prefix) <= (address.includes(':') ? 128 : 32);
+  },
+  condition: (ref) =>
+    `can(regex("^[0-9A-Fa-f:.]+/[0-9]{1,3}$", ${ref})) && !can(regex(${hcl(ipv4LeadingZero)}, split("/", ${ref})[0])) && can(cidrhost(${ref}, 0))`,
+};
+
 export const RESERVED_INGRESS_NGINX_PORTS = [80, 443, 442, 8181, 10254, 10245, 10246, 10247, 8443] as const;
 
 export const tcpPort: Rule = {

@@ -47,11 +47,12 @@ describe('Exposure.ingressNginx alone', () => {
 });
 
 describe('Exposure.none() alone', () => {
-  test('creates nothing; clients use the Service port; no peers', () => {
-    const { json, result, variables } = bindAlone(Exposure.none());
+  test('creates nothing; clients use the Service port; no proxy peers; their networks come from allowed_client_cidrs', () => {
+    const { json, result, variables, resolve } = bindAlone(Exposure.none());
     expect(json.resource ?? {}).toEqual({});
     expect(result.clientPort).toBe('5000');
-    expect(result.binding).toEqual({});
-    expect(variables.names).toEqual([]);
+    expect(result.binding.peerNamespaces).toBeUndefined();
+    expect(resolve(result.binding.clientCidrs)).toBe('${var.allowed_client_cidrs}');
+    expect(variables.names).toEqual(['allowed_client_cidrs']);
   });
 });

@@ -29,13 +29,24 @@ beforeAll(() => {
   workspace = new TerraformWorkspace();
   for (const name of ['dev', 'claim'] as const) {
     const [, json] = stacks.find(([stack]) => stack === name)!;
-    const forEach = policyOf(json)[0].spec.dynamic.ingress.for_each;
-    workspace.addStack(name, json, { ingress_rules: { value: forEach } });
+    const [policy, direct] = policyOf(json);
+    const outputs: Record<string, { value: unknown }> = { ingress_rules: { value: policy.spec.dynamic.ingress.for_each } };
+    if (direct) {
+      outputs.direct_count = { value: direct.count };
+      outputs.direct_cidrs = { value: direct.spec.dynamic.ingress.for_each };
+    }
+    workspace.addStack(name, json, outputs);
   }
   REACH.forEach(([, stack, vars, expected], i) => workspace.addTestFile(`reach${i}`, [
     runBlock('reach', stack, { ...REQUIRED_VARS[stack], ...vars },
       `  assert {\n    condition = jsonencode(output.ingress_rules) == jsonencode(${hclMap(expected)})\n    error_message = "rules: \${jsonencode(output.ingress_rules)}"\n  }\n`),
   ]));
+  const directAssert = (count: number, cidrs: string[]) =>
+    `  assert {\n    condition = output.direct_count == ${count} && jsonencode(output.direct_cidrs) == jsonencode(toset(${hcl(cidrs)}))\n` +
+    `    error_message = "direct: \${output.direct_count} \${jsonencode(output.direct_cidrs)}"\n  }\n`;
+  workspace.addTestFile('direct-none', [runBlock('direct', 'claim', REQUIRED_VARS.claim, directAssert(0, []))]);
+  workspace.addTestFile('direct-some', [runBlock('direct', 'claim',
+    { ...REQUIRED_VARS.claim, allowed_client_cidrs: ['203.0.113.0/24', '2001:db8::/32'] }, directAssert(1, ['203.0.113.0/24', '2001:db8::/32']))]);
   workspace.addTestFile('wrong', [runBlock('wrong', 'dev', {},
     `  assert {\n    condition = contains(keys(output.ingress_rules), "${DEBUG_PORT}")\n    error_message = "metrics port closed"\n  }\n`)]);
   results = workspace.test();
@@ -65,6 +76,27 @@ describe('network policy', () => {
 
   test.each(REACH.map(([title], i) => [title, i] as const))('%s', (_, i) => {
     expect(results.get(`reach${i}/reach`)).toEqual({ status: 'pass', diagnostics: [] });
+  });
+
+  test('without exposure, no client network is admitted by default (the second policy does not exist)', () => {
+    expect(results.get('direct-none/direct')).toEqual({ status: 'pass', diagnostics: [] });
+  });
+
+  test('without exposure, allowed_client_cidrs admits those networks to the registry port only', () => {
+    expect(results.get('direct-some/direct')).toEqual({ status: 'pass', diagnostics: [] });
+    const [, json] = stacks.find(([name]) => name === 'claim')!;
+    const direct = policyOf(json)[1];
+    expect(direct.spec.dynamic.ingress.content).toEqual({
+      from: [{ ip_block: [{ cidr: '${each.value}' }] }],
+      ports: [{ port: String(REGISTRY_PORT), protocol: 'TCP' }],
+    });
+    expect(direct.spec.pod_selector).toEqual(policyOf(json)[0].spec.pod_selector);
+  });
+
+  test('behind an exposure there is no direct-client policy (the proxy is the client)', () => {
+    const [, json] = stacks.find(([name]) => name === 'dev')!;
+    expect(policyOf(json)).toHaveLength(1);
+    expect(json.variable.allowed_client_cidrs).toBeUndefined();
   });
 
   test('fails when the metrics port is expected open by default (the assertions can fail)', () => {

@@ -119,6 +119,9 @@ export const BAD_CASES: readonly Case[] = [
   bad('shared', 'tls_certificate_pem', 'hello', 'the certificate is not PEM'),
   bad('shared', 'tls_ca_pem', `${CERTIFICATE}trailing garbage`, 'the CA PEM has text after the block'),
   bad('claim', 'existing_claim', '', 'the existing claim is empty'),
+  bad('claim', 'allowed_client_cidrs', ['203.0.113.0/33'], 'a client network has a prefix longer than 32'),
+  bad('claim', 'allowed_client_cidrs', ['203.0.113.7'], 'a client network has no prefix length'),
+  bad('claim', 'allowed_client_cidrs', ['010.0.0.0/8'], 'a client network has a leading zero'),
 ];
 
 const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Partial<Case> = {}): Case =>
@@ -129,6 +132,7 @@ export const GOOD_CASES: readonly Case[] = [
   good('prod', {}, 'the prod defaults'),
   good('shared', {}, 'the shared defaults with provided PEMs'),
   good('claim', {}, 'the existing-claim defaults'),
+  good('claim', { allowed_client_cidrs: ['203.0.113.0/24', '2001:db8::/32', '0.0.0.0/0'] }, 'IPv4 and IPv6 client networks'),
   good('dev', { namespace: 'registry-2', app_name: 'r2' }, 'another namespace and app name'),
   good('dev', { registry_domains: ['registry.example.com', 'registry'] }, 'a dotted domain and a single-label name'),
   good('dev', { registry_ip_addresses: ['192.0.2.10', '2001:db8::1', '::ffff:192.0.2.1'] }, 'IPv4, IPv6 and IPv4-mapped addresses'),

@@ -25,6 +25,11 @@ export interface ExposureBinding {
   readonly peerNamespaces?: string[];
   /** What the operator must still do by hand, if anything (the `manual_steps` output). */
   readonly manualSteps?: string;
+  /**
+   * Source networks that reach the registry port directly (no proxy in front): the network policy admits them.
+   * @default - none
+   */
+  readonly clientCidrs?: string[];
 }
 
 /**

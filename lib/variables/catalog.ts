@@ -179,6 +179,11 @@ export const VARIABLES = {
     description: "Namespaces (besides the ingress controller's) whose pods may connect to the registry port.",
     default: [], rules: [rules.each(rules.dns1123Label), rules.uniqueList],
   },
+  allowed_client_cidrs: {
+    type: 'list(string)', declaredWhen: 'Exposure.none()',
+    description: 'Source networks (CIDR) allowed to reach the registry port directly, as the pod sees them: a LoadBalancer or NodePort Service without a proxy in front (see README "Exposure modes").',
+    default: [], rules: [rules.each(rules.cidr), rules.uniqueList],
+  },
   monitoring_namespace: {
     type: 'string', description: 'Namespace whose pods may scrape the metrics port; empty: nobody.',
     default: '', rules: [rules.optional(rules.dns1123Label)],
