@@ -112,14 +112,20 @@ export async function evaluateWithTerraform(
   const tfvars: Record<string, unknown> = { ...values };
   const output: Record<string, unknown> = {};
   for (const [name, expression] of Object.entries(expressions)) {
-    // cdktf's logical ids end in an 8-digit hex hash: `kubernetes_secret_v1.tls_secret_6CB779E3`.
-    const value = expression.replace(/\b([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+_[A-F0-9]{8})\b/g, (_m, type: string, id: string) => {
-      if (!(id in resources)) throw new Error(`evaluateWithTerraform: no value for ${type}.${id}`);
-      const v = `resource_${id.replace(/-/g, '_')}`;
+    const stand_in = (key: string) => {
+      if (!(key in resources)) throw new Error(`evaluateWithTerraform: no value for ${key}`);
+      const v = `resource_${key.replace(/[^A-Za-z0-9_]/g, '_')}`;
       variable[v] = { type: 'any' };
-      tfvars[v] = resources[id];
+      tfvars[v] = resources[key];
       return `var.${v}`;
-    });
+    };
+    // Addresses given in full (`kubernetes_namespace_v1.namespace`, `data.kubernetes_resources.x_ABCD1234`) first;
+    // then any resource or data source whose cdktf logical id ends in its 8-digit hex hash, by that id.
+    let value = expression;
+    for (const key of Object.keys(resources).filter((k) => k.includes('.'))) {
+      value = value.replace(new RegExp(`(?<![A-Za-z0-9_.-])${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_-])`, 'g'), () => stand_in(key));
+    }
+    value = value.replace(/(?<![A-Za-z0-9_.])(?:data\.)?[a-z][a-z0-9_]*\.([A-Za-z0-9_-]+_[A-F0-9]{8})\b/g, (_m, id: string) => stand_in(id));
     // sensitive: some expressions read sensitive variables (htpasswd_entries); `output -json` still prints them
     output[name] = { value, sensitive: true };
   }

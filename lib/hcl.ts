@@ -48,3 +48,24 @@ export const loginCommandsByUser = (stackName: string, endpoint: string): string
 
 /** `count` of a resource that exists only while a list is not empty (a literal 0 would render as undefined). */
 export const oneIfAny = (list: string): string => `\${length(${list}) > 0 ? 1 : 0}`;
+
+/**
+ * The tcp-services map of an ingress-nginx Helm release, as its chart rendered it (`<fullname>-tcp`), from a
+ * `kubernetes_resources` data source listing the release's controller ConfigMaps; `{}` when there is none.
+ */
+export const renderedTcpMap = (objects: string): string =>
+  `try([for o in ${objects} : o.data if endswith(o.metadata.name, "-tcp")][0], {})`;
+
+/**
+ * Chart values for an adopted release: our route on `port`, and `null` for every other port that routes to the
+ * same Service (a port this stack used before). Helm merges new values over the release's old ones (reuse_values)
+ * and drops keys set to null, so a changed port does not leave the old one open. Other routes are untouched.
+ */
+export const adoptedTcpValues = (objects: string, port: string, route: string): string =>
+  `\${yamlencode({tcp = merge(` +
+  `{for k, v in ${renderedTcpMap(objects)} : k => null if v == "${route}" && k != "${port}"}, ` +
+  `{("${port}") = "${route}"})})}`;
+
+/** The `helm.sh/chart` label of a release's controller Deployment (`ingress-nginx-4.15.1`), or "" when none is found. */
+export const installedChart = (objects: string): string =>
+  `try([for o in ${objects} : o.metadata.labels["helm.sh/chart"]][0], "")`;

@@ -3,6 +3,7 @@ import { Fn, TerraformStack } from 'cdktf';
 import type { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { validateEnvironment, type EnvironmentSettings } from './environments';
 import type { ExposureBinding } from './exposure';
+import { keepEarlierIngressNginxRelease } from './exposure/ingress-nginx';
 import type { StorageBinding } from './storage';
 import { RegistryTls, type RegistryTlsProps } from './tls';
 import { RegistryAuth } from './auth';
@@ -119,6 +120,8 @@ export class RegistryStack extends TerraformStack {
       target: { namespace: ns, serviceName: this.server.service.metadata.name, port: this.server.port },
       variables: vars,
     });
+    // A controller adopted under an earlier setting is released from state, never uninstalled.
+    if (!this.exposure.ownsIngressNginxRelease) keepEarlierIngressNginxRelease(this);
     this.networkPolicy = new RegistryNetworkPolicy(this, 'network-policy', {
       namespace: ns,
       name: appName,

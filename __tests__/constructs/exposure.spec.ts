@@ -31,10 +31,13 @@ describe('Exposure.ingressNginx alone', () => {
   });
 
   test('configmap-only: only our key in the controller ConfigMap, and the steps left to the operator', () => {
-    const { json, result } = bindAlone(Exposure.ingressNginx.configmapOnly());
+    const { json, result, resolve } = bindAlone(Exposure.ingressNginx.configmapOnly());
     expect(resourcesOf(json, 'helm_release')).toEqual([]);
     expect(only(json, 'kubernetes_config_map_v1_data')).toMatchObject({ force: true, field_manager: 'private-registry-stack' });
-    expect(result.binding.manualSteps).toMatch(/^Add --tcp-services-configmap=/);
+    const steps: string = resolve(result.binding.manualSteps);
+    expect(steps).toMatch(/^1\. Before the first apply, make sure the ConfigMap exists/);
+    expect(steps).toContain('kubectl -n ${var.ingress_namespace} get configmap ${var.tcp_services_configmap} || kubectl -n ${var.ingress_namespace} create configmap ${var.tcp_services_configmap}');
+    expect(steps).toContain('2. Add --tcp-services-configmap=${var.ingress_namespace}/${var.tcp_services_configmap}');
   });
 
   test('IngressNginxTcp takes Helm settings only in Helm modes (a configmap-only construct has no release)', () => {

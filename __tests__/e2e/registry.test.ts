@@ -20,7 +20,7 @@ import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer } from '../../lib/check/oci';
 import { address, Synthesized } from '../../harness/synth';
 import {
-  execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, useCleanup, waitFor,
+  execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, tcpAccepts, useCleanup, waitFor,
 } from '../../harness/programs';
 import { portOf, registryWorkload, RegistryWorkload, tcpRouteFromValues } from '../../harness/programs/pod';
 import { LoadUser, StackRegistry, startProxy, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
@@ -237,10 +237,12 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
 describe('registry-dev health: GET / (the probes) with unusable storage', () => {
   const cleanup = useCleanup();
 
-  it('answers 200, then 503 once the storage check has failed `threshold` times', async () => {
-    // The probes of the synthesized Deployment: GET / over HTTPS on the port named "registry".
-    const probes = ['startup_probe', 'readiness_probe', 'liveness_probe'].map((p) => workload.container[p].http_get);
-    expect(probes).toEqual(Array(3).fill({ path: '/', port: 'registry', scheme: 'HTTPS' }));
+  it('answers 200, then 503 once the storage check has failed `threshold` times; the liveness check still passes', async () => {
+    // The probes of the synthesized Deployment: startup and readiness GET / over HTTPS on the port named
+    // "registry"; liveness a TCP connect to the same port.
+    const probes = ['startup_probe', 'readiness_probe'].map((p) => workload.container[p].http_get);
+    expect(probes).toEqual(Array(2).fill({ path: '/', port: 'registry', scheme: 'HTTPS' }));
+    expect(workload.container.liveness_probe.tcp_socket).toEqual([{ port: 'registry' }]);
     const { threshold } = workload.config.health.storagedriver;
     // The config's 10s interval, shortened: only the interval changes, the threshold is the synthesized one.
     const stack = await startStackRegistry(cleanup, json, { env: { REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: '200ms' } });
@@ -264,5 +266,8 @@ describe('registry-dev health: GET / (the probes) with unusable storage', () => 
     let last = { status: 0, body: '' };
     await waitFor(`503 after ${threshold} failed storage checks`, async () => (last = await probe()).status === 503, { timeoutMs: 10_000 });
     expect(JSON.parse(last.body)).toMatchObject({ errors: [{ code: 'UNAVAILABLE', detail: expect.stringMatching(/health check failed/) }] });
+    // Readiness fails (the pod leaves the Service); liveness, a TCP connect, passes: the kubelet does not restart
+    // a registry whose storage is down.
+    await expect(tcpAccepts(stack.port)).resolves.toBe(true);
   }, 30_000);
 });

@@ -3,6 +3,9 @@ import { TerraformStack, Token } from 'cdktf';
 import { stringify } from 'yaml';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ConfigMapV1Data } from '@cdktf/provider-kubernetes/lib/config-map-v1-data';
+import { DataKubernetesResources } from '@cdktf/provider-kubernetes/lib/data-kubernetes-resources';
+import { makeUniqueId } from 'cdktf/lib/private/unique';
+import { adoptedTcpValues, installedChart } from '../hcl';
 import * as rules from '../rules';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
@@ -77,19 +80,32 @@ export class IngressNginxTcp extends Construct {
 
   constructor(scope: Construct, id: string, props: IngressNginxTcpProps) {
     super(scope, id);
+    const port = portText(props.externalPort);
     if (props.mode === 'configmap-only') {
       this.tcpConfigMap = new ConfigMapV1Data(this, 'tcp-services', {
         metadata: { name: props.tcpConfigMapName, namespace: props.controllerNamespace },
-        data: { [portText(props.externalPort)]: tcpRoute(props.target) },
-        // Only our key is managed; other routes in the map are left alone.
+        data: { [port]: tcpRoute(props.target) },
+        // Only our key is managed (server-side apply, own field manager): other routes in the map are left alone,
+        // and a key this stack wrote before is removed when the port changes.
         fieldManager: 'private-registry-stack',
         force: true,
       });
-      this.manualSteps =
-        `Add --tcp-services-configmap=${props.controllerNamespace}/${props.tcpConfigMapName} to the controller's args ` +
-        `and port ${portText(props.externalPort)}/TCP to its container ports and Service.`;
+      const map = `${props.controllerNamespace}/${props.tcpConfigMapName}`;
+      this.manualSteps = [
+        `1. Before the first apply, make sure the ConfigMap exists (the upstream manifests ship none; an existing one is never replaced): ` +
+          `kubectl -n ${props.controllerNamespace} get configmap ${props.tcpConfigMapName} || kubectl -n ${props.controllerNamespace} create configmap ${props.tcpConfigMapName}`,
+        `2. Add --tcp-services-configmap=${map} to the controller's args.`,
+        `3. Add port ${port}/TCP to the controller's container ports and to its Service.`,
+      ].join('\n');
       return;
     }
+    const adopt = props.mode === 'adopt';
+    const releaseObjects = (id: string, apiVersion: string, kind: string) => new DataKubernetesResources(this, id, {
+      apiVersion, kind, namespace: props.controllerNamespace,
+      labelSelector: `app.kubernetes.io/instance=${props.releaseName},app.kubernetes.io/component=controller`,
+    });
+    const renderedMaps = adopt ? releaseObjects('release-config-maps', 'v1', 'ConfigMap') : undefined;
+    const controller = adopt ? releaseObjects('release-controller', 'apps/v1', 'Deployment') : undefined;
     this.release = new Release(this, 'release', {
       name: props.releaseName,
       namespace: props.controllerNamespace,
@@ -97,15 +113,18 @@ export class IngressNginxTcp extends Construct {
       chart: 'ingress-nginx',
       version: props.chartVersion,
       createNamespace: props.mode === 'install',
-      values: [tcpValues(props.externalPort, props.target)],
+      values: [renderedMaps
+        ? adoptedTcpValues(`${renderedMaps.fqn}.objects`, port, tcpRoute(props.target))
+        : tcpValues(props.externalPort, props.target)],
       // adopt: keep every value the release already had and merge ours on top.
-      reuseValues: props.mode === 'adopt',
+      reuseValues: adopt,
       atomic: true,
       cleanupOnFail: true,
       wait: true,
       timeout: 600,
+      ...(controller ? { lifecycle: adoptedLifecycle(`${controller.fqn}.objects`) } : {}),
     });
-    if (props.mode === 'adopt') {
+    if (adopt) {
       // The same import block release.importFrom() writes, without the check it adds: that one spawns `terraform
       // version` on every synth (~0.2 s, a third of it) to require Terraform >= 1.5, and this stack's cross-variable
       // validations already need 1.9, which Terraform itself enforces at plan time.
@@ -115,6 +134,38 @@ export class IngressNginxTcp extends Construct {
       }]);
     }
   }
+}
+
+/**
+ * An adopted controller belongs to everyone on the cluster: the stack never uninstalls it. `prevent_destroy` makes
+ * a plan that would (`cdktf destroy`, a changed release name or namespace, which force replacement) fail; leaving
+ * adopt mode releases it from state instead (keepAdoptedRelease). A chart upgrade through a release whose values
+ * are reused would render the new chart with the old chart's defaults: the version must match the installed one.
+ */
+function adoptedLifecycle(controllerObjects: string) {
+  const installed = installedChart(controllerObjects);
+  return {
+    preventDestroy: true,
+    precondition: [{
+      condition: `\${${installed} == "" || ${installed} == "ingress-nginx-\${var.ingress_chart_version}"}`,
+      errorMessage:
+        `ingress_chart_version: "\${var.ingress_chart_version}" is not allowed; expected the version the adopted release runs ` +
+        `(\${${installed}}). This stack reuses the release's values, so Helm would render a new chart with the old chart's ` +
+        'defaults: upgrade ingress-nginx the way its owner does, then set ingress_chart_version to the new version.',
+    }],
+  };
+}
+
+/** The release's address in a stack, whatever its mode: the construct path `exposure/release`. */
+export const INGRESS_NGINX_RELEASE_ADDRESS = `helm_release.${makeUniqueId(['exposure', 'release'])}`;
+
+/**
+ * For stacks whose exposure has no Helm release: a release this stack adopted (or installed) under an earlier
+ * setting is released from state and left running (`removed` with `destroy = false`, Terraform >= 1.7), never
+ * uninstalled. Without such a release in state the block does nothing.
+ */
+export function keepEarlierIngressNginxRelease(stack: TerraformStack): void {
+  stack.addOverride('removed', [{ from: INGRESS_NGINX_RELEASE_ADDRESS, lifecycle: { destroy: false } }]);
 }
 
 /** ingress-nginx TCP services as an exposure strategy: reads its variables and builds `IngressNginxTcp`. */
@@ -147,6 +198,6 @@ export class IngressNginxExposure extends ExposureStrategy {
         releaseName: variables.string('ingress_release_name'),
         chartVersion: variables.string('ingress_chart_version'),
       });
-    return { peerNamespaces: [controllerNamespace], manualSteps: exposure.manualSteps };
+    return { peerNamespaces: [controllerNamespace], manualSteps: exposure.manualSteps, ownsIngressNginxRelease: exposure.release !== undefined };
   }
 }

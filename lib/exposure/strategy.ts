@@ -26,6 +26,12 @@ export interface ExposureBinding {
   /** What the operator must still do by hand, if anything (the `manual_steps` output). */
   readonly manualSteps?: string;
   /**
+   * The exposure manages an ingress-nginx Helm release (install, adopt). Stacks without one release an earlier
+   * one from state instead of uninstalling it.
+   * @default false
+   */
+  readonly ownsIngressNginxRelease?: boolean;
+  /**
    * Source networks that reach the registry port directly (no proxy in front): the network policy admits them.
    * @default - none
    */

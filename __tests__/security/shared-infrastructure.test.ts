@@ -1,0 +1,115 @@
+/**
+ * Nothing shared is destroyed, and an adopted controller keeps exactly our route. The synthesized blocks are run
+ * by the real terraform binary: lifecycle and `removed` on a terraform_data stand-in (the helm provider cannot be
+ * downloaded here; the blocks' meaning does not depend on the resource type), and the adopted release's values and
+ * chart-version precondition evaluated with stand-in data-source results.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { Exposure } from '../../lib/exposure';
+import { INGRESS_NGINX_RELEASE_ADDRESS } from '../../lib/exposure/ingress-nginx';
+import { address, environment, only, synth, Synthesized } from '../../harness/synth';
+import { evaluateWithTerraform, TERRAFORM } from '../../harness/terraform';
+import { tempDir, useCleanup } from '../../harness/programs';
+
+const run = promisify(execFile);
+const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+const terraform = (dir: string, ...args: string[]) =>
+  run(TERRAFORM, [...args, '-no-color'], { cwd: dir, env }).then((r) => r.stdout + r.stderr, (e) => `${e.stdout}${e.stderr}FAILED`);
+
+let prod: Synthesized;
+let claim: Synthesized;
+beforeAll(() => {
+  prod = synth(environment('prod')).json;
+  claim = synth(environment('claim')).json;
+});
+
+describe('an adopted ingress-nginx is never uninstalled', () => {
+  const cleanup = useCleanup();
+
+  test('the removed block of a stack without a release names the address the adopted release had', () => {
+    expect(address(prod, 'helm_release', 'exposure/release')).toBe(INGRESS_NGINX_RELEASE_ADDRESS);
+    expect(claim.removed).toEqual([{ from: INGRESS_NGINX_RELEASE_ADDRESS, lifecycle: { destroy: false } }]);
+    expect(prod.removed).toBeUndefined();
+    expect(synth(environment('dev')).json.removed).toBeUndefined(); // install: the stack owns its release
+    expect(synth(environment('dev', { exposure: Exposure.ingressNginx.configmapOnly() })).json.removed).toHaveLength(1);
+  });
+
+  test('terraform: destroy of the adopted release fails; leaving adopt mode forgets it without destroying it', async () => {
+    const dir = await tempDir(cleanup, 'adopt-tf-');
+    const name = INGRESS_NGINX_RELEASE_ADDRESS.split('.')[1];
+    const release = only(prod, 'helm_release');
+    const write = (config: object) => fs.writeFile(path.join(dir, 'main.tf.json'), JSON.stringify(config));
+    // GIVEN the adopted release in state, with the lifecycle the stack synthesizes (precondition left out: it reads
+    // the cluster)
+    await write({ resource: { terraform_data: { [name]: { input: 'controller', lifecycle: { prevent_destroy: release.lifecycle.prevent_destroy } } } } });
+    expect(await terraform(dir, 'init', '-input=false')).not.toContain('FAILED');
+    expect(await terraform(dir, 'apply', '-auto-approve', '-input=false')).toContain('1 added');
+    // WHEN the stack is destroyed THEN the plan fails and nothing is removed
+    const destroy = await terraform(dir, 'destroy', '-auto-approve', '-input=false');
+    expect(destroy).toMatch(/Instance cannot be destroyed/);
+    expect(await terraform(dir, 'state', 'list')).toContain(`terraform_data.${name}`);
+    // WHEN the environment leaves adopt mode (the synthesized removed block, same address)
+    const removed = claim.removed!.map((block: any) => ({ ...block, from: block.from.replace(/^helm_release\./, 'terraform_data.') }));
+    await write({ removed });
+    const apply = await terraform(dir, 'apply', '-auto-approve', '-input=false');
+    // THEN Terraform forgets it and destroys nothing
+    expect(apply).toMatch(/will no longer be managed by Terraform, but will not be destroyed/);
+    expect(apply).toMatch(/0 destroyed/);
+    expect(await terraform(dir, 'state', 'list')).not.toContain('terraform_data.');
+    // AND the block is harmless in a stack that never had a release
+    expect(await terraform(dir, 'plan', '-input=false')).toMatch(/No changes/);
+  }, 60_000);
+});
+
+describe('the adopted release routes exactly our port', () => {
+  const cleanup = useCleanup();
+  const route = 'registry/registry:5000';
+  let dir: string;
+  beforeAll(async () => {
+    dir = await tempDir(cleanup, 'adopt-values-');
+  });
+
+  /** The synthesized values and precondition, evaluated for a cluster whose release looks like `cluster`. */
+  async function evaluate(name: string, vars: Record<string, unknown>, cluster: { tcp?: Record<string, string>; chart?: string }) {
+    const release = only(prod, 'helm_release');
+    const ids = Object.keys(prod.data!.kubernetes_resources);
+    const configMaps = ids.find((id) => id.startsWith('exposure_release-config-maps_'))!;
+    const controller = ids.find((id) => id.startsWith('exposure_release-controller_'))!;
+    const service = address(prod, 'kubernetes_service_v1', 'registry/service').split('.')[1];
+    const resources = {
+      'kubernetes_namespace_v1.namespace': { metadata: [{ name: 'registry' }] },
+      [service]: { metadata: [{ name: 'registry' }] },
+      [configMaps]: { objects: cluster.tcp ? [{ metadata: { name: 'ingress-nginx-controller' }, data: {} }, { metadata: { name: 'ingress-nginx-tcp' }, data: cluster.tcp }] : [] },
+      [controller]: { objects: cluster.chart ? [{ metadata: { labels: { 'helm.sh/chart': cluster.chart } } }] : [] },
+    };
+    const [precondition] = release.lifecycle.precondition;
+    const out = await evaluateWithTerraform(path.join(dir, name), prod, {
+      values: release.values[0], allowed: precondition.condition, message: precondition.error_message,
+    }, vars, resources);
+    return { ...out, tcp: parse(out.values).tcp as Record<string, string | null> } as Record<string, any>;
+  }
+
+  test('a changed port removes the old route (null) and keeps other services\' routes', async () => {
+    const { tcp } = await evaluate('moved', { external_port: 5001 }, { tcp: { 5000: route, 6000: 'other/svc:80' } });
+    expect(tcp).toEqual({ 5000: null, 5001: route });
+  }, 30_000);
+
+  test('an unchanged port, or a release without tcp routes yet, gets only our route', async () => {
+    expect((await evaluate('same', {}, { tcp: { 5000: route, 6000: 'other/svc:80' } })).tcp).toEqual({ 5000: route });
+    expect((await evaluate('fresh', {}, {})).tcp).toEqual({ 5000: route });
+  }, 30_000);
+
+  test('a chart version other than the installed one is refused at plan time, saying what to do', async () => {
+    const older = await evaluate('older', {}, { chart: 'ingress-nginx-4.14.0' });
+    expect(older.allowed).toBe(false);
+    expect(older.message).toMatch(/^ingress_chart_version: "4\.15\.1" is not allowed; expected the version the adopted release runs \(ingress-nginx-4\.14\.0\)\..*upgrade ingress-nginx the way its owner does/);
+    expect((await evaluate('matching', {}, { chart: 'ingress-nginx-4.15.1' })).allowed).toBe(true);
+    expect((await evaluate('matching-set', { ingress_chart_version: '4.14.0' }, { chart: 'ingress-nginx-4.14.0' })).allowed).toBe(true);
+    // a controller that is not a Deployment of this release (DaemonSet, other labels): nothing to compare
+    expect((await evaluate('unknown', {}, {})).allowed).toBe(true);
+  }, 60_000);
+});
