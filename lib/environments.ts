@@ -12,6 +12,7 @@ import type { ServiceType } from './registry/server';
 import type { TlsMode } from './tls';
 import type { EnvironmentVariables } from './variables/catalog';
 import { isVariableName, mayBeSetPerEnvironment } from './variables/catalog';
+import { type GarbageCollectionSettings, type MirrorSettings, validateGarbageCollection, validateMirror } from './operations/settings';
 
 export type { ServiceType, TlsMode };
 
@@ -67,6 +68,18 @@ export interface EnvironmentSettings {
    * @default - the catalog's defaults
    */
   readonly variables?: EnvironmentVariables;
+  /**
+   * Scheduled garbage collection in a read-only window (`gc_schedule`): pushes are refused for its length, pulls
+   * are served, the registry returns to read-write even when GC fails (docs/operations.md).
+   * @default - none
+   */
+  readonly garbageCollection?: GarbageCollectionSettings;
+  /**
+   * A pull-through cache of `mirror_remote_url` (Docker Hub by default) beside the registry, on the registry names at
+   * `mirror_external_port`; with `nodeTrust` the nodes' runtimes pull `mirror_upstream_registry` images through it.
+   * @default - none
+   */
+  readonly mirror?: MirrorSettings;
 }
 
 export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
@@ -102,7 +115,21 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
  * them beside the shipped ones (stacks `registry-example-<name>`), so `npm run synth` and the tests cover them; copy
  * one into ENVIRONMENTS to use it.
  */
-export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [];
+export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
+  {
+    // Day-2 operations: weekly garbage collection in a read-only window, and a Docker Hub cache the nodes use.
+    name: 'example-ops',
+    tlsMode: 'generated',
+    storage: Storage.hostPath(),
+    exposure: Exposure.ingressNginx.install(),
+    serviceType: 'ClusterIP',
+    preventDestroy: true,
+    nodeTrust: true,
+    garbageCollection: { deleteUntagged: false },
+    mirror: {},
+    variables: { registry_domains: ['registry.ops.example.internal'] },
+  },
+];
 
 const TLS_MODES: readonly TlsMode[] = ['generated', 'provided'];
 const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
@@ -135,6 +162,8 @@ export function validateEnvironment(env: EnvironmentSettings): void {
   if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
     throw new Error(`environment ${env.name}: nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.`);
   }
+  if (env.garbageCollection !== undefined) validateGarbageCollection(check, env.garbageCollection, env.storage);
+  if (env.mirror !== undefined) validateMirror(check, env.mirror, env.exposure);
   for (const name of Object.keys(env.variables ?? {})) {
     if (!isVariableName(name)) {
       throw new Error(`environment ${env.name}: variables.${name}: is not allowed; expected the name of a variable in lib/variables/catalog.ts.`);

@@ -57,14 +57,19 @@ export const renderedTcpMap = (objects: string): string =>
   `try([for o in ${objects} : o.data if endswith(o.metadata.name, "-tcp")][0], {})`;
 
 /**
- * Chart values for an adopted release: our route on `port`, and `null` for every other port that routes to the
- * same Service (a port this stack used before). Helm merges new values over the release's old ones (reuse_values)
- * and drops keys set to null, so a changed port does not leave the old one open. Other routes are untouched.
+ * Chart values for an adopted release: our routes on their ports, and `null` for every other port that routes to
+ * one of our Services (a port this stack used before). Helm merges new values over the release's old ones
+ * (reuse_values) and drops keys set to null, so a changed port does not leave the old one open. Other services'
+ * routes are untouched.
  */
-export const adoptedTcpValues = (objects: string, port: string, route: string): string =>
-  `\${yamlencode({tcp = merge(` +
-  `{for k, v in ${renderedTcpMap(objects)} : k => null if v == "${route}" && k != "${port}"}, ` +
-  `{("${port}") = "${route}"})})}`;
+export const adoptedTcpValues = (objects: string, routes: readonly { port: string; route: string }[]): string => {
+  const list = (values: string[]) => `[${values.map((v) => `"${v}"`).join(', ')}]`;
+  const ours = list(routes.map((r) => r.route));
+  const ports = list(routes.map((r) => r.port));
+  return `\${yamlencode({tcp = merge(` +
+    `{for k, v in ${renderedTcpMap(objects)} : k => null if contains(${ours}, v) && !contains(${ports}, k)}, ` +
+    `{${routes.map((r) => `("${r.port}") = "${r.route}"`).join(', ')}})})}`;
+};
 
 /** The `helm.sh/chart` label of a release's controller Deployment (`ingress-nginx-4.15.1`), or "" when none is found. */
 export const installedChart = (objects: string): string =>

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { Fn, TerraformStack } from 'cdktf';
+import { Fn, Lazy, TerraformOutput, TerraformStack } from 'cdktf';
 import type { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { validateEnvironment, type EnvironmentSettings } from './environments';
 import type { ExposureBinding } from './exposure';
@@ -13,9 +13,13 @@ import { registryHostPorts } from './registry/endpoint';
 import { RegistryNetworkPolicy } from './network-policy';
 import { RegistryNodeTrust, NODE_TRUST_NAME } from './node-trust/daemon-set';
 import { registryNamespace } from './namespace';
+import { selectorLabels } from './labels';
 import { configureBackend, configureProviders } from './providers';
 import { addRegistryOutputs } from './outputs';
 import { StackVariables } from './variables/stack-variables';
+import { RegistryGarbageCollection } from './operations/garbage-collection';
+import { RegistryMirror } from './operations/mirror';
+import { nullIfEmpty } from './hcl';
 
 export interface RegistryStackProps {
   readonly environment: EnvironmentSettings;
@@ -44,6 +48,8 @@ export class RegistryStack extends TerraformStack {
   public readonly exposure: ExposureBinding;
   public readonly networkPolicy: RegistryNetworkPolicy;
   public readonly nodeTrust?: RegistryNodeTrust;
+  public readonly garbageCollection?: RegistryGarbageCollection;
+  public readonly mirror?: RegistryMirror;
 
   constructor(scope: Construct, id: string, props: RegistryStackProps) {
     super(scope, id);
@@ -97,6 +103,22 @@ export class RegistryStack extends TerraformStack {
       image,
       variables: vars,
     });
+    // ---- operations: GC in a read-only window (the registry reads its switch), a pull-through cache --------
+    if (env.garbageCollection) {
+      this.garbageCollection = new RegistryGarbageCollection(this, 'garbage-collection', {
+        namespace: ns,
+        deploymentName: appName,
+        podSelector: selectorLabels(appName, 'registry'),
+        image,
+        // The server is built next and reads this construct's envFrom: its ConfigMap is referenced lazily.
+        configMapName: Lazy.stringValue({ produce: () => this.server.configMap.metadata.name }),
+        storage: this.storage,
+        kubectlImage: vars.string('gc_kubectl_image'),
+        schedule: vars.string('gc_schedule'),
+        deleteUntagged: env.garbageCollection.deleteUntagged ?? false,
+        seLinuxOptions: env.seLinuxOptions,
+      });
+    }
     this.server = new RegistryServer(this, 'registry', {
       namespace: ns,
       name: appName,
@@ -113,12 +135,41 @@ export class RegistryStack extends TerraformStack {
         memoryLimit: vars.string('memory_limit'),
       },
       seLinuxOptions: env.seLinuxOptions,
+      ...(this.garbageCollection ? { envFrom: this.garbageCollection.registryEnvFrom } : {}),
     });
+    if (env.mirror) {
+      this.mirror = new RegistryMirror(this, 'mirror', {
+        namespace: ns,
+        name: Fn.format('%s-mirror', [appName]),
+        image,
+        remoteUrl: vars.string('mirror_remote_url'),
+        ttl: vars.string('mirror_ttl'),
+        upstreamUsername: vars.string('mirror_username'),
+        upstreamPassword: vars.string('mirror_password'),
+        storageSize: vars.string('mirror_storage_size'),
+        storageClassName: (vars.declare('mirror_storage_class'), nullIfEmpty('mirror_storage_class')),
+        tls: this.tls,
+        auth: this.auth,
+        resources: {
+          cpuRequest: vars.string('cpu_request'),
+          memoryRequest: vars.string('memory_request'),
+          memoryLimit: vars.string('memory_limit'),
+        },
+        seLinuxOptions: env.seLinuxOptions,
+      });
+    }
+    const mirrorServer = this.mirror?.server;
 
     // ---- exposure and network isolation ------------------------------------------------------------------
     this.exposure = env.exposure.bind(this, {
       target: { namespace: ns, serviceName: this.server.service.metadata.name, port: this.server.port },
       variables: vars,
+      ...(mirrorServer ? {
+        additionalRoutes: [{
+          externalPort: vars.number('mirror_external_port'),
+          target: { namespace: ns, serviceName: mirrorServer.service.metadata.name, port: mirrorServer.port },
+        }],
+      } : {}),
     });
     // A controller adopted under an earlier setting is released from state, never uninstalled.
     if (!this.exposure.ownsIngressNginxRelease) keepEarlierIngressNginxRelease(this);
@@ -133,6 +184,20 @@ export class RegistryStack extends TerraformStack {
       monitoringNamespace: vars.string('monitoring_namespace'),
       clientCidrs: this.exposure.clientCidrs,
     });
+    if (mirrorServer) {
+      new RegistryNetworkPolicy(this.mirror!, 'network-policy', {
+        namespace: ns,
+        name: mirrorServer.service.metadata.name,
+        podSelector: mirrorServer.selector,
+        registryPort: mirrorServer.port,
+        metricsPort: mirrorServer.debugPort,
+        peerNamespaces: this.exposure.peerNamespaces,
+        allowedClientNamespaces: vars.list('allowed_client_namespaces'),
+        monitoringNamespace: vars.string('monitoring_namespace'),
+      });
+    }
+    // The cache on the registry's first name, as nodes and clients reach it.
+    const mirrorHostPort = mirrorServer ? Fn.format('%s:%s', [Fn.element(domains, 0), vars.number('mirror_external_port')]) : undefined;
 
     // ---- nodes trust the CA ------------------------------------------------------------------------------
     // The CA certificate is public material (nodes and clients must read it); a provided one arrives in a
@@ -146,6 +211,13 @@ export class RegistryStack extends TerraformStack {
         registryHosts,
         image: vars.string('node_trust_image'),
         seLinuxType: env.nodeTrustSeLinuxType,
+        ...(mirrorHostPort ? {
+          mirror: {
+            hostPort: mirrorHostPort,
+            upstreamRegistry: vars.string('mirror_upstream_registry'),
+            upstreamUrl: vars.string('mirror_remote_url'),
+          },
+        } : {}),
       });
     }
 
@@ -158,6 +230,12 @@ export class RegistryStack extends TerraformStack {
       certificateExpiresAt: this.tls.expiresAt,
       manualSteps: this.exposure.manualSteps,
     });
+    if (mirrorHostPort) {
+      new TerraformOutput(this, 'mirror_endpoint', {
+        value: mirrorHostPort,
+        description: 'host:port of the pull-through cache (pull <upstream>/<image> as <mirror_endpoint>/<image>).',
+      }).overrideLogicalId('mirror_endpoint');
+    }
   }
 
   /** Generated (CA + leaf from the tls provider, with its lifetime variables) or provided PEMs. */

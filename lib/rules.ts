@@ -460,3 +460,49 @@ export function terraformValidations(
     };
   });
 }
+
+// ---- operations: garbage collection and the pull-through cache ------------------------------------------------
+
+/** A cron schedule: five fields, or a macro such as @weekly (what a CronJob's `schedule` takes). */
+export const cronSchedule = pattern(
+  '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*,/-]+ [0-9*,/-]+ [0-9*,/?LW-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*,/?L#-]+)$',
+  'a cron schedule of five fields such as "0 3 * * 0" (Sundays 03:00) or a macro such as @weekly',
+  100,
+);
+
+/** The upstream of a pull-through cache: an https:// origin, no path (distribution's `proxy.remoteurl`). */
+export const registryUrl = pattern(
+  '^https://[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$',
+  'an https:// registry URL without a path such as https://registry-1.docker.io or https://quay.io',
+  253,
+);
+
+/** The registry name image references use (the part before the first '/'): docker.io, quay.io, host:port. */
+export const registryHost = pattern(
+  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$',
+  'a registry name as written in image references such as docker.io, quay.io or registry.example.com:5000 (no scheme or path)',
+  253,
+);
+
+/** A distribution duration for `proxy.ttl`: hours, minutes, seconds, or 0 for never. */
+export const ttlDuration = pattern(
+  '^(0|([0-9]+h)?([0-9]+m)?([0-9]+s)?)$',
+  'a duration such as 168h, 72h30m or 0 (cached content never expires)',
+  32,
+);
+
+/** A credential typed into a variable: printable, no spaces or line breaks (a pasted newline breaks basic auth). */
+export const credential = pattern(
+  '^[!-~]+$',
+  'printable characters without spaces or line breaks',
+  4096,
+);
+
+/** Cross-field rule for a credential pair: both set or both empty (`otherValue` is the other's synth-time value). */
+export function bothOrNeither(other: string, otherValue: unknown): Rule {
+  return {
+    allowed: `a value exactly when ${other} has one (both empty for anonymous pulls)`,
+    test: (v) => (v === '' || v === undefined || v === null) === (otherValue === '' || otherValue === undefined || otherValue === null),
+    condition: (ref) => `(${ref} == "") == (var.${other} == "")`,
+  };
+}

@@ -78,7 +78,8 @@ function runNodeTrust(registryHosts: string) {
   const mapped = (p: string) => path.join(root, p);
   const container = daemonSetScript();
   let script: string = container.command[2];
-  for (const mount of Object.values(NODE_TRUST_MOUNTS)) {
+  // every directory the container mounts (the registries.conf.d one only with a pull-through cache)
+  for (const mount of container.volume_mount.map((m: { mount_path: string }) => m.mount_path)) {
     expect(script).toContain(`'${mount}`);
     script = script.split(`'${mount}`).join(`'${mapped(mount)}`);
     // never let a test write into this machine's real /host or /run paths

@@ -8,7 +8,7 @@ export interface Case {
   /** Finishes "fails when ..." / "accepts ...". */
   readonly title: string;
   /** Test environment whose stack declares the variables. */
-  readonly stack: 'dev' | 'prod' | 'shared' | 'claim';
+  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -31,6 +31,7 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   dev: {},
   prod: {},
   claim: {},
+  'example-ops': {},
   shared: { tls_certificate_pem: CERTIFICATE, tls_private_key_pem: PRIVATE_KEY, tls_ca_pem: CERTIFICATE },
 };
 
@@ -122,6 +123,25 @@ export const BAD_CASES: readonly Case[] = [
   bad('claim', 'allowed_client_cidrs', ['203.0.113.0/33'], 'a client network has a prefix longer than 32'),
   bad('claim', 'allowed_client_cidrs', ['203.0.113.7'], 'a client network has no prefix length'),
   bad('claim', 'allowed_client_cidrs', ['010.0.0.0/8'], 'a client network has a leading zero'),
+  bad('example-ops', 'gc_schedule', 'every sunday', 'the GC schedule is not cron'),
+  bad('example-ops', 'gc_schedule', '0 3 * *', 'the GC schedule has four fields'),
+  bad('example-ops', 'gc_kubectl_image', 'registry.k8s.io/kubectl:latest', 'the kubectl image is latest'),
+  bad('example-ops', 'mirror_remote_url', 'http://registry-1.docker.io', 'the upstream URL is plain http'),
+  bad('example-ops', 'mirror_remote_url', 'https://registry-1.docker.io/v2/', 'the upstream URL has a path'),
+  bad('example-ops', 'mirror_upstream_registry', 'https://docker.io', 'the upstream registry name has a scheme'),
+  bad('example-ops', 'mirror_upstream_registry', 'Docker.io', 'the upstream registry name has capital letters'),
+  bad('example-ops', 'mirror_ttl', '7d', "the cache ttl uses days ('d' is not a Go duration unit)"),
+  bad('example-ops', 'mirror_external_port', 5000, "the cache port is the registry's own"),
+  bad('example-ops', 'mirror_external_port', 443, 'the cache port is 443, reserved by ingress-nginx'),
+  bad('example-ops', 'mirror_storage_size', '0Gi', 'the cache size is zero'),
+  bad('example-ops', 'mirror_storage_class', 'Fast_SSD', 'the cache storage class has an underscore'),
+  bad('example-ops', 'mirror_username', 'robot user', 'the upstream user has a space'),
+  bad('example-ops', 'mirror_password', 'dckr_pat_secret', 'an upstream password is set without a user'),
+  {
+    stack: 'example-ops', field: 'mirror_password', title: 'an upstream user is set without a password', terraformOnly: true,
+    vars: { mirror_username: 'robot', mirror_password: '' },
+  },
+  bad('example-ops', 'mirror_password', 'dckr pat\n', 'the upstream password has a space and a newline', { vars: { mirror_username: 'robot', mirror_password: 'dckr pat\n' } }),
 ];
 
 const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Partial<Case> = {}): Case =>
@@ -152,4 +172,11 @@ export const GOOD_CASES: readonly Case[] = [
   good('dev', { memory_request: '500M', memory_limit: '512Mi' }, 'a decimal memory request below a binary limit'),
   good('dev', { htpasswd_entries: [`ci:${bcrypt}`] }, 'a pre-hashed user besides the generated ones'),
   good('shared', { replicas: 3, storage_class: '' }, "3 replicas on shared storage of the cluster's default class"),
+  good('example-ops', {}, 'the example-ops defaults (GC and a Docker Hub cache)'),
+  good('example-ops', {
+    gc_schedule: '@daily', mirror_remote_url: 'https://quay.io', mirror_upstream_registry: 'quay.io', mirror_ttl: '0',
+    mirror_external_port: 5443, mirror_storage_class: 'fast-ssd', mirror_storage_size: '200Gi',
+  }, 'a daily GC and a quay.io cache that never expires'),
+  good('example-ops', { gc_schedule: '30 2 1-7 * 0', mirror_ttl: '72h30m' }, 'a schedule with ranges and a ttl of hours and minutes'),
+  good('example-ops', { mirror_username: 'robot', mirror_password: 'dckr_pat_abc-DEF_123' }, 'upstream credentials', { terraformOnly: true }),
 ];

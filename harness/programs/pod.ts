@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { onlyWithAddress, referencedAddress, resolveVariable, resourceAt, type Synthesized } from '../synth';
+import { address, onlyWithAddress, referencedAddress, resolveVariable, resourceAt, type Synthesized } from '../synth';
 
 /** The parts of cdk.tf.json read here. */
 export type SynthesizedJson = Pick<Synthesized, 'resource' | 'variable'>;
@@ -49,8 +49,17 @@ export interface RegistryWorkload {
   readonly containerPorts: Record<string, number>;
 }
 
-export function registryWorkload(json: SynthesizedJson): RegistryWorkload {
-  const [deploymentAddress, deployment] = onlyOf(json, 'kubernetes_deployment_v1');
+/**
+ * `server` names the RegistryServer construct when the stack has several (`mirror/server`); by default the stack's
+ * only Deployment and Service.
+ */
+export function registryWorkload(json: SynthesizedJson, server?: string): RegistryWorkload {
+  const at = (type: string): [string, any] => {
+    if (!server) return onlyOf(json, type);
+    const found = address(json, type, `${server}/${type === 'kubernetes_service_v1' ? 'service' : 'deployment'}`);
+    return [found, resourceAt(json, found)];
+  };
+  const [deploymentAddress, deployment] = at('kubernetes_deployment_v1');
   const podSpec = deployment.spec.template.spec;
   const container = podSpec.container.find((c: any) => c.name === 'registry');
   if (!container) throw new Error('the Deployment has no container named registry');
@@ -62,7 +71,7 @@ export function registryWorkload(json: SynthesizedJson): RegistryWorkload {
   const configVolume = volumes.find((v) => v.name === configMount.name);
   const configMap = resourceAt(json, referencedAddress(configVolume.config_map.name));
   const configYaml: string = configMap.data[configMount.sub_path];
-  const [serviceAddress, service] = onlyOf(json, 'kubernetes_service_v1');
+  const [serviceAddress, service] = at('kubernetes_service_v1');
   return {
     deploymentAddress,
     namespaceExpression: deployment.metadata.namespace,
@@ -167,8 +176,9 @@ export async function prepareLocalPod(
   dir: string,
   secrets: LocalSecrets,
   listen: { port: number; debugPort: number },
+  server?: string,
 ): Promise<LocalPod> {
-  const workload = registryWorkload(json);
+  const workload = registryWorkload(json, server);
   const volumeDirs: Record<string, string> = {};
   for (const volume of workload.volumes) {
     volumeDirs[volume.name] = path.join(dir, 'volumes', volume.name);

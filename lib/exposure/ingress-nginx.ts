@@ -9,7 +9,7 @@ import { adoptedTcpValues, installedChart } from '../hcl';
 import * as rules from '../rules';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
-import { type ExposureBindOptions, type ExposureBinding, ExposureStrategy, type ServiceTarget } from './strategy';
+import { type ExposureBindOptions, type ExposureBinding, type ExposureRoute, ExposureStrategy, type ServiceTarget } from './strategy';
 
 export const INGRESS_NGINX_REPOSITORY = 'https://kubernetes.github.io/ingress-nginx';
 
@@ -30,6 +30,11 @@ interface IngressNginxCommonProps {
   readonly target: ServiceTarget;
   /** Namespace of the controller. */
   readonly controllerNamespace: string;
+  /**
+   * More ports routed the same way (a pull-through cache beside the registry).
+   * @default - none
+   */
+  readonly additionalRoutes?: readonly ExposureRoute[];
 }
 
 export interface IngressNginxHelmProps extends IngressNginxCommonProps {
@@ -61,11 +66,16 @@ export function tcpRoute(target: ServiceTarget): string {
  * ConfigMap, the controller flag, a container port and a port on the controller Service. Keys are quoted so the
  * port stays a string key whatever YAML reader the chart's renderer uses.
  */
-export function tcpValues(externalPort: number, target: ServiceTarget): string {
+export function tcpValues(externalPort: number, target: ServiceTarget, additionalRoutes: readonly ExposureRoute[] = []): string {
   return stringify(
-    { tcp: { [portText(externalPort)]: tcpRoute(target) } },
+    { tcp: tcpMap(externalPort, target, additionalRoutes) },
     { defaultKeyType: 'QUOTE_DOUBLE', defaultStringType: 'QUOTE_DOUBLE', lineWidth: 0 },
   );
+}
+
+/** External port -> `<ns>/<svc>:<port>`, the registry's route first. */
+function tcpMap(externalPort: number, target: ServiceTarget, additionalRoutes: readonly ExposureRoute[]): Record<string, string> {
+  return Object.fromEntries([{ externalPort, target }, ...additionalRoutes].map((r) => [portText(r.externalPort), tcpRoute(r.target)]));
 }
 
 /**
@@ -84,8 +94,8 @@ export class IngressNginxTcp extends Construct {
     if (props.mode === 'configmap-only') {
       this.tcpConfigMap = new ConfigMapV1Data(this, 'tcp-services', {
         metadata: { name: props.tcpConfigMapName, namespace: props.controllerNamespace },
-        data: { [port]: tcpRoute(props.target) },
-        // Only our key is managed (server-side apply, own field manager): other routes in the map are left alone,
+        data: tcpMap(props.externalPort, props.target, props.additionalRoutes ?? []),
+        // Only our keys are managed (server-side apply, own field manager): other routes in the map are left alone,
         // and a key this stack wrote before is removed when the port changes.
         fieldManager: 'private-registry-stack',
         force: true,
@@ -114,8 +124,9 @@ export class IngressNginxTcp extends Construct {
       version: props.chartVersion,
       createNamespace: props.mode === 'install',
       values: [renderedMaps
-        ? adoptedTcpValues(`${renderedMaps.fqn}.objects`, port, tcpRoute(props.target))
-        : tcpValues(props.externalPort, props.target)],
+        ? adoptedTcpValues(`${renderedMaps.fqn}.objects`, Object.entries(tcpMap(props.externalPort, props.target, props.additionalRoutes ?? []))
+          .map(([routePort, route]) => ({ port: routePort, route })))
+        : tcpValues(props.externalPort, props.target, props.additionalRoutes)],
       // adopt: keep every value the release already had and merge ours on top.
       reuseValues: adopt,
       atomic: true,
@@ -187,10 +198,14 @@ export class IngressNginxExposure extends ExposureStrategy {
     check('exposure.mode', this.mode, [rules.oneOf(INGRESS_NGINX_MODES)]);
   }
 
-  bind(scope: Construct, { target, variables }: ExposureBindOptions): ExposureBinding {
+  override get routesAdditionalPorts(): boolean {
+    return true;
+  }
+
+  bind(scope: Construct, { target, variables, additionalRoutes }: ExposureBindOptions): ExposureBinding {
     const externalPort = variables.number('external_port');
     const controllerNamespace = variables.string('ingress_namespace');
-    const common = { externalPort, target, controllerNamespace };
+    const common = { externalPort, target, controllerNamespace, ...(additionalRoutes?.length ? { additionalRoutes } : {}) };
     const exposure = this.mode === 'configmap-only'
       ? new IngressNginxTcp(scope, 'exposure', { ...common, mode: this.mode, tcpConfigMapName: variables.string('tcp_services_configmap') })
       : new IngressNginxTcp(scope, 'exposure', {

@@ -9,9 +9,21 @@ export interface ServiceTarget {
   readonly port: number;
 }
 
+/** One more port clients reach on the same names (a pull-through cache beside the registry). */
+export interface ExposureRoute {
+  /** The port clients connect to. */
+  readonly externalPort: number;
+  readonly target: ServiceTarget;
+}
+
 export interface ExposureBindOptions {
   /** The registry Service. */
   readonly target: ServiceTarget;
+  /**
+   * More ports to route on the same names; only strategies whose `routesAdditionalPorts` is true take them.
+   * @default - none
+   */
+  readonly additionalRoutes?: readonly ExposureRoute[];
   /** The stack's variables: an exposure reads its own (external_port, ingress_namespace, ...). */
   readonly variables: StackVariables;
 }
@@ -55,6 +67,11 @@ export abstract class ExposureStrategy {
 
   /** Checks the strategy's own settings. */
   validate(_check: SettingCheck): void {}
+
+  /** Whether `bind` routes `additionalRoutes` (environments with a mirror need it). */
+  get routesAdditionalPorts(): boolean {
+    return false;
+  }
 
   /** Creates the exposure's resources in `scope`. */
   abstract bind(scope: Construct, options: ExposureBindOptions): ExposureBinding;

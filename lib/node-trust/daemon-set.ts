@@ -3,7 +3,7 @@ import { Fn } from 'cdktf';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { DaemonSetV1 } from '@cdktf/provider-kubernetes/lib/daemon-set-v1';
-import { DEFAULT_CONTAINERD_HOST_CERTS_DIR, renderNodeTrustScript } from './script';
+import { DEFAULT_CONTAINERD_HOST_CERTS_DIR, MIRROR_ENV, renderNodeTrustScript } from './script';
 import { seLinuxName } from '../registry/selinux';
 import { MANAGED_BY, workloadLabels, selectorLabels } from '../labels';
 import * as rules from '../rules';
@@ -14,11 +14,15 @@ export const NODE_TRUST_NAME = 'registry-node-trust';
 /** Where CRI-O, podman, skopeo and buildah read per-registry CAs on a node. */
 export const DEFAULT_CONTAINERS_HOST_CERTS_DIR = '/etc/containers/certs.d';
 
+/** Where CRI-O, podman and skopeo read registries.conf drop-ins (the cache's mirror entry). */
+export const DEFAULT_CONTAINERS_REGISTRIES_DIR = '/etc/containers/registries.conf.d';
+
 /** Paths inside the node-trust pod. */
 export const NODE_TRUST_MOUNTS = {
   caDir: '/run/registry-ca',
   containerdCertsDir: '/host/etc/containerd/certs.d',
   containersCertsDir: '/host/etc/containers/certs.d',
+  containersRegistriesDir: '/host/etc/containers/registries.conf.d',
 } as const;
 
 /** The environment variable the script reads its "host:port" list from (known only at apply time). */
@@ -61,6 +65,24 @@ export interface RegistryNodeTrustProps {
    * @default "/etc/containers/certs.d"
    */
   readonly containersCertsDir?: string;
+  /**
+   * Point the runtimes at a pull-through cache for one upstream (values may be Terraform expressions): containerd
+   * `certs.d/<upstreamRegistry>/hosts.toml`, a registries.conf.d drop-in for CRI-O. Adds a third hostPath mount.
+   * @default - no cache
+   */
+  readonly mirror?: {
+    /** "host:port" of the cache as nodes reach it. */
+    readonly hostPort: string;
+    /** How image references name the upstream (docker.io). */
+    readonly upstreamRegistry: string;
+    /** The upstream's URL, containerd's fallback `server` (https://registry-1.docker.io). */
+    readonly upstreamUrl: string;
+  };
+  /**
+   * The registries.conf.d directory on the node (only with `mirror`).
+   * @default "/etc/containers/registries.conf.d"
+   */
+  readonly containersRegistriesDir?: string;
 }
 
 /**
@@ -97,7 +119,10 @@ export class RegistryNodeTrust extends Construct {
       containersCertsDir: NODE_TRUST_MOUNTS.containersCertsDir,
       containerdHostCertsDir: containerdHostDir,
       intervalSeconds: props.intervalSeconds ?? 60,
+      ...(props.mirror ? { mirror: { containersRegistriesDir: NODE_TRUST_MOUNTS.containersRegistriesDir } } : {}),
     });
+    const registriesHostDir = props.containersRegistriesDir ?? DEFAULT_CONTAINERS_REGISTRIES_DIR;
+    rules.check('containersRegistriesDir', registriesHostDir, [rules.absolutePath]);
 
     const selector = selectorLabels(name, 'node-trust');
     const labels = workloadLabels(name, 'node-trust');
@@ -151,7 +176,14 @@ export class RegistryNodeTrust extends Construct {
                 image: props.image,
                 imagePullPolicy: 'IfNotPresent',
                 command: ['sh', '-c', this.script, 'node-trust'],
-                env: [{ name: REGISTRY_HOSTS_ENV, value: Fn.join(' ', props.registryHosts) }],
+                env: [
+                  { name: REGISTRY_HOSTS_ENV, value: Fn.join(' ', props.registryHosts) },
+                  ...(props.mirror ? [
+                    { name: MIRROR_ENV.upstream, value: props.mirror.upstreamRegistry },
+                    { name: MIRROR_ENV.upstreamUrl, value: props.mirror.upstreamUrl },
+                    { name: MIRROR_ENV.host, value: props.mirror.hostPort },
+                  ] : []),
+                ],
                 resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { memory: '32Mi' } },
                 securityContext: {
                   privileged: false,
@@ -163,6 +195,7 @@ export class RegistryNodeTrust extends Construct {
                   { name: 'registry-ca', mountPath: NODE_TRUST_MOUNTS.caDir, readOnly: true },
                   { name: 'containerd-certs', mountPath: NODE_TRUST_MOUNTS.containerdCertsDir },
                   { name: 'containers-certs', mountPath: NODE_TRUST_MOUNTS.containersCertsDir },
+                  ...(props.mirror ? [{ name: 'containers-registries', mountPath: NODE_TRUST_MOUNTS.containersRegistriesDir }] : []),
                 ],
               },
             ],
@@ -173,6 +206,7 @@ export class RegistryNodeTrust extends Construct {
               },
               hostDir('containerd-certs', containerdHostDir),
               hostDir('containers-certs', containersHostDir),
+              ...(props.mirror ? [hostDir('containers-registries', registriesHostDir)] : []),
             ],
           },
         },

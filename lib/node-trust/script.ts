@@ -30,7 +30,23 @@ export interface NodeTrustScriptOptions {
    * @default '/etc/containerd/certs.d'
    */
   readonly containerdHostCertsDir?: string;
+  /**
+   * Also point the runtimes at a pull-through cache for one upstream: containerd
+   * `<certs.d>/<upstream>/hosts.toml` (the cache as pull/resolve host, the upstream as `server` fallback, plus the CA)
+   * and a CRI-O / containers-registries.conf drop-in with a `[[registry.mirror]]`. The upstream and the cache's
+   * "host:port" are read at run time from MIRROR_UPSTREAM, MIRROR_UPSTREAM_URL and MIRROR_HOST (Terraform values).
+   * @default - no cache
+   */
+  readonly mirror?: {
+    /** Where the host's /etc/containers/registries.conf.d is mounted in the pod. */
+    readonly containersRegistriesDir: string;
+  };
 }
+
+/** The drop-in the script keeps in registries.conf.d (CRI-O reads it on start and on SIGHUP). */
+export const MIRROR_DROP_IN = 'private-registry-mirror.conf';
+/** Environment variables the script reads the cache settings from. */
+export const MIRROR_ENV = { upstream: 'MIRROR_UPSTREAM', upstreamUrl: 'MIRROR_UPSTREAM_URL', host: 'MIRROR_HOST' } as const;
 
 export const DEFAULT_CONTAINERD_HOST_CERTS_DIR = '/etc/containerd/certs.d';
 
@@ -73,6 +89,7 @@ export function validateNodeTrustScriptOptions(opts: NodeTrustScriptOptions): vo
     ['containersCertsDir', opts.containersCertsDir],
     ['containerdHostCertsDir', opts.containerdHostCertsDir ?? DEFAULT_CONTAINERD_HOST_CERTS_DIR],
   ];
+  if (opts.mirror) paths.push(['mirror.containersRegistriesDir', opts.mirror.containersRegistriesDir]);
   for (const [field, value] of paths) rules.check(field, value, [rules.absolutePath]);
   const interval = opts.intervalSeconds;
   if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 86400) {
@@ -93,8 +110,57 @@ export function renderContainerdHostsToml(hostPort: string, caHostPath: string):
   ].join('\n');
 }
 
+/**
+ * containerd `<certs.d>/<upstream>/hosts.toml` sending pulls of `upstream` to the cache first, the upstream itself
+ * (`server`) when the cache fails (containerd's documented format: `server`, then `[host."<url>"]` tables with
+ * `capabilities` and `ca`).
+ */
+export function renderContainerdMirrorHostsToml(upstreamUrl: string, mirrorHostPort: string, caHostPath: string): string {
+  return [
+    '# Written by the registry node-trust script; rewritten when it differs.',
+    `server = "${upstreamUrl}"`,
+    '',
+    `[host."https://${mirrorHostPort}"]`,
+    '  capabilities = ["pull", "resolve"]',
+    `  ca = "${caHostPath}"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * A containers-registries.conf(5) drop-in: images of `upstream` are pulled from the cache first, then from the
+ * upstream (CRI-O, podman, skopeo, buildah). The cache's CA comes from certs.d/<host:port>/ca.crt.
+ */
+export function renderRegistriesConfMirror(upstream: string, mirrorHostPort: string): string {
+  return [
+    '# Written by the registry node-trust script; rewritten when it differs.',
+    '[[registry]]',
+    `prefix = "${upstream}"`,
+    `location = "${upstream}"`,
+    '',
+    '[[registry.mirror]]',
+    `location = "${mirrorHostPort}"`,
+    '',
+  ].join('\n');
+}
+
 /** Single-quotes a value for sh (validated values never contain quotes; this keeps it safe regardless). */
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * `text` as printf arguments, one per line, with placeholders (\0name) replaced by shell expressions: a rendered
+ * file and the script's function writing it share one definition.
+ */
+function printfArgs(text: string, shell: Record<string, string>): string {
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => (/[$\0]/.test(line)
+      ? `"${line.replace(/"/g, '\\"').replace(/\0([a-z]+)/g, (_, name: string) => shell[name])}"`
+      : shq(line)))
+    .map((arg) => `    ${arg}`)
+    .join(' \\\n');
+}
 
 /**
  * The printf arguments of the script's `hosts_toml` function: the lines of `renderContainerdHostsToml` with the
@@ -107,6 +173,64 @@ const HOSTS_TOML_PRINTF_ARGS = renderContainerdHostsToml('\0host', '$CONTAINERD_
   .map((line) => (/[$\0]/.test(line) ? `"${line.replace(/"/g, '\\"').replace(/\0host/g, '$1')}"` : shq(line)))
   .map((arg) => `    ${arg}`)
   .join(' \\\n');
+
+/** The script's cache part (settings, functions): empty without a cache, so such scripts stay as they were. */
+function mirrorSettings(opts: NodeTrustScriptOptions): string {
+  if (!opts.mirror) return '';
+  return `# pull-through cache for one upstream registry (MIRROR_* from the pod's environment)
+CONTAINERS_REGISTRIES_DIR=${shq(opts.mirror.containersRegistriesDir)}
+MIRROR_UPSTREAM=\${${MIRROR_ENV.upstream}:-}
+MIRROR_UPSTREAM_URL=\${${MIRROR_ENV.upstreamUrl}:-}
+MIRROR_HOST=\${${MIRROR_ENV.host}:-}
+`;
+}
+
+function mirrorFunctions(opts: NodeTrustScriptOptions): string {
+  if (!opts.mirror) return '';
+  const toml = printfArgs(
+    renderContainerdMirrorHostsToml('\0url', '\0mirror', '$CONTAINERD_HOST_CERTS_DIR/\0upstream/ca.crt'),
+    { url: '$MIRROR_UPSTREAM_URL', mirror: '$MIRROR_HOST', upstream: '$MIRROR_UPSTREAM' },
+  );
+  const conf = printfArgs(renderRegistriesConfMirror('\0upstream', '\0mirror'), { upstream: '$MIRROR_UPSTREAM', mirror: '$MIRROR_HOST' });
+  return `
+# the same text as renderContainerdMirrorHostsToml(): the cache first, the upstream as the fallback server
+mirror_hosts_toml() {
+  printf '%s\\n' \\
+${toml}
+}
+
+# the same text as renderRegistriesConfMirror()
+mirror_registries_conf() {
+  printf '%s\\n' \\
+${conf}
+}
+
+# valid_registry NAME: a registry as image references name it (DNS name or IPv4, optional :port)
+valid_registry() {
+  case "$1" in
+    '' | .* | *..* | *[!a-z0-9.:-]*) return 1 ;;
+  esac
+  case "$1" in
+    *:*) valid_host_port "$1" ;;
+  esac
+}
+
+sync_mirror() {
+  if ! valid_registry "$MIRROR_UPSTREAM" || ! valid_host_port "$MIRROR_HOST"; then
+    log "cache settings '$MIRROR_UPSTREAM' -> '$MIRROR_HOST' are not a registry name and a host:port; nothing written for the cache"
+    return 1
+  fi
+  case "$MIRROR_UPSTREAM_URL" in
+    https://*) valid_registry "\${MIRROR_UPSTREAM_URL#https://}" || { log "MIRROR_UPSTREAM_URL '$MIRROR_UPSTREAM_URL' is not https://<registry>"; return 1; } ;;
+    *) log "MIRROR_UPSTREAM_URL '$MIRROR_UPSTREAM_URL' is not https://<registry>"; return 1 ;;
+  esac
+  put_file "$CONTAINERD_CERTS_DIR/$MIRROR_UPSTREAM/ca.crt" cat -- "$CA_PATH" || return 1
+  put_file "$CONTAINERD_CERTS_DIR/$MIRROR_UPSTREAM/hosts.toml" mirror_hosts_toml || return 1
+  put_file "$CONTAINERS_CERTS_DIR/$MIRROR_HOST/ca.crt" cat -- "$CA_PATH" || return 1
+  put_file "$CONTAINERS_REGISTRIES_DIR/${MIRROR_DROP_IN}" mirror_registries_conf || return 1
+}
+`;
+}
 
 /**
  * Renders the node trust script. Run it with `sh`; with env ONCE=1 it makes one pass and exits (non-zero when
@@ -138,7 +262,7 @@ CONTAINERD_HOST_CERTS_DIR=${shq(hostCertsDir)}
 INTERVAL=${opts.intervalSeconds}
 # space-separated host:port entries
 ${hostsLine}
-
+${mirrorSettings(opts)}
 log() {
   printf '%s node-trust: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
 }
@@ -166,7 +290,7 @@ valid_host_port() {
   esac
   [ "\${#port}" -le 5 ] && [ "$port" -le 65535 ]
 }
-
+${mirrorFunctions(opts)}
 tmp=''
 cleanup() {
   if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi
@@ -220,7 +344,7 @@ sync_once() {
     put_file "$CONTAINERD_CERTS_DIR/$hostport/hosts.toml" hosts_toml "$hostport" || return 1
     put_file "$CONTAINERS_CERTS_DIR/$hostport/ca.crt" cat -- "$CA_PATH" || return 1
   done
-  # said once, so a quiet log means nothing changed
+${opts.mirror ? '  sync_mirror || return 1\n' : ''}  # said once, so a quiet log means nothing changed
   if [ "$changes" -eq 0 ] && [ "$reported" = 0 ]; then log "up to date: $REGISTRY_HOSTS"; fi
   reported=1
 }

@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
-import { DeploymentV1 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
+import {
+  DeploymentV1,
+  type DeploymentV1SpecTemplateSpecContainerEnv,
+  type DeploymentV1SpecTemplateSpecContainerEnvFrom,
+} from '@cdktf/provider-kubernetes/lib/deployment-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import type { RegistryAuth } from '../auth';
 import type { RegistryTls } from '../tls';
 import type { StorageBinding, RolloutStrategy } from '../storage';
 import { selectorLabels, workloadLabels } from '../labels';
-import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, REGISTRY_UID, renderRegistryConfig } from './config';
+import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, REGISTRY_UID, renderRegistryConfig, type RegistryConfigOptions } from './config';
 import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
@@ -40,6 +44,24 @@ export interface RegistryServerProps {
    * @default - the runtime's default label
    */
   readonly seLinuxOptions?: SeLinuxOptions;
+  /**
+   * config.yml options beyond port and storage: `auth: false` for a pull-through cache that serves anonymous pulls
+   * (then the htpasswd secret is not mounted).
+   * @default - the registry's own: TLS and htpasswd auth
+   */
+  readonly config?: Pick<RegistryConfigOptions, 'auth'>;
+  /**
+   * More environment variables of the registry container (a pull-through cache's `proxy` section: values that are
+   * Terraform variables go here, where a change rolls the pod, not into config.yml).
+   * @default - none
+   */
+  readonly extraEnv?: DeploymentV1SpecTemplateSpecContainerEnv[];
+  /**
+   * ConfigMaps or secrets whose keys become environment variables when the container starts (the garbage-collection
+   * window's read-only switch).
+   * @default - none
+   */
+  readonly envFrom?: DeploymentV1SpecTemplateSpecContainerEnvFrom[];
 }
 
 /** The registry itself: its config, the Deployment that runs it and the Service in front of it. */
@@ -57,7 +79,8 @@ export class RegistryServer extends Construct {
   constructor(scope: Construct, id: string, props: RegistryServerProps) {
     super(scope, id);
     if (props.seLinuxOptions) validateSeLinuxOptions('seLinuxOptions', props.seLinuxOptions);
-    this.configYaml = renderRegistryConfig({ port: REGISTRY_PORT, debugPort: DEBUG_PORT, storageDriver: props.storage.driver });
+    this.configYaml = renderRegistryConfig({ port: REGISTRY_PORT, debugPort: DEBUG_PORT, storageDriver: props.storage.driver, ...props.config });
+    const authenticated = props.config?.auth ?? true;
     this.selector = selectorLabels(props.name, 'registry');
     const labels = workloadLabels(props.name, 'registry');
     const metadata = { name: props.name, namespace: props.namespace, labels };
@@ -131,7 +154,9 @@ export class RegistryServer extends Construct {
                   },
                   // distribution v3 exports traces to localhost:4318 by default; nothing listens there.
                   { name: 'OTEL_TRACES_EXPORTER', value: 'none' },
+                  ...(props.extraEnv ?? []),
                 ],
+                ...(props.envFrom ? { envFrom: props.envFrom } : {}),
                 startupProbe: probe(2, 30),
                 readinessProbe: probe(10, 3),
                 livenessProbe: liveness,
@@ -151,7 +176,7 @@ export class RegistryServer extends Construct {
                 volumeMount: [
                   { name: 'config', mountPath: MOUNTS.configFile, subPath: 'config.yml', readOnly: true },
                   { name: 'tls', mountPath: MOUNTS.tlsDir, readOnly: true },
-                  { name: 'auth', mountPath: MOUNTS.authDir, readOnly: true },
+                  ...(authenticated ? [{ name: 'auth', mountPath: MOUNTS.authDir, readOnly: true }] : []),
                   ...props.storage.volumeMounts,
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
@@ -172,7 +197,7 @@ export class RegistryServer extends Construct {
                   ],
                 },
               },
-              {
+              ...(authenticated ? [{
                 name: 'auth',
                 secret: {
                   secretName: auth.htpasswdSecret.metadata.name,
@@ -180,7 +205,7 @@ export class RegistryServer extends Construct {
                   defaultMode: '0440',
                   items: [{ key: auth.htpasswdKey, path: 'htpasswd' }],
                 },
-              },
+              }] : []),
               ...props.storage.volumes,
               { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
             ],

@@ -206,6 +206,62 @@ export const VARIABLES = {
     default: 'docker.io/library/busybox:1.37.0', rules: [rules.imageReference, rules.pinnedImage],
   },
 
+  // ---- operations: garbage collection, pull-through cache --------------------------------------------------
+  gc_schedule: {
+    type: 'string', declaredWhen: 'garbageCollection',
+    description: 'When the garbage-collection window opens (cron, cluster time zone): pushes are refused for its length, pulls are served.',
+    default: '0 3 * * 0', rules: [rules.cronSchedule],
+  },
+  gc_kubectl_image: {
+    type: 'string', declaredWhen: 'garbageCollection',
+    description: 'Image the GC job copies a static kubectl from (needs /bin/kubectl and cp), pinned by tag or digest.',
+    default: 'registry.k8s.io/kubectl:v1.33.0', rules: [rules.imageReference, rules.pinnedImage],
+  },
+  mirror_remote_url: {
+    type: 'string', declaredWhen: 'mirror',
+    description: 'Upstream registry the pull-through cache fetches from (proxy.remoteurl).',
+    default: 'https://registry-1.docker.io', rules: [rules.registryUrl],
+  },
+  mirror_upstream_registry: {
+    type: 'string', declaredWhen: 'mirror',
+    description: 'How image references name that upstream (docker.io for Docker Hub): nodes send pulls of it to the cache.',
+    default: 'docker.io', rules: [rules.registryHost],
+  },
+  mirror_username: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'mirror',
+    description: 'Upstream user of the cache (raises rate limits); empty for anonymous pulls.',
+    default: '', rules: [rules.optional(rules.credential)],
+  },
+  mirror_password: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'mirror',
+    description: 'Upstream password or access token of the cache: a read-only token for public content (the cache serves anyone it admits).',
+    default: '', rules: [rules.optional(rules.credential), rules.bothOrNeither('mirror_username', '')],
+  },
+  mirror_ttl: {
+    type: 'string', declaredWhen: 'mirror',
+    description: 'How long the cache keeps content after its last pull (proxy.ttl; 0: forever).',
+    default: '168h', rules: [rules.ttlDuration],
+  },
+  mirror_external_port: {
+    type: 'number', declaredWhen: 'mirror',
+    description: 'Port of the pull-through cache on the registry names (a second TCP route on ingress-nginx).',
+    default: 5001,
+    rules: ({ defaultOf }) => [
+      rules.tcpPort, rules.unreservedIngressPort,
+      rules.differentFrom('external_port', defaultOf('external_port'), "a port other than the registry's (external_port)"),
+    ],
+  },
+  mirror_storage_size: {
+    type: 'string', declaredWhen: 'mirror',
+    description: 'Size of the cache claim (Kubernetes quantity); distribution does not bound the cache, the ttl does.',
+    default: '20Gi', rules: [rules.positiveQuantity],
+  },
+  mirror_storage_class: {
+    type: 'string', declaredWhen: 'mirror',
+    description: "Storage class of the cache claim; empty for the cluster's default class.",
+    default: '', rules: [rules.optional(rules.dns1123Subdomain)],
+  },
+
   // ---- cluster connection ---------------------------------------------------------------------------------
   kubeconfig_path: {
     type: 'string', description: 'Kubeconfig file (workstation runs). Ignored when kube_host is set.',

@@ -1,0 +1,177 @@
+/**
+ * A stand-in for the Kubernetes API and kubelet behind the garbage-collection window script: the script's `kubectl`
+ * is a stub on PATH that forwards its arguments to this process, which keeps the maintenance ConfigMap, the
+ * registry Deployment's restart token and its "pods", and restarts the REAL registry process (Recreate: the old one
+ * stops before the new one starts) with the ConfigMap's keys in its environment, as envFrom does. Only the exact
+ * commands the script issues are understood; anything else fails, so a new kubectl call must be added here (and to
+ * the synthesized Role, which `calls` lets a test check).
+ */
+import * as fs from 'node:fs/promises';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { Cleanup } from './cleanup';
+
+/** One kubectl call as RBAC sees it. */
+export interface KubeCall {
+  readonly verb: 'get' | 'patch' | 'list';
+  readonly resource: 'configmaps' | 'deployments' | 'pods';
+  readonly name?: string;
+  readonly namespace: string;
+  readonly args: readonly string[];
+}
+
+export interface FakePod {
+  token: string;
+  deleting: boolean;
+  ready: boolean;
+}
+
+export interface GcClusterOptions {
+  readonly namespace: string;
+  readonly deployment: string;
+  readonly maintenanceConfigMap: string;
+  readonly podSelector: string;
+  /** The ConfigMap's data as synthesized. */
+  readonly maintenanceData: Record<string, string>;
+  /** Stops the running registry. */
+  readonly stopRegistry: () => Promise<void>;
+  /** Starts the registry with these extra environment variables (the ConfigMap's keys). */
+  readonly startRegistry: (env: Record<string, string>) => Promise<void>;
+  /** Awaited before answering the script's read-back of the ConfigMap (the last call before GC starts). */
+  readonly beforeReadBack?: () => Promise<void>;
+}
+
+export interface GcCluster {
+  /** Directory holding the `kubectl` stub: put it first on the script's PATH. */
+  readonly binDir: string;
+  readonly calls: KubeCall[];
+  readonly configMap: Record<string, string>;
+  pods: FakePod[];
+  /**
+   * Answer a restart only once the new pod is Ready (the script's wait loop then passes at once; faster tests).
+   * When false the restart runs after the answer and the script sees the old pod terminating, then the new one
+   * not ready yet.
+   */
+  restartBeforeAnswer: boolean;
+  /** Milliseconds since the epoch of every restart request and of every restart that completed. */
+  readonly restarts: Array<{ token: string; requested: number; ready?: number }>;
+}
+
+const STUB = `#!/bin/sh
+exec node "$(dirname "$0")/kubectl.js" "$@"
+`;
+
+/** The stub's client: POSTs argv, prints what comes back, exits with its status. */
+const CLIENT = `const http = require('node:http');
+const body = JSON.stringify(process.argv.slice(2));
+const req = http.request(process.env.FAKE_KUBE_URL, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (c) => (text += c));
+  res.on('end', () => {
+    const { status, stdout, stderr } = JSON.parse(text);
+    process.stdout.write(stdout);
+    process.stderr.write(stderr);
+    process.exitCode = status;
+  });
+});
+req.on('error', (e) => { process.stderr.write('fake kubectl: ' + e.message + '\\n'); process.exitCode = 1; });
+req.end(body);
+`;
+
+const RESTART_ANNOTATION_PATH = /^\{"spec":\{"template":\{"metadata":\{"annotations":\{"kubectl\.kubernetes\.io\/restartedAt":"([^"]+)"\}\}\}\}\}$/;
+
+/** Starts the fake API; `env` for the script must carry FAKE_KUBE_URL (returned in `urlEnv`). */
+export async function startGcCluster(cleanup: Cleanup, dir: string, options: GcClusterOptions): Promise<GcCluster & { urlEnv: Record<string, string> }> {
+  const binDir = path.join(dir, 'bin');
+  await fs.mkdir(binDir, { recursive: true });
+  await fs.writeFile(path.join(binDir, 'kubectl'), STUB, { mode: 0o755 });
+  await fs.writeFile(path.join(binDir, 'kubectl.js'), CLIENT);
+  const cluster: GcCluster = {
+    binDir,
+    calls: [],
+    configMap: { ...options.maintenanceData },
+    pods: [{ token: '', deleting: false, ready: true }],
+    restarts: [],
+    restartBeforeAnswer: false,
+  };
+  let rollout: Promise<void> = Promise.resolve();
+
+  const restart = (token: string) => {
+    const entry: { token: string; requested: number; ready?: number } = { token, requested: Date.now() };
+    cluster.restarts.push(entry);
+    rollout = rollout.then(async () => {
+      cluster.pods = cluster.pods.map((p) => ({ ...p, deleting: true }));
+      await options.stopRegistry();
+      cluster.pods = [{ token, deleting: false, ready: false }];
+      await options.startRegistry({ ...cluster.configMap });
+      cluster.pods = [{ token, deleting: false, ready: true }];
+      entry.ready = Date.now();
+    });
+  };
+
+  const handle = async (argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> => {
+    const fail = (why: string) => ({ status: 1, stdout: '', stderr: `fake kubectl: ${why}: ${argv.join(' ')}\n` });
+    if (argv[0] !== '--namespace') return fail('no --namespace');
+    const namespace = argv[1];
+    if (namespace !== options.namespace) return fail(`namespace ${namespace}`);
+    const args = argv.slice(2);
+    const call = (verb: KubeCall['verb'], resource: KubeCall['resource'], name?: string) =>
+      cluster.calls.push({ verb, resource, name, namespace, args });
+    const [verb, kind, name] = args;
+    if (verb === 'patch' && kind === 'configmap' && args[3] === '--type' && args[4] === 'merge' && args[5] === '-p' && args.length === 7) {
+      call('patch', 'configmaps', name);
+      if (name !== options.maintenanceConfigMap) return fail('no such configmap');
+      Object.assign(cluster.configMap, (JSON.parse(args[6]) as { data: Record<string, string> }).data);
+      return { status: 0, stdout: `configmap/${name} patched\n`, stderr: '' };
+    }
+    if (verb === 'get' && kind === 'configmap' && args[3] === '-o' && args.length === 5) {
+      call('get', 'configmaps', name);
+      const key = /^jsonpath=\{\.data\.([A-Z_]+)\}$/.exec(args[4])?.[1];
+      if (name !== options.maintenanceConfigMap || !key) return fail('unsupported get configmap');
+      await options.beforeReadBack?.();
+      return { status: 0, stdout: cluster.configMap[key] ?? '', stderr: '' };
+    }
+    if (verb === 'patch' && kind === 'deployment' && args[3] === '-p' && args.length === 5) {
+      call('patch', 'deployments', name);
+      const token = RESTART_ANNOTATION_PATH.exec(args[4])?.[1];
+      if (name !== options.deployment || !token) return fail('unsupported patch deployment');
+      restart(token);
+      if (cluster.restartBeforeAnswer) await rollout;
+      return { status: 0, stdout: `deployment.apps/${name} patched\n`, stderr: '' };
+    }
+    if (verb === 'get' && kind === 'deployment' && args[3] === '-o' && args[4] === 'jsonpath={.spec.replicas}' && args.length === 5) {
+      call('get', 'deployments', name);
+      if (name !== options.deployment) return fail('no such deployment');
+      return { status: 0, stdout: '1', stderr: '' };
+    }
+    if (verb === 'get' && kind === 'pods' && args[2] === '-l' && args[4] === '-o' && args.length === 6) {
+      call('list', 'pods');
+      if (args[3] !== options.podSelector) return fail(`selector ${args[3]}`);
+      const expected = 'jsonpath={range .items[*]}{.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}{"|"}{.metadata.deletionTimestamp}{"|"}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}';
+      if (args[5] !== expected) return fail('unsupported pod jsonpath');
+      const stdout = cluster.pods.map((p) => `${p.token}|${p.deleting ? '2026-01-01T00:00:00Z' : ''}|${p.ready ? 'True' : 'False'}\n`).join('');
+      return { status: 0, stdout, stderr: '' };
+    }
+    return fail('unsupported command');
+  };
+
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      handle(JSON.parse(body) as string[])
+        .catch((err: Error) => ({ status: 1, stdout: '', stderr: `fake kubectl: ${err.message}\n` }))
+        .then((answer) => res.end(JSON.stringify(answer)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanup.add(async () => {
+    await rollout.catch(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(cluster, { urlEnv: { FAKE_KUBE_URL: `http://127.0.0.1:${port}/` } });
+}

@@ -1,0 +1,55 @@
+/**
+ * The operations an environment opts into (lib/environments.ts `garbageCollection`, `mirror`) and their checks.
+ * Values an operator tunes per run (schedule, upstream, sizes, credentials) are catalog variables.
+ */
+import type { ExposureStrategy } from '../exposure/strategy';
+import { ClaimStorage } from '../storage/claim-storage';
+import { HostPathStorage } from '../storage/host-path';
+import type { SettingCheck, StorageStrategy } from '../storage/strategy';
+import * as rules from '../rules';
+
+export interface GarbageCollectionSettings {
+  /**
+   * Also delete manifests no tag points at (`--delete-untagged`). On registry 3.1.0 the platform manifests of a
+   * tagged multi-arch index are kept; distribution 2.8 deleted them (issues #3178, #4939): never with a 2.x image.
+   * @default false
+   */
+  readonly deleteUntagged?: boolean;
+}
+
+/** The pull-through cache has no structural options: upstream, ttl, credentials and sizes are variables. */
+export type MirrorSettings = Record<string, never>;
+
+const never = (allowed: string): rules.Rule => ({ allowed, test: () => false, condition: () => 'false' });
+
+function checkOptionNames(check: SettingCheck, setting: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      check(`${setting}.${key}`, (options as Record<string, unknown>)[key],
+        [never(known.length > 0 ? `one of its options: ${known.join(', ')}` : 'no option: the mirror is configured by its variables (mirror_*)')]);
+    }
+  }
+}
+
+/**
+ * The GC pod mounts the registry's claim beside the registry: a host-path claim follows its volume's node affinity
+ * to the registry's node, and a ReadWriteMany claim mounts anywhere. A ReadWriteOnce claim from a storage class
+ * could be scheduled on another node, where its attachment would keep the registry from restarting.
+ */
+export function validateGarbageCollection(check: SettingCheck, settings: GarbageCollectionSettings, storage: StorageStrategy): void {
+  checkOptionNames(check, 'garbageCollection', settings, ['deleteUntagged']);
+  if (settings.deleteUntagged !== undefined) check('garbageCollection.deleteUntagged', settings.deleteUntagged, [rules.boolean]);
+  if (storage instanceof ClaimStorage && !(storage instanceof HostPathStorage) && !storage.shared) {
+    check('garbageCollection', storage.kind, [never(
+      'storage the GC pod can mount beside the registry: Storage.hostPath() or a ReadWriteMany claim (a ReadWriteOnce claim may attach to one node only)',
+    )]);
+  }
+}
+
+/** The cache is reached on the registry's names at a second port: the exposure must route it. */
+export function validateMirror(check: SettingCheck, settings: MirrorSettings, exposure: ExposureStrategy): void {
+  checkOptionNames(check, 'mirror', settings, []);
+  if (!exposure.routesAdditionalPorts) {
+    check('mirror', exposure.kind, [never('an exposure that routes a second port on the registry names for the cache: Exposure.ingressNginx.*()')]);
+  }
+}
