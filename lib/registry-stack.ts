@@ -126,6 +126,7 @@ export class RegistryStack extends TerraformStack {
       registryPort: this.server.port,
       metricsPort: this.server.debugPort,
       peerNamespaces: this.exposure.peerNamespaces,
+      peerPods: this.exposure.peerPods,
       allowedClientNamespaces: vars.list('allowed_client_namespaces'),
       monitoringNamespace: vars.string('monitoring_namespace'),
     });
@@ -152,6 +153,7 @@ export class RegistryStack extends TerraformStack {
       users: vars.list('registry_users'),
       passwords: this.auth.passwords,
       manualSteps: this.exposure.manualSteps,
+      statusCommand: this.exposure.statusCommand,
     });
   }
 

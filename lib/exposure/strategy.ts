@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import type { PodPeer } from '../network-policy';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
 
@@ -23,8 +24,19 @@ export interface ExposureBinding {
    * @default - none: clients reach the Service directly
    */
   readonly peerNamespaces?: string[];
+  /**
+   * Pods (a namespace and pod labels) that forward client connections to the registry port, when a whole namespace
+   * would admit too much (a Gateway's data plane in a shared namespace).
+   * @default - none
+   */
+  readonly peerPods?: PodPeer[];
   /** What the operator must still do by hand, if anything (the `manual_steps` output). */
   readonly manualSteps?: string;
+  /**
+   * A command that shows whether the exposure took the registry's route (the `route_status_command` output).
+   * @default - none: nothing reports a status
+   */
+  readonly statusCommand?: string;
 }
 
 /**
