@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
 import type { PodPeer } from '../network-policy';
+import type { Rule } from '../rules';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
 
@@ -39,6 +40,9 @@ export interface ExposureBinding {
   readonly statusCommand?: string;
 }
 
+/** Variables every stack declares whose rules depend on the exposure. */
+export type ExposedVariable = 'registry_domains' | 'registry_ip_addresses';
+
 /**
  * How clients outside the cluster reach the registry: a strategy object chosen per environment with a static
  * factory (`Exposure.ingressNginx.install()`, `Exposure.none()`, ...) and bound once by the stack. A new exposure is
@@ -56,6 +60,14 @@ export abstract class ExposureStrategy {
 
   /** Checks the strategy's own settings. */
   validate(_check: SettingCheck): void {}
+
+  /**
+   * Rules this exposure adds to a variable every stack declares (a Gateway routes by SNI: names only, no IPs).
+   * @default - none
+   */
+  addedRules(_variable: ExposedVariable): readonly Rule[] {
+    return [];
+  }
 
   /** Creates the exposure's resources in `scope`. */
   abstract bind(scope: Construct, options: ExposureBindOptions): ExposureBinding;
