@@ -8,7 +8,7 @@ export interface Case {
   /** Finishes "fails when ..." / "accepts ...". */
   readonly title: string;
   /** Test environment whose stack declares the variables. */
-  readonly stack: 'dev' | 'prod' | 'shared' | 'claim';
+  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-gateway' | 'gateway-attach';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -32,6 +32,8 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   prod: {},
   claim: {},
   shared: { tls_certificate_pem: CERTIFICATE, tls_private_key_pem: PRIVATE_KEY, tls_ca_pem: CERTIFICATE },
+  'example-gateway': {},
+  'gateway-attach': {},
 };
 
 const bad = (stack: Case['stack'], field: VariableName, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
@@ -103,6 +105,21 @@ export const BAD_CASES: readonly Case[] = [
   bad('shared', 'tls_certificate_pem', 'hello', 'the certificate is not PEM'),
   bad('shared', 'tls_ca_pem', `${CERTIFICATE}trailing garbage`, 'the CA PEM has text after the block'),
   bad('claim', 'existing_claim', '', 'the existing claim is empty'),
+  bad('example-gateway', 'registry_domains', ['registry.example.internal', '10.0.0.1'], 'a registry domain is an IP behind a Gateway (hostnames cannot be IPs)'),
+  bad('gateway-attach', 'registry_domains', ['registry.123'], 'a registry domain behind a Gateway ends in a numeric label'),
+  bad('example-gateway', 'registry_domains', Array.from({ length: 65 }, (_, i) => `r${i}.example.com`), 'a created Gateway would need more than 64 listeners'),
+  bad('gateway-attach', 'registry_ip_addresses', ['192.0.2.10'], 'registry IP addresses are listed behind a Gateway (no SNI to route by)'),
+  bad('example-gateway', 'gateway_port', 0, 'the Gateway listener port is 0'),
+  bad('gateway-attach', 'gateway_port', 65536, 'the Gateway listener port is above 65535'),
+  bad('gateway-attach', 'gateway_name', 'Shared_Gateway', 'the Gateway name is not a DNS subdomain'),
+  bad('example-gateway', 'gateway_namespace', 'gateway.system', 'the Gateway namespace is not a DNS label'),
+  bad('gateway-attach', 'gateway_section_name', 'Registry TLS', 'the listener (sectionName) has capitals and a space'),
+  bad('example-gateway', 'gateway_class_name', '', 'the GatewayClass name is empty'),
+  bad('example-gateway', 'gateway_proxy_namespace', 'Envoy', 'the data-plane namespace has capitals'),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['app'], "a data-plane pod label has no '='"),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['=envoy'], 'a data-plane pod label has no key'),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy proxy'], 'a data-plane pod label value has a space'),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy', 'app=proxy'], 'two data-plane pod labels have the same key'),
 ];
 
 const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Partial<Case> = {}): Case =>
@@ -129,4 +146,9 @@ export const GOOD_CASES: readonly Case[] = [
   good('dev', { allowed_client_namespaces: ['ci', 'build-2'], monitoring_namespace: 'monitoring' }, 'client and monitoring namespaces'),
   good('prod', { ingress_chart_version: '4.15.1-beta.1' }, 'a pre-release chart version'),
   good('shared', { replicas: 3, storage_class: '' }, "3 replicas on shared storage of the cluster's default class"),
+  good('example-gateway', {}, 'the example-gateway defaults (a Gateway created by the stack)'),
+  good('gateway-attach', {}, 'the gateway-attach defaults (an existing Gateway, a named listener)'),
+  good('gateway-attach', { gateway_section_name: '', gateway_proxy_namespace: '', gateway_proxy_pod_labels: [] }, 'every listener of the Gateway, its namespace, every pod there'),
+  good('example-gateway', { gateway_port: 443, registry_domains: ['registry.example.com', 'registry'] }, 'a Gateway on 443 (reserved only by ingress-nginx) and a single-label name'),
+  good('gateway-attach', { gateway_proxy_pod_labels: ['app.kubernetes.io/name=envoy', 'tier='] }, 'a prefixed label key and an empty label value'),
 ];
