@@ -26,8 +26,9 @@ export interface Synthesized {
 const dev = ENVIRONMENTS.find((e) => e.name === 'dev')!;
 
 /**
- * The shipped environments plus two that exercise the other structural choices: provided TLS on shared
- * storage-class storage behind a configmap-only controller, and an existing claim with no exposure.
+ * The shipped and example environments plus three that exercise the other structural choices: provided TLS on shared
+ * storage-class storage behind a configmap-only controller, an existing claim with no exposure, and a route attached
+ * to a Gateway that exists (on a named listener).
  */
 export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
   ...ENVIRONMENTS,
@@ -48,6 +49,23 @@ export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     exposure: Exposure.none(),
     serviceType: 'LoadBalancer',
     variables: { ...dev.variables, existing_claim: 'registry-data', monitoring_namespace: 'monitoring' },
+  },
+  {
+    name: 'gateway-attach',
+    tlsMode: 'generated',
+    storage: Storage.hostPath(),
+    exposure: Exposure.gateway({ mode: 'attach' }),
+    serviceType: 'ClusterIP',
+    variables: {
+      ...dev.variables,
+      gateway_name: 'shared-gateway',
+      gateway_namespace: 'gateway-system',
+      gateway_section_name: 'registry-tls',
+      gateway_port: 443,
+      gateway_proxy_namespace: 'envoy-gateway-system',
+      // Envoy Gateway's default: the proxies run in its own namespace, labelled with the Gateway they serve.
+      gateway_proxy_pod_labels: ['gateway.envoyproxy.io/owning-gateway-name=shared-gateway', 'gateway.envoyproxy.io/owning-gateway-namespace=gateway-system'],
+    },
   },
 ];
 

@@ -31,7 +31,10 @@ export interface EnvironmentSettings {
   readonly tlsMode: TlsMode;
   /** What backs the data: `Storage.hostPath()`, `Storage.storageClass({ accessMode })`, `Storage.existingClaim()`. */
   readonly storage: Storage;
-  /** How clients reach the registry: `Exposure.ingressNginx.install()` / `.adopt()` / `.configmapOnly()`, `Exposure.none()`. */
+  /**
+   * How clients reach the registry: `Exposure.ingressNginx.install()` / `.adopt()` / `.configmapOnly()`,
+   * `Exposure.gateway({ mode: 'attach' | 'create' })`, `Exposure.none()`.
+   */
   readonly exposure: Exposure;
   readonly serviceType: ServiceType;
   /**
@@ -129,6 +132,27 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     mirror: {},
     variables: { registry_domains: ['registry.ops.example.internal'] },
   },
+  {
+    // Gateway API instead of the retired ingress-nginx: the stack creates a Gateway of the cluster's GatewayClass
+    // with a TLS passthrough listener per name, and a TLSRoute to the registry (docs/gateway-api.md). With a Gateway
+    // that exists already, use Exposure.gateway({ mode: 'attach' }) and set gateway_name / gateway_namespace.
+    name: 'example-gateway',
+    tlsMode: 'generated',
+    storage: Storage.hostPath(),
+    exposure: Exposure.gateway({ mode: 'create' }),
+    serviceType: 'ClusterIP',
+    nodeTrust: true,
+    variables: {
+      registry_domains: ['registry.example.internal', 'registry.gateway.example.internal'],
+      gateway_class_name: 'nginx',
+      gateway_name: 'registry-gateway',
+      gateway_namespace: 'registry-gateway',
+      // NGINX Gateway Fabric runs each Gateway's data plane in the Gateway's namespace; GEP-1762 has in-cluster
+      // implementations label what they generate for a Gateway with its name. Check your data-plane pods' labels
+      // (`kubectl -n registry-gateway get pods --show-labels`) before relying on this selector.
+      gateway_proxy_pod_labels: ['gateway.networking.k8s.io/gateway-name=registry-gateway'],
+    },
+  },
 ];
 
 const TLS_MODES: readonly TlsMode[] = ['generated', 'provided'];
@@ -154,7 +178,7 @@ export function validateEnvironment(env: EnvironmentSettings): void {
   requireStrategy(`environment ${env.name}: storage`, env.storage, env.storage instanceof StorageStrategy,
     'Storage.hostPath(), Storage.storageClass() or Storage.existingClaim()');
   requireStrategy(`environment ${env.name}: exposure`, env.exposure, env.exposure instanceof ExposureStrategy,
-    'Exposure.ingressNginx.install(), .adopt(), .configmapOnly() or Exposure.none()');
+    'Exposure.ingressNginx.install(), .adopt(), .configmapOnly(), Exposure.gateway({ mode }) or Exposure.none()');
   env.storage.validate(check);
   env.exposure.validate(check);
   check('serviceType', env.serviceType, [rules.oneOf(SERVICE_TYPES)]);

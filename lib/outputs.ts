@@ -16,6 +16,11 @@ export interface RegistryOutputsProps {
   readonly certificateExpiresAt: string;
   /** What the operator must still do by hand, if anything. */
   readonly manualSteps?: string;
+  /**
+   * A command showing whether the exposure took the registry's route (Gateway API route status).
+   * @default - no `route_status_command` output
+   */
+  readonly statusCommand?: string;
 }
 
 /** The stack's outputs: the endpoint, the CA, users and passwords, and ready-to-run commands. */
@@ -48,5 +53,8 @@ export function addRegistryOutputs(stack: TerraformStack, props: RegistryOutputs
   }, 'How to trust the registry CA on a workstation (no insecure-registry settings needed).');
   if (props.manualSteps) {
     output('manual_steps', props.manualSteps, 'What the operator must still change on a controller not installed by Helm.');
+  }
+  if (props.statusCommand) {
+    output('route_status_command', props.statusCommand, "kubectl command showing whether the Gateway accepted the registry's route (and, when the stack created the Gateway, its address and Programmed condition).");
   }
 }

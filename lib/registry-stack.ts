@@ -3,7 +3,7 @@ import { Fn, Lazy, TerraformOutput, TerraformStack } from 'cdktf';
 import type { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { validateEnvironment, type EnvironmentSettings } from './environments';
 import type { ExposureBinding } from './exposure';
-import { keepEarlierIngressNginxRelease } from './exposure/ingress-nginx';
+import { keepEarlierIngressNginx } from './exposure/ingress-nginx';
 import type { StorageBinding } from './storage';
 import { RegistryTls, type RegistryTlsProps } from './tls';
 import { RegistryAuth } from './auth';
@@ -171,8 +171,8 @@ export class RegistryStack extends TerraformStack {
         }],
       } : {}),
     });
-    // A controller adopted under an earlier setting is released from state, never uninstalled.
-    if (!this.exposure.ownsIngressNginxRelease) keepEarlierIngressNginxRelease(this);
+    // A controller adopted (or a tcp key written) under an earlier setting is released from state, never removed.
+    keepEarlierIngressNginx(this, this.exposure.managedAddresses);
     this.networkPolicy = new RegistryNetworkPolicy(this, 'network-policy', {
       namespace: ns,
       name: appName,
@@ -180,6 +180,7 @@ export class RegistryStack extends TerraformStack {
       registryPort: this.server.port,
       metricsPort: this.server.debugPort,
       peerNamespaces: this.exposure.peerNamespaces,
+      peerPods: this.exposure.peerPods,
       allowedClientNamespaces: vars.list('allowed_client_namespaces'),
       monitoringNamespace: vars.string('monitoring_namespace'),
       clientCidrs: this.exposure.clientCidrs,
@@ -229,6 +230,7 @@ export class RegistryStack extends TerraformStack {
       passwords: this.auth.passwords,
       certificateExpiresAt: this.tls.expiresAt,
       manualSteps: this.exposure.manualSteps,
+      statusCommand: this.exposure.statusCommand,
     });
     if (mirrorHostPort) {
       new TerraformOutput(this, 'mirror_endpoint', {

@@ -114,9 +114,52 @@ export const ipAddress: Rule = {
 };
 
 /**
- * Ports the ingress-nginx controller keeps for itself (the chart skips a tcp entry on them with only a warning),
- * and 8443, where the chart's admission webhook listens inside the controller pod.
+ * A registry name a Gateway API listener or route can carry: Gateway API hostnames are DNS names and never IPs (the
+ * TLSRoute CEL rule `!isIP(h)`). `domainName` alone lets `10.0.0.1` through; this refuses every name whose last
+ * label is all digits, which covers each IPv4 address and no real DNS name (no top-level domain is numeric).
  */
+export const notAnIpAddress: Rule = {
+  allowed: 'a DNS name, not an IP address (Gateway API hostnames cannot be IPs)',
+  test: (v) => typeof v === 'string' && !/(^|\.)[0-9]+$/.test(v),
+  condition: (ref) => `!can(regex(${hcl('(^|\\.)[0-9]+$')}, ${ref}))`,
+};
+
+/** A list of at most `max` entries, with why in words. */
+export function maxItems(max: number, why: string): Rule {
+  return {
+    allowed: `a list of at most ${max} entries (${why})`,
+    test: (v) => Array.isArray(v) && v.length <= max,
+    condition: (ref) => `length(${ref}) <= ${max}`,
+  };
+}
+
+/** An empty list, with why in words (a setting another choice makes meaningless). */
+export function emptyList(why: string): Rule {
+  return {
+    allowed: `an empty list (${why})`,
+    test: (v) => Array.isArray(v) && v.length === 0,
+    condition: (ref) => `length(${ref}) == 0`,
+  };
+}
+
+const labelNamePart = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const labelPrefixPart = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*/';
+
+/** One `key=value` term of a pod label selector: a Kubernetes label key (optional DNS prefix + '/') and value. */
+export const labelSelectorTerm = pattern(
+  `^(${labelPrefixPart})?${labelNamePart}=(${labelNamePart})?$`,
+  "a pod label 'key=value' such as gateway.networking.k8s.io/gateway-name=registry-gateway (key: optional DNS prefix and '/', then at most 63 letters, digits, '-', '_', '.'; value: at most 63 of those, or empty)",
+  381,
+);
+
+/** `key=value` terms name each key once (the selector is a map: a second value for a key would be lost). */
+export const distinctLabelKeys: Rule = {
+  allowed: 'label terms with distinct keys',
+  test: (v) => Array.isArray(v) && new Set(v.map((x) => String(x).split('=')[0])).size === v.length,
+  // try(): a null element is the element rule's to report; this one must not break the evaluation.
+  condition: (ref) => `try(length(distinct([for x in ${ref} : split("=", x)[0]])) == length(${ref}), true)`,
+};
+
 /** An IPv4 or IPv6 network in CIDR notation (a NetworkPolicy ipBlock): an address, '/', a prefix length. */
 export const cidr: Rule = {
   allowed: 'a CIDR such as 203.0.113.0/24 or 2001:db8::/32 (an IPv4 or IPv6 address, then / and a prefix length)',
@@ -129,6 +172,10 @@ export const cidr: Rule = {
     `can(regex("^[0-9A-Fa-f:.]+/[0-9]{1,3}$", ${ref})) && !can(regex(${hcl(ipv4LeadingZero)}, split("/", ${ref})[0])) && can(cidrhost(${ref}, 0))`,
 };
 
+/**
+ * Ports the ingress-nginx controller keeps for itself (the chart skips a tcp entry on them with only a warning),
+ * and 8443, where the chart's admission webhook listens inside the controller pod.
+ */
 export const RESERVED_INGRESS_NGINX_PORTS = [80, 443, 442, 8181, 10254, 10245, 10246, 10247, 8443] as const;
 
 export const tcpPort: Rule = {

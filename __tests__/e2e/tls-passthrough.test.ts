@@ -1,14 +1,16 @@
 /**
- * The data plane of a Gateway API TLSRoute in TLS passthrough, as NGINX Gateway Fabric implements it: an nginx
- * stream server with `ssl_preread on` routes by the ClientHello's SNI (support/tls-passthrough.ts) to the real
- * registry, which terminates TLS itself. The registry runs as in registry.test.ts, from the synthesized prod stack
- * (its registry_domains default is registry.example.internal, so the certificate names it).
+ * The stack's Gateway API route on a real data plane. NGINX Gateway Fabric implements TLSRoute passthrough with nginx's
+ * stream module: `ssl_preread` reads the ClientHello's SNI and a map picks the backend (harness/programs/tls-passthrough.ts).
+ * This test READS what the example-gateway stack synthesizes (the TLSRoute and Gateway in its helm_release values,
+ * evaluated by terraform: harness/gateway-objects.ts), programs that data plane with exactly that routing (the route's
+ * hostnames on the listeners' hostnames, to the backend Service and port; the listener port is read and checked, and a
+ * free loopback port stands in for it) and puts it in front of the real registry started from the same stack's config
+ * (harness/programs/stack-registry.ts), which terminates TLS itself.
  *
- * Name resolution: node clients connect to 127.0.0.1 and send the name as `servername`. skopeo cannot be given an
- * address, and the existing e2e tests reach the registry by its 127.0.0.1 IP SAN, which sends no SNI at all; so
- * skopeo goes through a loopback CONNECT proxy (support/connect-proxy.ts, HTTPS_PROXY) that maps the name to
- * 127.0.0.1. DNS is never asked and /etc/hosts is not touched; TLS (SNI + verification against the CA) is still end
- * to end between skopeo and the registry.
+ * Name resolution: node clients connect to 127.0.0.1 and send the name as `servername`; registry-check runs in-process
+ * with `dns.lookup` answering the route's names with 127.0.0.1 (harness/programs/resolve.ts); skopeo goes through a
+ * loopback CONNECT proxy that maps the names to 127.0.0.1 (harness/programs/connect-proxy.ts). DNS is never asked and
+ * /etc/hosts is not touched; TLS (SNI + verification against the CA) is end to end between client and registry.
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,13 +21,17 @@ import * as tls from 'node:tls';
 import { pullImage } from '../../lib/check/blobs';
 import { RegistryClient } from '../../lib/check/client';
 import { imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest } from '../../lib/check/oci';
-import { Synthesized } from '../../harness/synth';
+import { STEP_NAMES } from '../../lib/check/steps';
+import { REGISTRY_PORT } from '../../lib/registry/config';
+import { gatewayObjects, type GatewayObjects } from '../../harness/gateway-objects';
+import { address, resolveVariable, resourceAt, Synthesized } from '../../harness/synth';
 import { execFileAsync, freePort, tcpAccepts, useCleanup, waitFor } from '../../harness/programs';
 import { ConnectProxy, startConnectProxy } from '../../harness/programs/connect-proxy';
+import { resolveNamesLocally } from '../../harness/programs/resolve';
 import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
-import { readAccessLog, SniLogEntry, sniProxyConfig, SniProxyProcess, startSniProxy } from '../../harness/programs/tls-passthrough';
+import { readAccessLog, SniLogEntry, sniProxyConfig, SniProxyProcess, SniRoute, startSniProxy } from '../../harness/programs/tls-passthrough';
+import { runCli } from '../check/scenario';
 
-const NAME = 'registry.example.internal';
 const WILDCARD = '*.wild.example.internal';
 
 interface Attempt {
@@ -86,13 +92,36 @@ async function writeDirImage(dir: string): Promise<string> {
   return sha256Digest(manifest);
 }
 
-describe('TLS passthrough by SNI (nginx stream + ssl_preread) in front of the real registry', () => {
+/**
+ * What a Gateway implementation programs from the objects: for each listener (port, hostname), the route hostnames that
+ * match its hostname, to the route's backend. The stack's names are exact DNS names (the variable rules forbid
+ * wildcards), so matching is equality; a listener without a hostname would take all of them.
+ */
+function dataPlaneRoutes(objects: GatewayObjects, backendOf: (ref: { name: string; port: number }) => string): { port: number; routes: SniRoute[] } {
+  const listeners: any[] = objects.gateway.spec.listeners;
+  const ports = [...new Set(listeners.map((l) => l.port))];
+  if (ports.length !== 1) throw new Error(`expected one listener port, got ${ports.join(', ')}`);
+  const route = objects.tlsRoute;
+  const [parent] = route.spec.parentRefs;
+  if (parent.name !== objects.gateway.metadata.name || parent.namespace !== objects.gateway.metadata.namespace) throw new Error('the route is not attached to the created Gateway');
+  const admitted = listeners.filter((l) => l.protocol === 'TLS' && l.tls?.mode === 'Passthrough' &&
+    l.allowedRoutes.namespaces.selector.matchLabels['kubernetes.io/metadata.name'] === route.metadata.namespace);
+  const hostnames: string[] = route.spec.hostnames.filter((h: string) => admitted.some((l) => l.hostname === undefined || l.hostname === h));
+  const [rule] = route.spec.rules;
+  return { port: ports[0], routes: [{ hostnames, backend: backendOf(rule.backendRefs[0]) }] };
+}
+
+describe('the synthesized Gateway route (example-gateway) on nginx stream + ssl_preread, in front of the real registry', () => {
   const cleanup = useCleanup();
   let json: Synthesized;
+  let objects: GatewayObjects;
   let stack: StackRegistry;
   let proxy: SniProxyProcess;
   let connect: ConnectProxy;
   let registryCert: X509Certificate;
+  let routes: SniRoute[];
+  let listenerPort: number;
+  let names: string[];
   const backend = () => `127.0.0.1:${stack.port}`;
   /** Waits for the access log to hold `n` entries more than `before`, and returns the new ones. */
   const newLogEntries = async (before: number, n: number): Promise<SniLogEntry[]> => {
@@ -102,22 +131,37 @@ describe('TLS passthrough by SNI (nginx stream + ssl_preread) in front of the re
   };
 
   beforeAll(async () => {
-    json = synthesizeStack('prod');
+    json = synthesizeStack('example-gateway');
     stack = await startStackRegistry(cleanup, json);
+    objects = await gatewayObjects(json, path.join(stack.dir, 'terraform'));
     registryCert = new X509Certificate(stack.tls.certPem);
-    proxy = await startSniProxy(cleanup, path.join(stack.dir, 'sni'), {
-      listenPort: await freePort(),
-      routes: [
-        { hostnames: [NAME], backend: backend() },
-        { hostnames: [WILDCARD], backend: backend() },
-      ],
-    });
-    connect = await startConnectProxy(cleanup, { hosts: { [NAME]: '127.0.0.1' } });
+    // The one Service the route may name: the registry's, by its configured name, namespace and port. Locally its pod
+    // listens on 127.0.0.1:<stack.port> (the container port, remapped).
+    const service = resourceAt(json, address(json, 'kubernetes_service_v1', 'registry/service'));
+    const namespace = resolveVariable(json, resourceAt(json, 'kubernetes_namespace_v1.namespace').metadata.name);
+    const serviceKey = `${namespace}/${resolveVariable(json, service.metadata.name)}:${service.spec.port[0].port}`;
+    const backendOf = (ref: { name: string; port: number }) => {
+      const key = `${objects.tlsRoute.metadata.namespace}/${ref.name}:${ref.port}`;
+      if (key !== serviceKey) throw new Error(`the route's backend ${key} is not the registry Service ${serviceKey}`);
+      return backend();
+    };
+    ({ port: listenerPort, routes } = dataPlaneRoutes(objects, backendOf));
+    names = [...routes[0].hostnames];
+    // The listener's port (gateway_port) is checked below; the proxy stands in for it on a free loopback port, since
+    // test files run in parallel and registry.test.ts reaches for 5000 too (a check-then-bind race would be flaky).
+    proxy = await startSniProxy(cleanup, path.join(stack.dir, 'sni'), { listenPort: await freePort(), routes });
+    connect = await startConnectProxy(cleanup, { hosts: Object.fromEntries(names.map((n) => [n, '127.0.0.1'])) });
+    resolveNamesLocally(cleanup, Object.fromEntries(names.map((n) => [n, '127.0.0.1'])));
   }, 30_000);
 
-  it('routes the name of the synthesized prod stack, which its certificate carries', () => {
-    expect(json.variable.registry_domains.default).toEqual([NAME]);
-    expect(registryCert.checkHost(NAME)).toBe(NAME);
+  it('routes exactly what the stack synthesized: its names, from the listener port, to the registry Service', () => {
+    expect(names).toEqual(json.variable.registry_domains.default);
+    expect(names).toEqual(['registry.example.internal', 'registry.gateway.example.internal']);
+    // Clients use <name>:<listener port>: the endpoint output's port is the one the Gateway listens on.
+    expect(listenerPort).toBe(json.variable.gateway_port.default);
+    expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}:${var.gateway_port}');
+    expect(objects.tlsRoute.spec.rules[0].backendRefs).toEqual([{ name: 'registry', port: REGISTRY_PORT }]);
+    for (const name of names) expect(registryCert.checkHost(name)).toBe(name);
     const conf = readFileSync(proxy.confPath, 'utf8');
     expect(conf).toContain('ssl_preread on;');
     expect(conf).toContain(`upstream backend_0 { server ${backend()}; }`);
@@ -125,65 +169,42 @@ describe('TLS passthrough by SNI (nginx stream + ssl_preread) in front of the re
       'map $ssl_preread_server_name $tls_backend {',
       '    hostnames;',
       `    default ${proxy.closedAddress};`,
-      `    ${NAME} backend_0;`,
-      `    ${WILDCARD} backend_0;`,
+      ...names.map((n) => `    ${n} backend_0;`),
       '  }',
     ].join('\n'));
   });
 
-  it(`SNI ${NAME} reaches the registry through the proxy: verified TLS, GET / 200`, async () => {
+  it('each route hostname reaches the registry through the proxy: verified TLS with the registry\'s own certificate, GET / 200', async () => {
     const before = (await readAccessLog(proxy)).length;
-    const res = await getRoot(proxy.port, NAME, stack.tls.caPem);
-    expect(res.status).toBe(200);
-    expect(res.authorized).toBe(true);
-    // The registry's own certificate came back through the proxy, and the name check was against the SNI.
-    expect(res.cert.fingerprint256).toBe(registryCert.fingerprint256);
-    expect(tls.checkServerIdentity(NAME, res.cert)).toBeUndefined();
-    expect(tls.checkServerIdentity('other.example.internal', res.cert)).toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
-    expect(await newLogEntries(before, 1)).toEqual([{ sni: NAME, upstream: backend(), status: 200 }]);
+    for (const name of names) {
+      const res = await getRoot(proxy.port, name, stack.tls.caPem);
+      expect({ name, status: res.status, authorized: res.authorized }).toEqual({ name, status: 200, authorized: true });
+      expect(res.cert.fingerprint256).toBe(registryCert.fingerprint256);
+      expect(tls.checkServerIdentity(name, res.cert)).toBeUndefined();
+    }
+    expect(await newLogEntries(before, names.length)).toEqual(names.map((sni) => ({ sni, upstream: backend(), status: 200 })));
   });
 
-  it('refuses an SNI no route lists (other.example.internal): closed, no TLS handshake', async () => {
+  it(`registry-check passes every step by the endpoint name (<first domain>:<listener port>), as the login_commands output runs it`, async () => {
     const before = (await readAccessLog(proxy)).length;
-    await expect(tlsAttempt(proxy.port, 'other.example.internal')).resolves.toMatchObject({ handshake: false });
-    expect(await newLogEntries(before, 1)).toMatchObject([{ sni: 'other.example.internal', upstream: proxy.closedAddress }]);
-  });
+    const caFile = path.join(stack.dir, 'registry-ca.crt');
+    await fs.writeFile(caFile, stack.tls.caPem);
+    const target = `${names[0]}:${proxy.port}`;
+    const { code, stdout, stderr } = await runCli([target, '--user', stack.user, '--password-stdin', '--ca-file', caFile, '--json'], { stdin: stack.password });
+    const result = JSON.parse(stdout);
+    expect({ code, stderr, failed: result.steps.filter((step: any) => !step.ok) }).toEqual({ code: 0, stderr: '', failed: [] });
+    expect(result.steps.map((step: any) => step.name)).toEqual(STEP_NAMES);
+    expect(result.steps[0].detail).toContain(`certificate trusted and names ${names[0]}`);
+    // Every connection it made went through the route, by its name.
+    const entries = (await readAccessLog(proxy)).slice(before);
+    expect(entries.length).toBeGreaterThan(0);
+    expect(new Set(entries.map((e) => `${e.sni} -> ${e.upstream}`))).toEqual(new Set([`${names[0]} -> ${backend()}`]));
+  }, 20_000);
 
-  it('refuses a ClientHello without SNI, and bytes that are not TLS at all', async () => {
-    const before = (await readAccessLog(proxy)).length;
-    // Node sends no SNI when connecting to an IP address without a servername.
-    await expect(tlsAttempt(proxy.port, undefined)).resolves.toMatchObject({ handshake: false });
-    const { stdout } = await execFileAsync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${proxy.address}/v2/`]).catch((err) => err);
-    expect(stdout).toBe('000');
-    // nginx logs an unset $ssl_preread_server_name (no ClientHello at all) as "-".
-    expect(await newLogEntries(before, 2)).toMatchObject([
-      { sni: '', upstream: proxy.closedAddress },
-      { sni: '-', upstream: proxy.closedAddress },
-    ]);
-  });
-
-  it(`wildcard route ${WILDCARD}: one or more leading labels reach the backend, the bare domain does not`, async () => {
-    const before = (await readAccessLog(proxy)).length;
-    const attempts = {
-      'a.wild.example.internal': await tlsAttempt(proxy.port, 'a.wild.example.internal'),
-      'a.b.wild.example.internal': await tlsAttempt(proxy.port, 'a.b.wild.example.internal'),
-      'wild.example.internal': await tlsAttempt(proxy.port, 'wild.example.internal'),
-    };
-    expect(attempts).toEqual({
-      'a.wild.example.internal': { handshake: true, peer: registryCert.fingerprint256 },
-      'a.b.wild.example.internal': { handshake: true, peer: registryCert.fingerprint256 },
-      'wild.example.internal': { handshake: false, error: expect.any(String) },
-    });
-    expect((await newLogEntries(before, 3)).map((e) => [e.sni, e.upstream])).toEqual([
-      ['a.wild.example.internal', backend()],
-      ['a.b.wild.example.internal', backend()],
-      ['wild.example.internal', proxy.closedAddress],
-    ]);
-  });
-
-  it(`skopeo pushes and pulls by name (${NAME}:<port>) through the proxy, TLS verified against the CA`, async () => {
-    expect(await fs.readFile('/etc/hosts', 'utf8')).not.toContain(NAME);
-    const ref = `docker://${NAME}:${proxy.port}/e2e/gateway:v1`;
+  it(`skopeo pushes and pulls by the second name through the proxy, TLS verified against the CA`, async () => {
+    const name = names[1];
+    expect(await fs.readFile('/etc/hosts', 'utf8')).not.toContain(name);
+    const ref = `docker://${name}:${proxy.port}/e2e/gateway:v1`;
     const env = { ...process.env, ...connect.proxyEnv() };
     const auth = ['--cert-dir', stack.tls.certDir, '--creds', `${stack.user}:${stack.password}`];
     const skopeoCopy = async (direction: 'src' | 'dest', src: string, dest: string) => {
@@ -202,20 +223,80 @@ describe('TLS passthrough by SNI (nginx stream + ssl_preread) in front of the re
     await expect(fs.readFile(path.join(pulled, 'manifest.json'))).resolves.toEqual(await fs.readFile(path.join(source, 'manifest.json')));
 
     // Every tunnel skopeo asked for was to the name, and nginx routed each of them by that SNI to the registry.
-    expect(new Set(connect.requests.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ target: `${NAME}:${proxy.port}`, allowed: true })]));
+    expect(new Set(connect.requests.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ target: `${name}:${proxy.port}`, allowed: true })]));
     const entries = (await readAccessLog(proxy)).slice(before);
     expect(entries.length).toBeGreaterThan(0);
-    expect(new Set(entries.map((e) => `${e.sni} -> ${e.upstream}`))).toEqual(new Set([`${NAME} -> ${backend()}`]));
+    expect(new Set(entries.map((e) => `${e.sni} -> ${e.upstream}`))).toEqual(new Set([`${name} -> ${backend()}`]));
     // The image is in the registry itself (read directly, not through the proxy).
     const direct = new RegistryClient({ host: '127.0.0.1', port: stack.port, username: stack.user, password: stack.password, caPem: stack.tls.caPem });
     cleanup.add(() => direct.close());
     await expect(pullImage(direct, 'e2e/gateway', 'v1', digest)).resolves.toMatchObject({ digest });
   }, 20_000);
 
+  it('refuses an SNI the route does not list, even one the registry certificate names (localhost): closed, no TLS handshake', async () => {
+    expect(registryCert.checkHost('localhost')).toBe('localhost');
+    const before = (await readAccessLog(proxy)).length;
+    await expect(tlsAttempt(proxy.port, 'other.example.internal')).resolves.toMatchObject({ handshake: false });
+    await expect(tlsAttempt(proxy.port, 'localhost')).resolves.toMatchObject({ handshake: false });
+    expect(await newLogEntries(before, 2)).toMatchObject([
+      { sni: 'other.example.internal', upstream: proxy.closedAddress },
+      { sni: 'localhost', upstream: proxy.closedAddress },
+    ]);
+  });
+
+  it('refuses a ClientHello without SNI (a client connecting by IP), and bytes that are not TLS at all', async () => {
+    const before = (await readAccessLog(proxy)).length;
+    // Node sends no SNI when connecting to an IP address without a servername.
+    await expect(tlsAttempt(proxy.port, undefined)).resolves.toMatchObject({ handshake: false });
+    const { stdout } = await execFileAsync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${proxy.address}/v2/`]).catch((err) => err);
+    expect(stdout).toBe('000');
+    // nginx logs an unset $ssl_preread_server_name (no ClientHello at all) as "-".
+    expect(await newLogEntries(before, 2)).toMatchObject([
+      { sni: '', upstream: proxy.closedAddress },
+      { sni: '-', upstream: proxy.closedAddress },
+    ]);
+  });
+
   it('stops by PID: the nginx master is gone and the port refuses connections', async () => {
     await proxy.stop();
     expect(() => process.kill(proxy.pid, 0)).toThrow();
     await expect(tcpAccepts(proxy.port)).resolves.toBe(false);
+  });
+});
+
+describe('the data plane stand-in: wildcard hostnames as Gateway API v1.6 defines them (a hand-written route)', () => {
+  const cleanup = useCleanup();
+  let stack: StackRegistry;
+  let proxy: SniProxyProcess;
+  let registryCert: X509Certificate;
+  const backend = () => `127.0.0.1:${stack.port}`;
+
+  beforeAll(async () => {
+    stack = await startStackRegistry(cleanup, synthesizeStack('prod'));
+    registryCert = new X509Certificate(stack.tls.certPem);
+    proxy = await startSniProxy(cleanup, path.join(stack.dir, 'sni'), { listenPort: await freePort(), routes: [{ hostnames: [WILDCARD], backend: backend() }] });
+  }, 30_000);
+
+  it(`${WILDCARD}: one or more leading labels reach the backend, the bare domain does not`, async () => {
+    // Entries before this test: the readiness probe's bare TCP connection.
+    const before = (await readAccessLog(proxy)).length;
+    const attempts = {
+      'a.wild.example.internal': await tlsAttempt(proxy.port, 'a.wild.example.internal'),
+      'a.b.wild.example.internal': await tlsAttempt(proxy.port, 'a.b.wild.example.internal'),
+      'wild.example.internal': await tlsAttempt(proxy.port, 'wild.example.internal'),
+    };
+    expect(attempts).toEqual({
+      'a.wild.example.internal': { handshake: true, peer: registryCert.fingerprint256 },
+      'a.b.wild.example.internal': { handshake: true, peer: registryCert.fingerprint256 },
+      'wild.example.internal': { handshake: false, error: expect.any(String) },
+    });
+    let entries: SniLogEntry[] = [];
+    await waitFor('3 new access log entries', async () => (entries = await readAccessLog(proxy)).length >= before + 3, { timeoutMs: 3_000 });
+    expect(entries.slice(before).map((e) => [e.sni, e.upstream])).toEqual([
+      ['a.wild.example.internal', backend()],
+      ['a.b.wild.example.internal', backend()],
+      ['wild.example.internal', proxy.closedAddress],
+    ]);
   });
 });
 

@@ -4,11 +4,13 @@
  */
 import { DEBUG_PORT, REGISTRY_PORT } from '../../lib/registry/config';
 import { NAMESPACE_NAME_LABEL } from '../../lib/network-policy';
-import { resourcesOf, synth, TEST_ENVIRONMENTS, type Synthesized } from '../../harness/synth';
+import { byPath, resourcesOf, synth, TEST_ENVIRONMENTS, type Synthesized } from '../../harness/synth';
 import { hcl, runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 import { REQUIRED_VARS } from '../validation/cases';
 
 const policyOf = (json: Synthesized) => resourcesOf(json, 'kubernetes_network_policy_v1');
+/** The registry's main policy (its logical id drops the repeated "policy": network-policy_<hash>). */
+const mainPolicy = (json: Synthesized) => byPath(json, 'kubernetes_network_policy_v1', 'network-policy');
 
 /** Which namespaces reach which port, for given variables: [stack, variables, expected port -> namespaces]. */
 const REACH: [string, 'dev' | 'claim', Record<string, unknown>, Record<string, string[]>][] = [
@@ -18,6 +20,15 @@ const REACH: [string, 'dev' | 'claim', Record<string, unknown>, Record<string, s
     { [REGISTRY_PORT]: ['ingress-nginx', 'ci'], [DEBUG_PORT]: ['monitoring'] }],
   ['without exposure only the monitoring namespace is let in', 'claim', {}, { [DEBUG_PORT]: ['monitoring'] }],
   ['without exposure, clients or monitoring nobody is let in', 'claim', { monitoring_namespace: '' }, {}],
+];
+
+/** Which pods of which namespace reach the registry port through a Gateway: [title, variables, namespace, labels]. */
+const GATEWAY_PEERS: [string, Record<string, unknown>, string, Record<string, string>][] = [
+  ['the data-plane pods of the Gateway, by their labels', {}, 'envoy-gateway-system',
+    { 'gateway.envoyproxy.io/owning-gateway-name': 'shared-gateway', 'gateway.envoyproxy.io/owning-gateway-namespace': 'gateway-system' }],
+  ["no proxy namespace: the Gateway's; no labels: every pod there", { gateway_proxy_namespace: '', gateway_proxy_pod_labels: [] }, 'gateway-system', {}],
+  ['a label with an empty value and a prefixed key', { gateway_proxy_pod_labels: ['app=', 'example.com/role=proxy'] }, 'envoy-gateway-system',
+    { app: '', 'example.com/role': 'proxy' }],
 ];
 
 let stacks: [string, Synthesized][];
@@ -47,6 +58,17 @@ beforeAll(() => {
   workspace.addTestFile('direct-none', [runBlock('direct', 'claim', REQUIRED_VARS.claim, directAssert(0, []))]);
   workspace.addTestFile('direct-some', [runBlock('direct', 'claim',
     { ...REQUIRED_VARS.claim, allowed_client_cidrs: ['203.0.113.0/24', '2001:db8::/32'] }, directAssert(1, ['203.0.113.0/24', '2001:db8::/32']))]);
+  const [, attach] = stacks.find(([stack]) => stack === 'gateway-attach')!;
+  const peer = byPath(attach, 'kubernetes_network_policy_v1', 'network-policy/peer-pods').spec.ingress[0].from[0];
+  workspace.addStack('gateway-attach', attach, {
+    peer_namespace: { value: peer.namespace_selector.match_labels['kubernetes.io/metadata.name'] },
+    peer_labels: { value: peer.pod_selector.match_labels },
+  });
+  GATEWAY_PEERS.forEach(([, vars, namespace, labels], i) => workspace.addTestFile(`gateway${i}`, [
+    runBlock('peers', 'gateway-attach', vars,
+      `  assert {\n    condition = output.peer_namespace == ${hcl(namespace)} && jsonencode(output.peer_labels) == jsonencode(${hclMap(labels)})\n` +
+      `    error_message = "peers: \${output.peer_namespace} \${jsonencode(output.peer_labels)}"\n  }\n`),
+  ]));
   workspace.addTestFile('wrong', [runBlock('wrong', 'dev', {},
     `  assert {\n    condition = contains(keys(output.ingress_rules), "${DEBUG_PORT}")\n    error_message = "metrics port closed"\n  }\n`)]);
   results = workspace.test();
@@ -54,15 +76,15 @@ beforeAll(() => {
 
 afterAll(() => workspace?.remove());
 
-function hclMap(map: Record<string, string[]>): string {
+function hclMap(map: Record<string, string[] | string>): string {
   return `{${Object.entries(map).map(([k, v]) => `${hcl(k)} = ${hcl(v)}`).join(', ')}}`;
 }
 
 describe('network policy', () => {
   test('every environment isolates the registry pods for ingress, selecting peers by namespace name', () => {
     for (const [, json] of stacks) {
-      const [policy] = policyOf(json);
-      const [deployment] = resourcesOf(json, 'kubernetes_deployment_v1');
+      const policy = mainPolicy(json);
+      const deployment = byPath(json, 'kubernetes_deployment_v1', 'registry/deployment');
       expect(policy.spec.policy_types).toEqual(['Ingress']);
       expect(policy.spec.pod_selector.match_labels).toEqual(deployment.spec.selector.match_labels);
       expect(policy.spec.dynamic.ingress.content).toEqual({
@@ -97,6 +119,24 @@ describe('network policy', () => {
     const [, json] = stacks.find(([name]) => name === 'dev')!;
     expect(policyOf(json)).toHaveLength(1);
     expect(json.variable.allowed_client_cidrs).toBeUndefined();
+  });
+
+  test('a Gateway exposure admits its data-plane pods (namespace AND labels) to the registry port alone, in a policy of its own', () => {
+    for (const [name, json] of stacks) {
+      const gateway = /gateway/.test(name);
+      const peerPolicies = policyOf(json).filter((p) => p.metadata.name.endsWith('-exposure'));
+      expect({ name, peerPolicies: peerPolicies.length }).toEqual({ name, peerPolicies: gateway ? 1 : 0 });
+      if (!gateway) continue;
+      const peers = byPath(json, 'kubernetes_network_policy_v1', 'network-policy/peer-pods');
+      expect(peers.spec.pod_selector).toEqual(mainPolicy(json).spec.pod_selector);
+      expect(peers.spec.ingress).toHaveLength(1);
+      expect(peers.spec.ingress[0].ports).toEqual([{ port: String(REGISTRY_PORT), protocol: 'TCP' }]);
+      expect(Object.keys(peers.spec.ingress[0].from[0]).sort()).toEqual(['namespace_selector', 'pod_selector']);
+    }
+  });
+
+  test.each(GATEWAY_PEERS.map(([title], i) => [title, i] as const))('Gateway peers: %s', (_, i) => {
+    expect(results.get(`gateway${i}/peers`)).toEqual({ status: 'pass', diagnostics: [] });
   });
 
   test('fails when the metrics port is expected open by default (the assertions can fail)', () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { Exposure } from '../../lib/exposure';
-import { INGRESS_NGINX_RELEASE_ADDRESS } from '../../lib/exposure/ingress-nginx';
+import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS } from '../../lib/exposure/ingress-nginx';
 import { address, environment, only, synth, Synthesized } from '../../harness/synth';
 import { evaluateWithTerraform, TERRAFORM } from '../../harness/terraform';
 import { tempDir, useCleanup } from '../../harness/programs';
@@ -30,12 +30,15 @@ beforeAll(() => {
 describe('an adopted ingress-nginx is never uninstalled', () => {
   const cleanup = useCleanup();
 
-  test('the removed block of a stack without a release names the address the adopted release had', () => {
+  test('every stack carries removed blocks for the ingress-nginx objects it does not manage, at their addresses', () => {
+    const keep = (from: string) => ({ from, lifecycle: { destroy: false } });
     expect(address(prod, 'helm_release', 'exposure/release')).toBe(INGRESS_NGINX_RELEASE_ADDRESS);
-    expect(claim.removed).toEqual([{ from: INGRESS_NGINX_RELEASE_ADDRESS, lifecycle: { destroy: false } }]);
-    expect(prod.removed).toBeUndefined();
-    expect(synth(environment('dev')).json.removed).toBeUndefined(); // install: the stack owns its release
-    expect(synth(environment('dev', { exposure: Exposure.ingressNginx.configmapOnly() })).json.removed).toHaveLength(1);
+    const configMapOnly = synth(environment('dev', { exposure: Exposure.ingressNginx.configmapOnly() })).json;
+    expect(address(configMapOnly, 'kubernetes_config_map_v1_data', 'exposure/tcp-services')).toBe(INGRESS_NGINX_TCP_KEY_ADDRESS);
+    expect(claim.removed).toEqual([keep(INGRESS_NGINX_RELEASE_ADDRESS), keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
+    expect(prod.removed).toEqual([keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
+    expect(synth(environment('dev')).json.removed).toEqual([keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
+    expect(configMapOnly.removed).toEqual([keep(INGRESS_NGINX_RELEASE_ADDRESS)]);
   });
 
   test('terraform: destroy of the adopted release fails; leaving adopt mode forgets it without destroying it', async () => {
@@ -53,7 +56,8 @@ describe('an adopted ingress-nginx is never uninstalled', () => {
     expect(destroy).toMatch(/Instance cannot be destroyed/);
     expect(await terraform(dir, 'state', 'list')).toContain(`terraform_data.${name}`);
     // WHEN the environment leaves adopt mode (the synthesized removed block, same address)
-    const removed = claim.removed!.map((block: any) => ({ ...block, from: block.from.replace(/^helm_release\./, 'terraform_data.') }));
+    const removed = claim.removed!.filter((block: any) => block.from === INGRESS_NGINX_RELEASE_ADDRESS)
+      .map((block: any) => ({ ...block, from: block.from.replace(/^helm_release\./, 'terraform_data.') }));
     await write({ removed });
     const apply = await terraform(dir, 'apply', '-auto-approve', '-input=false');
     // THEN Terraform forgets it and destroys nothing

@@ -6,7 +6,8 @@
 // `npm run synth` and `cdktf deploy` keep them.
 jest.mock('cdktf/lib/tokens/private/stack-trace', () => ({ captureStackTrace: () => [] }));
 
-// cdktf requires `archiver` (~200 modules) at start-up and uses it only to zip assets, which this stack has none of:
+// cdktf requires `archiver` (~200 modules) at start-up and uses it only to zip ARCHIVE assets, which this stack has
+// none of (its one asset, the Gateway API chart, is copied as a directory):
 // it loads on first use instead (~0.2 s per test file; scripts/register-ts.js does the same for synth). The mock
 // names the copy cdktf's own require resolves to (today cdktf/node_modules/archiver).
 jest.mock(require.resolve('archiver', { paths: [require.resolve('cdktf')] }), () => {

@@ -79,3 +79,48 @@ describe('IngressNginxTcp', () => {
     });
   });
 });
+
+describe('GatewayTlsRoute in the stacks', () => {
+  describe('create (example-gateway)', () => {
+    const { json } = synth(environment('example-gateway'));
+    const service = address(json, 'kubernetes_service_v1', 'registry/service');
+
+    test('the endpoint output is the first domain and the listener port; no ingress-nginx variable', () => {
+      expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}:${var.gateway_port}');
+      for (const name of ['external_port', 'ingress_namespace', 'ingress_release_name', 'ingress_chart_version']) expect(json.variable[name]).toBeUndefined();
+      expect(json.variable.gateway_port.default).toBe(5000);
+    });
+
+    test('route_status_command: the Gateway, then the route status per parent; not sensitive', () => {
+      expect(json.output.route_status_command).toMatchObject({ sensitive: false });
+      expect(json.output.route_status_command.value).toBe(
+        `kubectl -n \${var.gateway_namespace} get gateway \${var.gateway_name} && kubectl -n \${kubernetes_namespace_v1.namespace.metadata[0].name} get tlsroute \${${service}.metadata[0].name} ` +
+        '-o jsonpath=\'{range .status.parents[*]}{.parentRef.namespace}/{.parentRef.name}{" "}{range .conditions[*]}{.type}={.status}({.reason}){" "}{end}{"\\n"}{end}\'',
+      );
+    });
+
+    test('the release lives in the registry namespace and names the Service, so Terraform creates both first', () => {
+      const release = only(json, 'helm_release');
+      expect(release.namespace).toBe('${kubernetes_namespace_v1.namespace.metadata[0].name}');
+      expect(release.values[0]).toContain(`"backendRefs" = [{"name" = ${service}.metadata[0].name, "port" = 5000}]`);
+      expect(json.import).toBeUndefined();
+    });
+
+    test('node trust and pull secrets use the names with the listener port (the same host:port clients use)', () => {
+      const hosts = JSON.stringify(json.resource);
+      expect(hosts).toContain('\\"${val}:${var.gateway_port}\\"');
+      expect(hosts).not.toContain('var.external_port');
+    });
+  });
+
+  describe('attach (gateway-attach)', () => {
+    const { json } = synth(environment('gateway-attach'));
+    test('the stack holds no Gateway: nothing to change or delete on an existing one', () => {
+      const [values] = only(json, 'helm_release').values;
+      expect(values).not.toMatch(/"kind" = "Gateway"/);
+      expect(JSON.stringify(json.resource)).not.toMatch(/"kind\\?" = \\?"Gateway\\?"/);
+      expect(json.import).toBeUndefined();
+      expect(json.output.route_status_command.value).toMatch(/^kubectl -n \$\{kubernetes_namespace_v1\.namespace\.metadata\[0\]\.name\} get tlsroute /);
+    });
+  });
+});

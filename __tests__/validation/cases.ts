@@ -8,7 +8,7 @@ export interface Case {
   /** Finishes "fails when ..." / "accepts ...". */
   readonly title: string;
   /** Test environment whose stack declares the variables. */
-  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops';
+  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -33,6 +33,8 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   claim: {},
   'example-ops': {},
   shared: { tls_certificate_pem: CERTIFICATE, tls_private_key_pem: PRIVATE_KEY, tls_ca_pem: CERTIFICATE },
+  'example-gateway': {},
+  'gateway-attach': {},
 };
 
 const bad = (stack: Case['stack'], field: VariableName, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
@@ -142,6 +144,21 @@ export const BAD_CASES: readonly Case[] = [
     vars: { mirror_username: 'robot', mirror_password: '' },
   },
   bad('example-ops', 'mirror_password', 'dckr pat\n', 'the upstream password has a space and a newline', { vars: { mirror_username: 'robot', mirror_password: 'dckr pat\n' } }),
+  bad('example-gateway', 'registry_domains', ['registry.example.internal', '10.0.0.1'], 'a registry domain is an IP behind a Gateway (hostnames cannot be IPs)'),
+  bad('gateway-attach', 'registry_domains', ['registry.123'], 'a registry domain behind a Gateway ends in a numeric label'),
+  bad('example-gateway', 'registry_domains', Array.from({ length: 65 }, (_, i) => `r${i}.example.com`), 'a created Gateway would need more than 64 listeners'),
+  bad('gateway-attach', 'registry_ip_addresses', ['192.0.2.10'], 'registry IP addresses are listed behind a Gateway (no SNI to route by)'),
+  bad('example-gateway', 'gateway_port', 0, 'the Gateway listener port is 0'),
+  bad('gateway-attach', 'gateway_port', 65536, 'the Gateway listener port is above 65535'),
+  bad('gateway-attach', 'gateway_name', 'Shared_Gateway', 'the Gateway name is not a DNS subdomain'),
+  bad('example-gateway', 'gateway_namespace', 'gateway.system', 'the Gateway namespace is not a DNS label'),
+  bad('gateway-attach', 'gateway_section_name', 'Registry TLS', 'the listener (sectionName) has capitals and a space'),
+  bad('example-gateway', 'gateway_class_name', '', 'the GatewayClass name is empty'),
+  bad('example-gateway', 'gateway_proxy_namespace', 'Envoy', 'the data-plane namespace has capitals'),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['app'], "a data-plane pod label has no '='"),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['=envoy'], 'a data-plane pod label has no key'),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy proxy'], 'a data-plane pod label value has a space'),
+  bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy', 'app=proxy'], 'two data-plane pod labels have the same key'),
 ];
 
 const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Partial<Case> = {}): Case =>
@@ -179,4 +196,9 @@ export const GOOD_CASES: readonly Case[] = [
   }, 'a daily GC and a quay.io cache that never expires'),
   good('example-ops', { gc_schedule: '30 2 1-7 * 0', mirror_ttl: '72h30m' }, 'a schedule with ranges and a ttl of hours and minutes'),
   good('example-ops', { mirror_username: 'robot', mirror_password: 'dckr_pat_abc-DEF_123' }, 'upstream credentials', { terraformOnly: true }),
+  good('example-gateway', {}, 'the example-gateway defaults (a Gateway created by the stack)'),
+  good('gateway-attach', {}, 'the gateway-attach defaults (an existing Gateway, a named listener)'),
+  good('gateway-attach', { gateway_section_name: '', gateway_proxy_namespace: '', gateway_proxy_pod_labels: [] }, 'every listener of the Gateway, its namespace, every pod there'),
+  good('example-gateway', { gateway_port: 443, registry_domains: ['registry.example.com', 'registry'] }, 'a Gateway on 443 (reserved only by ingress-nginx) and a single-label name'),
+  good('gateway-attach', { gateway_proxy_pod_labels: ['app.kubernetes.io/name=envoy', 'tier='] }, 'a prefixed label key and an empty label value'),
 ];

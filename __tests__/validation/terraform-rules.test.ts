@@ -13,7 +13,7 @@ import { expectNoSecret } from './secrets';
 import { environment, synth } from '../../harness/synth';
 import { runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 
-const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops'];
+const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops', 'example-gateway', 'gateway-attach'];
 let workspace: TerraformWorkspace;
 let results: Map<string, RunResult>;
 let sensitive: Record<string, boolean>;

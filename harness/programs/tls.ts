@@ -26,7 +26,7 @@ export interface TlsOptions {
   readonly ipAddresses?: string[];
   /** @default 'registry-e2e' */
   readonly commonName?: string;
-  /** @default 1 */
+  /** @default 365 (registry-check warns within 30 days of expiry) */
   readonly validityDays?: number;
 }
 
@@ -37,7 +37,7 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
 export async function makeTlsMaterial(dir: string, options: TlsOptions = {}): Promise<TlsMaterial> {
   const dnsNames = options.dnsNames ?? ['localhost'];
   const ipAddresses = options.ipAddresses ?? ['127.0.0.1'];
-  const days = String(options.validityDays ?? 1);
+  const days = String(options.validityDays ?? 365);
   const sans = [...dnsNames.map((n) => `DNS:${n}`), ...ipAddresses.map((ip) => `IP:${ip}`)];
   if (sans.length === 0) throw new Error('makeTlsMaterial: give at least one DNS name or IP address');
   await fs.mkdir(dir, { recursive: true });

@@ -2,6 +2,7 @@
  * How clients reach the registry, chosen per environment: `exposure: Exposure.ingressNginx.install()` and so on.
  * Each exposure is one file with an `ExposureStrategy` subclass; this module is the list of factories.
  */
+import { GatewayExposure, type GatewayExposureOptions } from './gateway';
 import { IngressNginxExposure } from './ingress-nginx';
 import { NoExposure } from './none';
 import { ExposureStrategy } from './strategy';
@@ -16,6 +17,11 @@ export const Exposure = {
     /** ingress-nginx was not installed by Helm: patch its tcp-services ConfigMap; the operator adds one flag. */
     configmapOnly: () => new IngressNginxExposure('configmap-only'),
   },
+  /**
+   * Gateway API: a TLSRoute (TLS passthrough, routed by SNI) to the registry Service, on a Gateway that exists
+   * (`{ mode: 'attach' }`) or one the stack creates (`{ mode: 'create' }`). The registry keeps terminating TLS.
+   */
+  gateway: (options: GatewayExposureOptions) => new GatewayExposure(options),
   /** No exposure: the Service alone (ClusterIP, NodePort or LoadBalancer). */
   none: () => new NoExposure(),
 };
@@ -23,3 +29,4 @@ export const Exposure = {
 export type Exposure = ExposureStrategy;
 export { ExposureStrategy };
 export type { ExposureBinding, ExposureBindOptions, ServiceTarget } from './strategy';
+export type { GatewayExposureOptions, GatewayMode } from './gateway';

@@ -167,16 +167,19 @@ function adoptedLifecycle(controllerObjects: string) {
   };
 }
 
-/** The release's address in a stack, whatever its mode: the construct path `exposure/release`. */
+/** The addresses of what an ingress-nginx exposure manages, whatever the mode: `exposure/release`, `exposure/tcp-services`. */
 export const INGRESS_NGINX_RELEASE_ADDRESS = `helm_release.${makeUniqueId(['exposure', 'release'])}`;
+export const INGRESS_NGINX_TCP_KEY_ADDRESS = `kubernetes_config_map_v1_data.${makeUniqueId(['exposure', 'tcp-services'])}`;
 
 /**
- * For stacks whose exposure has no Helm release: a release this stack adopted (or installed) under an earlier
- * setting is released from state and left running (`removed` with `destroy = false`, Terraform >= 1.7), never
- * uninstalled. Without such a release in state the block does nothing.
+ * What an ingress-nginx exposure of an earlier setting managed and the current one does not is released from state
+ * and left as it is (`removed` with `destroy = false`, Terraform >= 1.7): an adopted (or installed) release keeps
+ * running, a tcp-services key keeps routing until the operator takes it off (a switch to a Gateway keeps the old
+ * port serving while DNS moves). Where nothing is in state at an address, its block does nothing.
  */
-export function keepEarlierIngressNginxRelease(stack: TerraformStack): void {
-  stack.addOverride('removed', [{ from: INGRESS_NGINX_RELEASE_ADDRESS, lifecycle: { destroy: false } }]);
+export function keepEarlierIngressNginx(stack: TerraformStack, current: readonly string[] = []): void {
+  const earlier = [INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS].filter((a) => !current.includes(a));
+  stack.addOverride('removed', earlier.map((from) => ({ from, lifecycle: { destroy: false } })));
 }
 
 /** ingress-nginx TCP services as an exposure strategy: reads its variables and builds `IngressNginxTcp`. */
@@ -213,6 +216,10 @@ export class IngressNginxExposure extends ExposureStrategy {
         releaseName: variables.string('ingress_release_name'),
         chartVersion: variables.string('ingress_chart_version'),
       });
-    return { peerNamespaces: [controllerNamespace], manualSteps: exposure.manualSteps, ownsIngressNginxRelease: exposure.release !== undefined };
+    return {
+      peerNamespaces: [controllerNamespace],
+      manualSteps: exposure.manualSteps,
+      managedAddresses: [exposure.release ? INGRESS_NGINX_RELEASE_ADDRESS : INGRESS_NGINX_TCP_KEY_ADDRESS],
+    };
   }
 }

@@ -1,4 +1,6 @@
 import type { Construct } from 'constructs';
+import type { PodPeer } from '../network-policy';
+import type { Rule } from '../rules';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
 
@@ -35,20 +37,34 @@ export interface ExposureBinding {
    * @default - none: clients reach the Service directly
    */
   readonly peerNamespaces?: string[];
+  /**
+   * Pods (a namespace and pod labels) that forward client connections to the registry port, when a whole namespace
+   * would admit too much (a Gateway's data plane in a shared namespace).
+   * @default - none
+   */
+  readonly peerPods?: PodPeer[];
   /** What the operator must still do by hand, if anything (the `manual_steps` output). */
   readonly manualSteps?: string;
   /**
-   * The exposure manages an ingress-nginx Helm release (install, adopt). Stacks without one release an earlier
-   * one from state instead of uninstalling it.
-   * @default false
+   * A command that shows whether the exposure took the registry's route (the `route_status_command` output).
+   * @default - none: nothing reports a status
    */
-  readonly ownsIngressNginxRelease?: boolean;
+  readonly statusCommand?: string;
+  /**
+   * Terraform addresses of the ingress-nginx objects this exposure manages. What an earlier setting managed and
+   * this one does not is released from state, never uninstalled (keepEarlierIngressNginx).
+   * @default - none
+   */
+  readonly managedAddresses?: readonly string[];
   /**
    * Source networks that reach the registry port directly (no proxy in front): the network policy admits them.
    * @default - none
    */
   readonly clientCidrs?: string[];
 }
+
+/** Variables every stack declares whose rules depend on the exposure. */
+export type ExposedVariable = 'registry_domains' | 'registry_ip_addresses';
 
 /**
  * How clients outside the cluster reach the registry: a strategy object chosen per environment with a static
@@ -71,6 +87,14 @@ export abstract class ExposureStrategy {
   /** Whether `bind` routes `additionalRoutes` (environments with a mirror need it). */
   get routesAdditionalPorts(): boolean {
     return false;
+  }
+
+  /**
+   * Rules this exposure adds to a variable every stack declares (a Gateway routes by SNI: names only, no IPs).
+   * @default - none
+   */
+  addedRules(_variable: ExposedVariable): readonly Rule[] {
+    return [];
   }
 
   /** Creates the exposure's resources in `scope`. */

@@ -8,6 +8,7 @@
  * description depend on the environment (its storage's replica limit, another variable's default): those are
  * functions of a `VariableContext`.
  */
+import type { ExposureStrategy } from '../exposure/strategy';
 import * as rules from '../rules';
 import type { StorageStrategy } from '../storage/strategy';
 
@@ -17,6 +18,8 @@ export type VariableType = 'string' | 'number' | 'list(string)';
 export interface VariableContext {
   /** The environment's storage strategy (its replica limit). */
   readonly storage: StorageStrategy;
+  /** The environment's exposure (the rules it adds to the registry's names and addresses). */
+  readonly exposure: ExposureStrategy;
   /** The default another variable has in this environment (the environment's override, else the catalog's). */
   defaultOf(name: string): unknown;
 }
@@ -61,11 +64,12 @@ export const VARIABLES = {
   registry_domains: {
     type: 'list(string)',
     description: 'DNS names clients use to reach the registry; the first one is the endpoint. All become certificate SANs.',
-    default: ['registry.example.internal'], rules: [rules.nonEmptyList, rules.each(rules.domainName), rules.uniqueList],
+    default: ['registry.example.internal'],
+    rules: ({ exposure }) => [rules.nonEmptyList, rules.each(rules.domainName), rules.uniqueList, ...exposure.addedRules('registry_domains')],
   },
   registry_ip_addresses: {
     type: 'list(string)', description: 'IP addresses clients may use instead of a name (certificate IP SANs).',
-    default: [], rules: [rules.each(rules.ipAddress), rules.uniqueList],
+    default: [], rules: ({ exposure }) => [rules.each(rules.ipAddress), rules.uniqueList, ...exposure.addedRules('registry_ip_addresses')],
   },
   registry_image: {
     type: 'string', description: 'Registry container image, pinned by tag or digest (distribution v3 line).',
@@ -171,6 +175,38 @@ export const VARIABLES = {
   tcp_services_configmap: {
     type: 'string', description: "Name of the controller's tcp-services ConfigMap (in ingress_namespace).",
     declaredWhen: 'IngressNginx.configmapOnly()', default: 'ingress-nginx-tcp', rules: [rules.dns1123Subdomain],
+  },
+  gateway_port: {
+    type: 'number',
+    description: "Port clients connect to: the Gateway listener's (attach: the existing listener's port; create: the listener this stack creates).",
+    declaredWhen: 'Exposure.gateway()', default: 5000, rules: [rules.tcpPort],
+  },
+  gateway_name: {
+    type: 'string', description: 'Name of the Gateway the registry TLSRoute attaches to (attach: an existing Gateway; create: the one this stack creates).',
+    declaredWhen: 'Exposure.gateway()', default: 'registry-gateway', rules: [rules.dns1123Subdomain],
+  },
+  gateway_namespace: {
+    type: 'string', description: 'Namespace of that Gateway (it must exist; with create, the Gateway is created there).',
+    declaredWhen: 'Exposure.gateway()', default: 'gateway-system', rules: [rules.dns1123Label],
+  },
+  gateway_section_name: {
+    type: 'string',
+    description: "Listener (sectionName) of the existing Gateway the route attaches to; empty: every listener whose port, protocol TLS and hostname admit it.",
+    declaredWhen: "Exposure.gateway({ mode: 'attach' })", default: '', rules: [rules.optional(rules.dns1123Subdomain)],
+  },
+  gateway_class_name: {
+    type: 'string', description: 'GatewayClass of the Gateway this stack creates (your implementation\'s: e.g. nginx, eg, istio, cilium).',
+    declaredWhen: "Exposure.gateway({ mode: 'create' })", rules: [rules.dns1123Subdomain],
+  },
+  gateway_proxy_namespace: {
+    type: 'string',
+    description: "Namespace of the Gateway's data-plane pods, which the network policy lets reach the registry port; empty: gateway_namespace.",
+    declaredWhen: 'Exposure.gateway()', default: '', rules: [rules.optional(rules.dns1123Label)],
+  },
+  gateway_proxy_pod_labels: {
+    type: 'list(string)',
+    description: "Labels 'key=value' selecting the Gateway's data-plane pods in that namespace (all must match); empty: every pod there.",
+    declaredWhen: 'Exposure.gateway()', default: [], rules: [rules.each(rules.labelSelectorTerm), rules.distinctLabelKeys],
   },
 
   // ---- network policy -------------------------------------------------------------------------------------

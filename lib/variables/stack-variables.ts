@@ -27,6 +27,7 @@ export class StackVariables {
   constructor(private readonly stack: TerraformStack, private readonly environment: EnvironmentSettings) {
     this.context = {
       storage: environment.storage,
+      exposure: environment.exposure,
       defaultOf: (name) => this.defaultOf(name as VariableName),
     };
   }

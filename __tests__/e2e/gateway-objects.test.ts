@@ -1,0 +1,137 @@
+/**
+ * Every Gateway API object the stack emits, as the API server would receive it, admitted by the Gateway API v1.6.1
+ * Standard-channel CRDs (openAPIV3Schema + the CEL rules, harness/gateway-api.ts): the `helm_release` values of a
+ * synthesized stack evaluated by the real terraform binary (defaults, then other values an operator may set),
+ * rendered by the chart's templates (harness/gateway-objects.ts). Both modes: the route attached to an existing
+ * Gateway (gateway-attach), and the route plus the Gateway the stack creates (example-gateway).
+ */
+import * as path from 'node:path';
+import { formatErrors, validateGateway, validateTlsRoute } from '../../harness/gateway-api';
+import { gatewayObjects, type GatewayObjects } from '../../harness/gateway-objects';
+import { environment, synth, type Synthesized } from '../../harness/synth';
+import { tempDir, useCleanup } from '../../harness/programs';
+
+const valid = (objects: GatewayObjects) => ({
+  tlsRoute: formatErrors(validateTlsRoute(objects.tlsRoute)),
+  gateway: objects.gateway === undefined ? 'none' : formatErrors(validateGateway(objects.gateway)),
+});
+
+describe('the Gateway API objects the stack emits, evaluated by terraform, against the v1.6.1 CRDs', () => {
+  const cleanup = useCleanup();
+  let dir: string;
+  let runs = 0;
+  const stacks: Record<string, Synthesized> = {};
+  const evaluate = (stack: 'gateway-attach' | 'example-gateway', values: Record<string, unknown> = {}) =>
+    gatewayObjects(stacks[stack], path.join(dir, `run-${runs++}`), values);
+
+  beforeAll(async () => {
+    dir = await tempDir(cleanup, 'gateway-objects-');
+    for (const name of ['gateway-attach', 'example-gateway'] as const) stacks[name] = synth(environment(name)).json;
+  });
+
+  describe("attach (Exposure.gateway({ mode: 'attach' }))", () => {
+    test('defaults: one valid TLSRoute to the registry Service, on the named listener of the existing Gateway, and no Gateway', async () => {
+      const objects = await evaluate('gateway-attach');
+      expect(valid(objects)).toEqual({ tlsRoute: [], gateway: 'none' });
+      expect(objects.values).toEqual({ tlsRoute: objects.tlsRoute });
+      expect(objects.tlsRoute).toEqual({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'TLSRoute',
+        metadata: { name: 'registry', namespace: 'registry', labels: { 'app.kubernetes.io/name': 'registry', 'app.kubernetes.io/component': 'exposure' } },
+        spec: {
+          parentRefs: [{ name: 'shared-gateway', namespace: 'gateway-system', sectionName: 'registry-tls' }],
+          hostnames: ['registry.dev.example.internal'],
+          rules: [{ backendRefs: [{ name: 'registry', port: 5000 }] }],
+        },
+      });
+    });
+
+    test('gateway_section_name empty: the parentRef has no sectionName (every listener that admits the route)', async () => {
+      const objects = await evaluate('gateway-attach', { gateway_section_name: '' });
+      expect(valid(objects)).toEqual({ tlsRoute: [], gateway: 'none' });
+      expect(objects.tlsRoute.spec.parentRefs).toEqual([{ name: 'shared-gateway', namespace: 'gateway-system' }]);
+    });
+
+    test('other names, namespace and several domains: still valid, each value where it belongs', async () => {
+      const objects = await evaluate('gateway-attach', {
+        namespace: 'images', app_name: 'oci', registry_domains: ['a.example.com', 'registry'], gateway_name: 'edge.v2', gateway_namespace: 'infra',
+      });
+      expect(valid(objects)).toEqual({ tlsRoute: [], gateway: 'none' });
+      expect(objects.tlsRoute.metadata).toMatchObject({ name: 'oci', namespace: 'images' });
+      expect(objects.tlsRoute.spec).toMatchObject({
+        parentRefs: [{ name: 'edge.v2', namespace: 'infra', sectionName: 'registry-tls' }],
+        hostnames: ['a.example.com', 'registry'],
+        rules: [{ backendRefs: [{ name: 'oci', port: 5000 }] }],
+      });
+    });
+  });
+
+  describe("create (Exposure.gateway({ mode: 'create' }))", () => {
+    test('defaults: a valid Gateway with one TLS Passthrough listener per domain admitting only the registry namespace, and the route', async () => {
+      const objects = await evaluate('example-gateway');
+      expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
+      const listener = (hostname: string) => ({
+        name: hostname,
+        hostname,
+        port: 5000,
+        protocol: 'TLS',
+        tls: { mode: 'Passthrough' },
+        allowedRoutes: {
+          namespaces: { from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': 'registry' } } },
+          kinds: [{ group: 'gateway.networking.k8s.io', kind: 'TLSRoute' }],
+        },
+      });
+      expect(objects.gateway).toEqual({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'registry-gateway', namespace: 'registry-gateway', labels: { 'app.kubernetes.io/name': 'registry', 'app.kubernetes.io/component': 'exposure' } },
+        spec: { gatewayClassName: 'nginx', listeners: [listener('registry.example.internal'), listener('registry.gateway.example.internal')] },
+      });
+      expect(objects.tlsRoute.spec).toEqual({
+        parentRefs: [{ name: 'registry-gateway', namespace: 'registry-gateway' }],
+        hostnames: ['registry.example.internal', 'registry.gateway.example.internal'],
+        rules: [{ backendRefs: [{ name: 'registry', port: 5000 }] }],
+      });
+    });
+
+    test('one domain, port 443, another class and namespace: valid', async () => {
+      const objects = await evaluate('example-gateway', {
+        registry_domains: ['registry.example.com'], gateway_port: 443, gateway_class_name: 'eg', namespace: 'images',
+      });
+      expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
+      expect(objects.gateway.spec.gatewayClassName).toBe('eg');
+      expect(objects.gateway.spec.listeners).toHaveLength(1);
+      expect(objects.gateway.spec.listeners[0]).toMatchObject({ name: 'registry.example.com', hostname: 'registry.example.com', port: 443 });
+      expect(objects.gateway.spec.listeners[0].allowedRoutes.namespaces.selector.matchLabels).toEqual({ 'kubernetes.io/metadata.name': 'images' });
+    });
+
+    test('64 domains, the most the variable accepts, give 64 listeners: still valid (listeners maxItems 64)', async () => {
+      const domains = Array.from({ length: 64 }, (_, i) => `r${i}.example.com`);
+      const objects = await evaluate('example-gateway', { registry_domains: domains });
+      expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
+      expect(objects.gateway.spec.listeners).toHaveLength(64);
+    });
+  });
+
+  describe('what keeps invalid objects out', () => {
+    test('terraform refuses an IP in registry_domains before Helm would send a route the API server rejects', async () => {
+      // terraform wraps its messages: compare with whitespace collapsed.
+      const refusal = (values: Record<string, unknown>) =>
+        evaluate('example-gateway', values).then(() => 'accepted', (err: Error) => err.message.replace(/\s+/g, ' '));
+      await expect(refusal({ registry_domains: ['registry.example.internal', '10.0.0.1'] })).resolves.toContain(
+        'registry_domains[1]: "10.0.0.1" is not allowed; expected a DNS name, not an IP address',
+      );
+      await expect(refusal({ registry_domains: Array.from({ length: 65 }, (_, i) => `r${i}.example.com`) })).resolves.toMatch(
+        /registry_domains: \[.*\] is not allowed; expected a list of at most 64 entries \(the created Gateway has one listener per name/,
+      );
+    });
+
+    test('the validator rejects what the rules keep out (so the checks above can fail)', async () => {
+      const objects = await evaluate('example-gateway');
+      objects.tlsRoute.spec.hostnames = ['10.0.0.1'];
+      objects.gateway.spec.listeners = Array.from({ length: 65 }, (_, i) => ({ ...objects.gateway.spec.listeners[0], name: `l${i}`, hostname: `l${i}.example.com` }));
+      expect(formatErrors(validateTlsRoute(objects.tlsRoute))).toEqual(['spec.hostnames: Invalid value: "array": Hostnames cannot contain an IP']);
+      expect(formatErrors(validateGateway(objects.gateway))).toContainEqual(expect.stringMatching(/^spec\.listeners: Too many: 65: must have at most 64 items/));
+    });
+  });
+});
