@@ -1,18 +1,30 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Cleanup, execFileAsync, tempDir } from '../../harness/programs';
+import ts from 'typescript';
+import { Cleanup, tempDir } from '../../harness/programs';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
 /**
- * registry-check as `npm ci` ships it, built fresh from the sources under test: `npm run build:check`'s compile
- * (tsconfig.check.json) into `<dir>/dist` and the real bin/registry-check.js copied to `<dir>/bin`. A copy, so a
- * stale or missing dist/ in the checkout cannot decide what runs, and jest workers never rebuild one dist/ at once.
+ * registry-check as `npm ci` ships it, built fresh from the sources under test: the files and compiler options of
+ * `npm run build:check` (tsconfig.check.json), emitted by TypeScript's own emitter into `<dir>/dist`, and the real
+ * bin/registry-check.js copied to `<dir>/bin`. A copy, so a stale or missing dist/ in the checkout cannot decide
+ * what runs, and jest workers never rebuild one dist/ at once. File by file without type-checking (`npm test`
+ * type-checks the same files): 0.3 s instead of a 5 s `tsc -p`.
  */
 export async function buildShipped(cleanup: Cleanup): Promise<{ dir: string; bin: string }> {
   const dir = await tempDir(cleanup, 'registry-check-shipped-');
-  await execFileAsync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.check.json'), '--outDir', path.join(dir, 'dist')]);
+  const config = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, 'tsconfig.check.json'), {}, {
+    ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); },
+  });
+  if (!config || config.errors.length > 0) throw new Error('tsconfig.check.json does not parse');
+  for (const file of config.fileNames) {
+    const { outputText } = ts.transpileModule(await fs.readFile(file, 'utf8'), { compilerOptions: config.options, fileName: file });
+    const out = path.join(dir, 'dist', path.relative(ROOT, file)).replace(/\.ts$/, '.js');
+    await fs.mkdir(path.dirname(out), { recursive: true });
+    await fs.writeFile(out, outputText);
+  }
   const bin = path.join(dir, 'bin', 'registry-check.js');
   await fs.mkdir(path.dirname(bin));
   await fs.copyFile(path.join(ROOT, 'bin', 'registry-check.js'), bin);
