@@ -8,10 +8,11 @@ import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account
 import type { DeploymentV1SpecTemplateSpecContainerEnvFrom } from '@cdktf/provider-kubernetes/lib/deployment-v1';
 import type { StorageBinding } from '../storage';
 import { componentLabels, workloadLabels } from '../labels';
-import { MOUNTS, REGISTRY_UID } from '../registry/config';
+import { MOUNTS } from '../registry/config';
 import type { SeLinuxOptions } from '../registry/selinux';
 import * as rules from '../rules';
 import { GC_SCRIPT_ENV, READ_ONLY_ENV, READ_ONLY_VALUE, renderGcScript } from './gc-script';
+import { registryContainerSecurityContext, registryPodSecurityContext } from '../registry/pod-security';
 
 /** Where the GC pod finds the kubectl its init container copies in. */
 const TOOLS_DIR = '/tools';
@@ -122,16 +123,7 @@ export class RegistryGarbageCollection extends Construct {
       subject: [{ kind: 'ServiceAccount', name: this.serviceAccount.metadata.name, namespace: ns }],
     });
 
-    const uid = String(REGISTRY_UID);
-    const restrictedContainer = {
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      runAsNonRoot: true,
-      runAsUser: uid,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    };
+    const restrictedContainer = registryContainerSecurityContext();
     const selector = Object.entries(props.podSelector).map(([k, v]) => `${k}=${v}`).join(',');
     const env = GC_SCRIPT_ENV;
 
@@ -159,15 +151,7 @@ export class RegistryGarbageCollection extends Construct {
                 restartPolicy: 'Never',
                 // Room for the exit trap: stop GC, flip back, wait for the restart.
                 terminationGracePeriodSeconds: rolloutTimeoutSeconds + 60,
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: uid,
-                  runAsGroup: uid,
-                  fsGroup: uid,
-                  fsGroupChangePolicy: 'OnRootMismatch',
-                  seccompProfile: { type: 'RuntimeDefault' },
-                  ...(props.seLinuxOptions ? { seLinuxOptions: props.seLinuxOptions } : {}),
-                },
+                securityContext: registryPodSecurityContext(props.seLinuxOptions),
                 initContainer: [{
                   name: 'kubectl',
                   image: props.kubectlImage,

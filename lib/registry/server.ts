@@ -12,8 +12,9 @@ import type { RegistryAuth } from '../auth';
 import type { RegistryTls } from '../tls';
 import type { StorageBinding, RolloutStrategy } from '../storage';
 import { selectorLabels, workloadLabels } from '../labels';
-import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, REGISTRY_UID, renderRegistryConfig, type RegistryConfigOptions } from './config';
+import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, renderRegistryConfig, type RegistryConfigOptions } from './config';
 import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
+import { registryContainerSecurityContext, registryPodSecurityContext } from './pod-security';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
@@ -103,7 +104,6 @@ export class RegistryServer extends Construct {
     // Liveness asks only whether the process accepts connections: a storage outage makes GET / answer 503, and
     // restarting the pod for it would fix nothing (readiness takes the pod out of the Service instead).
     const liveness = { tcpSocket: [{ port: 'registry' }], periodSeconds: 20, failureThreshold: 3, timeoutSeconds: 5 };
-    const uid = String(REGISTRY_UID);
 
     this.deployment = new DeploymentV1(this, 'deployment', {
       metadata,
@@ -127,15 +127,7 @@ export class RegistryServer extends Construct {
             enableServiceLinks: false,
             // Longer than http.draintimeout: uploads in flight finish before the kubelet's SIGKILL.
             terminationGracePeriodSeconds: POD_GRACE_SECONDS,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: uid,
-              runAsGroup: uid,
-              fsGroup: uid,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-              ...(props.seLinuxOptions ? { seLinuxOptions: props.seLinuxOptions } : {}),
-            },
+            securityContext: registryPodSecurityContext(props.seLinuxOptions),
             ...(props.storage.initContainers.length > 0 ? { initContainer: props.storage.initContainers } : {}),
             container: [
               {
@@ -164,15 +156,7 @@ export class RegistryServer extends Construct {
                   requests: { cpu: props.resources.cpuRequest, memory: props.resources.memoryRequest },
                   limits: { memory: props.resources.memoryLimit },
                 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  privileged: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  runAsUser: uid,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
+                securityContext: registryContainerSecurityContext(),
                 volumeMount: [
                   { name: 'config', mountPath: MOUNTS.configFile, subPath: 'config.yml', readOnly: true },
                   { name: 'tls', mountPath: MOUNTS.tlsDir, readOnly: true },
