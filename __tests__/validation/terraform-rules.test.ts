@@ -2,11 +2,12 @@
  * The plan-time half of "one set of rules, enforced twice": the same table as rules.spec.ts, judged by the real
  * terraform binary on the synthesized variable blocks (validation conditions and error messages as deployed).
  *
- * Each bad case gets its own test file with one run that must error with exactly one "Invalid value for variable"
- * diagnostic whose message starts with the field's name: every variable's messages are generated with its own
- * name, so that prefix attributes the failure to the field's validation block (what `expect_failures` would say,
- * at half the terraform runs). A run that errors skips the rest of its file, hence one file per case.
- * One init, one test invocation.
+ * Terraform validates every input variable of a run and reports each failure as its own "Invalid value for
+ * variable" diagnostic, whose message starts with the variable's name (every message is generated with it). So
+ * cases of one stack that set different variables share a run, and each case must get exactly one diagnostic naming
+ * its field, with no diagnostic left over. A case that touches a variable in a cross-variable rule (a condition
+ * that reads `var.<other>`, found in the synthesized blocks) runs alone: combined values could decide each other.
+ * A run that errors ends its file, hence one file per run. One init, one test invocation.
  */
 import { BAD_CASES, GOOD_CASES, REQUIRED_VARS, type Case } from './cases';
 import { expectNoSecret } from './secrets';
@@ -17,39 +18,88 @@ const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops'
 let workspace: TerraformWorkspace;
 let results: Map<string, RunResult>;
 let sensitive: Record<string, boolean>;
+/** Which run judges each case: `bad3` -> `bad-dev-0`. */
+const runOf = new Map<string, string>();
+/** The cases each run judges. */
+const casesOf = new Map<string, Case[]>();
+
+/** Variables in a cross-variable rule, by stack: those whose validations read another variable, and those read. */
+function linkedVariables(json: { variable: Record<string, any> }): Set<string> {
+  const linked = new Set<string>();
+  for (const [name, block] of Object.entries(json.variable)) {
+    const text = JSON.stringify(block.validation ?? []);
+    const others = [...text.matchAll(/var\.([a-z0-9_]+)/g)].map((m) => m[1]).filter((other) => other !== name);
+    if (others.length > 0) [name, ...others].forEach((v) => linked.add(v));
+  }
+  return linked;
+}
+
+/** Packs cases into runs: a case with a linked variable alone, others with cases setting different variables. */
+function pack(prefix: string, cases: readonly Case[], linked: Record<string, Set<string>>): void {
+  const open: { key: string; vars: Set<string>; stack: Case['stack'] }[] = [];
+  cases.forEach((c, i) => {
+    const names = Object.keys(c.vars);
+    const alone = names.some((n) => linked[c.stack].has(n));
+    let run = alone ? undefined : open.find((r) => r.stack === c.stack && names.every((n) => !r.vars.has(n)));
+    if (!run) {
+      run = { key: `${prefix}-${c.stack}-${casesOf.size}`, vars: new Set(), stack: c.stack };
+      casesOf.set(run.key, []);
+      if (!alone) open.push(run);
+    }
+    names.forEach((n) => run!.vars.add(n));
+    casesOf.get(run.key)!.push(c);
+    runOf.set(`${prefix}${i}`, run.key);
+  });
+}
 
 beforeAll(() => {
   workspace = new TerraformWorkspace();
   sensitive = {};
+  const linked: Record<string, Set<string>> = {};
   for (const name of STACKS) {
     const { json } = synth(environment(name));
     workspace.addStack(name, json);
+    linked[name] = linkedVariables(json);
     for (const [variable, block] of Object.entries<any>(json.variable)) sensitive[variable] ||= block.sensitive === true;
   }
-  const vars = (c: Case) => ({ ...REQUIRED_VARS[c.stack], ...c.vars });
-  BAD_CASES.forEach((c, i) => workspace.addTestFile(`bad${i}`, [runBlock('message', c.stack, vars(c))]));
-  GOOD_CASES.forEach((c, i) => workspace.addTestFile(`good${i}`, [runBlock('accepted', c.stack, vars(c))]));
+  pack('bad', BAD_CASES, linked);
+  pack('good', GOOD_CASES, linked);
+  for (const [key, cases] of casesOf) {
+    const vars = Object.assign({ ...REQUIRED_VARS[cases[0].stack] }, ...cases.map((c) => c.vars));
+    workspace.addTestFile(key, [runBlock('run', cases[0].stack, vars)]);
+  }
   results = workspace.test();
 });
 
 afterAll(() => workspace?.remove());
 
 const result = (key: string): RunResult => {
-  const found = results.get(key);
+  const found = results.get(`${key}/run`);
   if (!found) throw new Error(`terraform test reported nothing for ${key}`);
   return found;
 };
 
+/** The diagnostics of a run that belong to a field: their message starts with `<field>:` or `<field>[<index>]:`. */
+const diagnosticsOf = (run: RunResult, field: string) => run.diagnostics.filter((d) => new RegExp(`^${field}(\\[\\d+\\])?: `).test(d.detail));
+
 describe('validation rules at plan time (terraform test)', () => {
+  test('cases share runs (the table is judged in far fewer terraform runs than it has cases)', () => {
+    expect(casesOf.size).toBeLessThan((BAD_CASES.length + GOOD_CASES.length) / 2);
+  });
+
   test.each(BAD_CASES.map((c, i) => [c.title, c, i] as const))('fails when %s', (_, c, i) => {
-    const { status, diagnostics } = result(`bad${i}/message`);
-    expect(status).toBe('error');
-    expect(diagnostics.map((d) => d.summary)).toEqual(['Invalid value for variable']);
-    expect(diagnostics[0].detail).toMatch(new RegExp(`^${c.field}(\\[\\d+\\])?: .+ is not allowed; expected .+\\.`, 's'));
-    if (sensitive[c.field!]) expectNoSecret(diagnostics[0].detail, c);
+    const key = runOf.get(`bad${i}`)!;
+    const run = result(key);
+    expect(run.status).toBe('error');
+    // Every diagnostic of the run is an invalid variable, one per case: nothing failed that no case expects.
+    expect(run.diagnostics.map((d) => d.summary)).toEqual(casesOf.get(key)!.map(() => 'Invalid value for variable'));
+    const mine = diagnosticsOf(run, c.field!);
+    expect(mine).toHaveLength(1);
+    expect(mine[0].detail).toMatch(new RegExp(`^${c.field}(\\[\\d+\\])?: .+ is not allowed; expected .+\\.`, 's'));
+    if (sensitive[c.field!]) expectNoSecret(mine[0].detail, c);
   });
 
   test.each(GOOD_CASES.map((c, i) => [c.title, c, i] as const))('accepts %s', (_, _c, i) => {
-    expect(result(`good${i}/accepted`)).toEqual({ status: 'pass', diagnostics: [] });
+    expect(result(runOf.get(`good${i}`)!)).toEqual({ status: 'pass', diagnostics: [] });
   });
 });
