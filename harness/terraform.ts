@@ -141,3 +141,12 @@ export async function evaluateWithTerraform(
   const outputs = JSON.parse(stdout) as Record<string, { value: unknown }>;
   return Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
 }
+
+/**
+ * Runs one terraform command in `dir` (no colour, no update check) and returns its combined output; a failing
+ * command's output ends in "FAILED" instead of throwing, so a test can assert on a refusal.
+ */
+export async function terraformCommand(dir: string, ...args: string[]): Promise<string> {
+  return run(TERRAFORM, [...args, '-no-color'], { cwd: dir, env: TERRAFORM_ENV })
+    .then((r) => r.stdout + r.stderr, (e) => `${e.stdout}${e.stderr}FAILED`);
+}

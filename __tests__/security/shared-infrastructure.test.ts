@@ -4,21 +4,16 @@
  * downloaded here; the blocks' meaning does not depend on the resource type), and the adopted release's values and
  * chart-version precondition evaluated with stand-in data-source results.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { Exposure } from '../../lib/exposure';
 import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS } from '../../lib/exposure/ingress-nginx';
 import { address, environment, only, synth, Synthesized } from '../../harness/synth';
-import { evaluateWithTerraform, TERRAFORM } from '../../harness/terraform';
+import { evaluateWithTerraform, terraformCommand } from '../../harness/terraform';
 import { tempDir, useCleanup } from '../../harness/programs';
 
-const run = promisify(execFile);
-const env = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
-const terraform = (dir: string, ...args: string[]) =>
-  run(TERRAFORM, [...args, '-no-color'], { cwd: dir, env }).then((r) => r.stdout + r.stderr, (e) => `${e.stdout}${e.stderr}FAILED`);
+const terraform = terraformCommand;
 
 let prod: Synthesized;
 let claim: Synthesized;
