@@ -31,3 +31,9 @@ export const endpoint = (port: string): string => `\${element(var.registry_domai
 
 /** The pull-secret user of the app, `<app_name>-pull`, inside an HCL template. */
 export const PULL_USER_TEMPLATE = '${var.app_name}-pull';
+
+/** `true` when a string variable is set (not empty): S3 path-style addressing goes with a custom endpoint. */
+export const isSet = (name: string): string => `\${var.${name} != ""}`;
+
+/** `false` for an `http://` endpoint, else `true` (distribution's `secure`: TLS to the store). */
+export const notPlainHttp = (name: string): string => `\${!startswith(var.${name}, "http://")}`;

@@ -14,6 +14,11 @@ export interface RegistryOutputsProps {
   readonly passwords: unknown;
   /** What the operator must still do by hand, if anything. */
   readonly manualSteps?: string;
+  /**
+   * What holds the images, when it is not a volume of the stack's (the bucket of object storage; no secrets).
+   * @default - no storage output
+   */
+  readonly storage?: Record<string, unknown>;
 }
 
 /** The stack's outputs: the endpoint, the CA, users and passwords, and ready-to-run commands. */
@@ -40,6 +45,9 @@ export function addRegistryOutputs(stack: TerraformStack, props: RegistryOutputs
     rhel: 'sudo cp registry-ca.crt /etc/pki/ca-trust/source/anchors/private-registry.crt && sudo update-ca-trust',
     macos: 'sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain registry-ca.crt',
   }, 'How to trust the registry CA on a workstation (no insecure-registry settings needed).');
+  if (props.storage) {
+    output('object_storage', props.storage, 'Where the images are: bucket, region, endpoint and prefix, redirects, how the registry authenticates (no secrets).');
+  }
   if (props.manualSteps) {
     output('manual_steps', props.manualSteps, 'What the operator must still change on a controller not installed by Helm.');
   }
