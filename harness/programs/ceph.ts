@@ -48,6 +48,8 @@ export interface CephS3 {
   readonly startSteps: Record<string, number>;
   /** PUT /<bucket>, signed. */
   createBucket(name: string): Promise<void>;
+  /** Gives the S3 user another key pair (radosgw-admin: any characters, for keys that YAML would misread). */
+  addKey(accessKey: string, secretKey: string): Promise<void>;
   /** Every object under `prefix` in `bucket` (ListObjectsV2, all pages). */
   listObjects(bucket: string, prefix?: string): Promise<Array<{ key: string; size: number }>>;
   /** A signed S3 request (SigV4, unsigned payload) to radosgw with the user's keys (or another `secretKey`). */
@@ -333,6 +335,10 @@ export async function startCeph(cleanup: Cleanup, dir: string, options: StartCep
     dir,
     startMs: Date.now() - started,
     startSteps,
+    addKey: async (access, secret) => {
+      await run('radosgw-admin', ['-c', conf, '-n', 'client.admin', 'key', 'create', '--uid', 'registry', '--key-type', 's3',
+        '--access-key', access, '--secret-key', secret]);
+    },
     createBucket: async (name) => {
       const res = await request('PUT', `/${enc(name)}`);
       if (res.status !== 200) throw new Error(`PUT /${name}: ${res.status} ${res.body}`);
