@@ -241,8 +241,11 @@ export const S3_STORAGE_CLASSES = [
   'STANDARD', 'NONE', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'OUTPOSTS', 'GLACIER_IR',
 ] as const;
 
-/** Keys and key ids: printable ASCII without spaces (a pasted key with a trailing newline is the usual mistake). */
-const printable = (what: string, max: number) => pattern(`^[!-~]{1,${max}}$`, `${what} (printable characters, no spaces or line breaks, at most ${max})`);
+/**
+ * Keys and key ids: printable ASCII without spaces (a pasted key with a trailing newline is the usual mistake). The
+ * length is checked apart: RE2 refuses repetition counts above 1000.
+ */
+const printable = (what: string, max: number) => pattern('^[!-~]+$', `${what} (printable characters, no spaces or line breaks, at most ${max})`, max);
 
 export const s3AccessKey = printable('an S3 access key ID', 128);
 export const s3SecretKey = printable('an S3 secret access key', 256);
@@ -287,7 +290,7 @@ export const redisAddress = pattern(
 export const redisUserName = printable('a Redis ACL user name', 128);
 
 /** Redis passwords go through a Secret: anything but line breaks (a pasted trailing newline never matches). */
-export const redisPassword = pattern('^[^\\r\\n]{1,512}$', 'a Redis password of at most 512 characters, without line breaks');
+export const redisPassword = pattern('^[^\\r\\n]+$', 'a Redis password of at most 512 characters, without line breaks', 512);
 
 export const wholeNumber = (min: number, max: number): Rule => ({
   allowed: `a whole number from ${min} to ${max}`,

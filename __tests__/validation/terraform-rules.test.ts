@@ -12,7 +12,7 @@ import { BAD_CASES, GOOD_CASES, REQUIRED_VARS, type Case } from './cases';
 import { environment, synth } from '../../harness/synth';
 import { runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 
-const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim'];
+const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-s3', 's3-aws'];
 let workspace: TerraformWorkspace;
 let results: Map<string, RunResult>;
 let sensitive: Record<string, boolean>;

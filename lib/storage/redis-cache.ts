@@ -81,7 +81,8 @@ export class RegistryRedisCache extends Construct implements PodAdditions {
         name: 'REGISTRY_REDIS_PASSWORD',
         valueFrom: { secretKeyRef: { name: this.passwordSecret.metadata.name, key: this.passwordKey, optional: false } },
       },
-      { name: 'REGISTRY_REDIS_DB', value: Token.asString(props.db) },
+      // A number token as text; a literal number as its digits.
+      { name: 'REGISTRY_REDIS_DB', value: Token.isUnresolved(props.db) ? Token.asString(props.db) : String(props.db) },
     ];
     this.restartOnChange = [props.password];
     this.volumes = [];
