@@ -128,6 +128,7 @@ export const VARIABLES = {
   // ---- storage --------------------------------------------------------------------------------------------
   storage_size: {
     type: 'string', description: 'Size of the registry volume (Kubernetes quantity, e.g. 20Gi).',
+    declaredWhen: 'a volume: host-path, storage-class, existing-claim',
     default: '20Gi', rules: [rules.positiveQuantity],
   },
   host_path: {
