@@ -201,7 +201,6 @@ function driverEnv(vars: StackVariables): DeploymentV1SpecTemplateSpecContainerE
   const text = (name: Parameters<StackVariables['string']>[0]) => Fn.jsonencode(vars.string(name));
   const bytes = (name: Parameters<StackVariables['number']>[0]) => Token.asString(Op.mul(vars.number(name), MiB));
   const s3 = (key: string, value: string) => env(`REGISTRY_STORAGE_S3_${key}`, value);
-  vars.declare('s3_region_endpoint');
   return [
     s3('BUCKET', text('s3_bucket')),
     s3('REGION', text('s3_region')),
