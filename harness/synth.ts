@@ -26,9 +26,9 @@ export interface Synthesized {
 const dev = ENVIRONMENTS.find((e) => e.name === 'dev')!;
 
 /**
- * The shipped and example environments plus three that exercise the other structural choices: provided TLS on shared
- * storage-class storage behind a configmap-only controller, an existing claim with no exposure, and a route attached
- * to a Gateway that exists (on a named listener).
+ * The shipped and example environments plus four that exercise the other structural choices: provided TLS on shared
+ * storage-class storage behind a configmap-only controller, an existing claim with no exposure, a route attached to
+ * a Gateway that exists (on a named listener), and AWS S3 by pod identity with Redis over TLS and an autoscaler.
  */
 export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
   ...ENVIRONMENTS,
@@ -41,6 +41,26 @@ export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     serviceType: 'ClusterIP',
     preventDestroy: true,
     variables: { ...dev.variables, replicas: 2, storage_class: 'nfs-client' },
+  },
+  {
+    // AWS S3 by pod identity (IRSA), Redis over TLS, an autoscaler: the S3 choices example-s3 does not make.
+    name: 's3-aws',
+    tlsMode: 'generated',
+    storage: Storage.s3({ credentials: 'pod-identity' }),
+    redis: { tls: true },
+    autoscaling: true,
+    exposure: Exposure.none(),
+    serviceType: 'LoadBalancer',
+    variables: {
+      ...dev.variables,
+      replicas: 3,
+      max_replicas: 6,
+      s3_bucket: 'example-registry-images',
+      s3_region: 'eu-west-1',
+      s3_role_arn: 'arn:aws:iam::111122223333:role/registry',
+      s3_encrypt: true,
+      redis_addresses: ['registry-cache.abc123.clustercfg.euw1.cache.amazonaws.com:6379'],
+    },
   },
   {
     name: 'claim',

@@ -44,6 +44,8 @@ export class RegistryAuth extends Construct {
   public readonly passwords: any;
   /** The generated users' passwords, one resource per user (for_each over the user list). */
   public readonly userPasswords: Password;
+  /** The http secret's value (sensitive): also the salt of the hash that rolls the pods when credentials change. */
+  public readonly httpSecretValue: string;
 
   constructor(scope: Construct, id: string, props: RegistryAuthProps) {
     super(scope, id);
@@ -66,6 +68,7 @@ export class RegistryAuth extends Construct {
 
     // Identical on every replica, or uploads that cross pods fail with "blob upload invalid".
     const shared = new Password(this, 'http-secret-value', { length: 64, special: false });
+    this.httpSecretValue = shared.result;
     this.httpSecret = new SecretV1(this, 'http-secret', {
       metadata: { name: props.httpSecretName, namespace: props.namespace, labels: componentLabels('auth') },
       data: { [this.httpSecretKey]: shared.result },

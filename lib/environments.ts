@@ -8,6 +8,7 @@ import * as rules from './rules';
 import { Exposure, ExposureStrategy } from './exposure';
 import { Storage, StorageStrategy } from './storage';
 import type { SeLinuxOptions } from './registry/selinux';
+import type { RedisCacheSettings } from './storage/redis-cache';
 import type { ServiceType } from './registry/server';
 import type { TlsMode } from './tls';
 import type { EnvironmentVariables } from './variables/catalog';
@@ -29,8 +30,24 @@ export interface EnvironmentSettings {
   /** Short name: the stack is `registry-<name>`. */
   readonly name: string;
   readonly tlsMode: TlsMode;
-  /** What backs the data: `Storage.hostPath()`, `Storage.storageClass({ accessMode })`, `Storage.existingClaim()`. */
+  /**
+   * What backs the data: `Storage.hostPath()`, `Storage.storageClass({ accessMode })`, `Storage.existingClaim()`,
+   * `Storage.s3({ credentials, caBundle })`.
+   */
   readonly storage: Storage;
+  /**
+   * Redis for the blob-descriptor cache, shared by every replica (variables `redis_addresses`, `redis_password`,
+   * ...; `redis_ca_pem` with `tls`). Recommended with several replicas. The stack takes an address; it does not
+   * deploy Redis.
+   * @default - each pod keeps its own in-memory cache
+   */
+  readonly redis?: RedisCacheSettings;
+  /**
+   * A HorizontalPodAutoscaler scales the registry between `replicas` and `max_replicas` pods on CPU
+   * (`autoscaling_cpu_percent`). Only with storage several pods share off the nodes (`Storage.s3()`).
+   * @default false
+   */
+  readonly autoscaling?: boolean;
   /**
    * How clients reach the registry: `Exposure.ingressNginx.install()` / `.adopt()` / `.configmapOnly()`,
    * `Exposure.gateway({ mode: 'attach' | 'create' })`, `Exposure.none()`.
@@ -153,6 +170,26 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
       gateway_proxy_pod_labels: ['gateway.networking.k8s.io/gateway-name=registry-gateway'],
     },
   },
+  {
+    // Object storage on a private S3-compatible endpoint (Ceph RGW, MinIO) with its own CA, static keys, two
+    // replicas with a PodDisruptionBudget, and Redis for the blob-descriptor cache. Set s3_access_key, s3_secret_key,
+    // s3_ca_pem and redis_password per run.
+    name: 'example-s3',
+    tlsMode: 'generated',
+    storage: Storage.s3({ credentials: 'access-keys', caBundle: true }),
+    redis: { tls: false },
+    exposure: Exposure.ingressNginx.install(),
+    serviceType: 'ClusterIP',
+    preventDestroy: true,
+    nodeTrust: true,
+    variables: {
+      registry_domains: ['registry.example.internal'],
+      replicas: 2,
+      s3_bucket: 'registry',
+      s3_region_endpoint: 'https://s3.example.internal',
+      redis_addresses: ['redis.registry-cache.svc.cluster.local:6379'],
+    },
+  },
 ];
 
 const TLS_MODES: readonly TlsMode[] = ['generated', 'provided'];
@@ -160,6 +197,13 @@ const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBal
 
 /** HCP Terraform organization and workspace names: letters, digits, '-' and '_'. */
 const cloudName = (what: string) => rules.pattern('^[A-Za-z0-9_-]+$', `a Terraform Cloud ${what} name of letters, digits, '-' and '_'`);
+
+/** A plain object setting (`redis: { tls: true }`). */
+const isObject = (allowed: string): rules.Rule => ({
+  allowed,
+  test: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  condition: () => 'true',
+});
 
 /** A setting that must be one of the strategy objects a factory makes. */
 function requireStrategy(field: string, value: unknown, isStrategy: boolean, factories: string): void {
@@ -176,13 +220,26 @@ export function validateEnvironment(env: EnvironmentSettings): void {
     rules.check(`environment ${env.name}: ${setting}`, value, settingRules);
   check('tlsMode', env.tlsMode, [rules.oneOf(TLS_MODES)]);
   requireStrategy(`environment ${env.name}: storage`, env.storage, env.storage instanceof StorageStrategy,
-    'Storage.hostPath(), Storage.storageClass() or Storage.existingClaim()');
+    'Storage.hostPath(), Storage.storageClass(), Storage.existingClaim() or Storage.s3()');
   requireStrategy(`environment ${env.name}: exposure`, env.exposure, env.exposure instanceof ExposureStrategy,
     'Exposure.ingressNginx.install(), .adopt(), .configmapOnly(), Exposure.gateway({ mode }) or Exposure.none()');
   env.storage.validate(check);
   env.exposure.validate(check);
   check('serviceType', env.serviceType, [rules.oneOf(SERVICE_TYPES)]);
   if (env.preventDestroy !== undefined) check('preventDestroy', env.preventDestroy, [rules.boolean]);
+  if (env.redis !== undefined) {
+    check('redis', env.redis, [isObject('{ tls?: boolean }')]);
+    for (const key of Object.keys(env.redis)) {
+      if (key !== 'tls') throw new Error(`environment ${env.name}: redis.${key}: is not allowed; expected no other option than tls.`);
+    }
+    if (env.redis.tls !== undefined) check('redis.tls', env.redis.tls, [rules.boolean]);
+  }
+  if (env.autoscaling !== undefined) {
+    check('autoscaling', env.autoscaling, [rules.boolean]);
+    if (env.autoscaling && !env.storage.spreadsReplicas) {
+      throw new Error(`environment ${env.name}: autoscaling: is not allowed with ${env.storage.kind} storage; expected storage several pods share off the nodes (Storage.s3()).`);
+    }
+  }
   if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
     throw new Error(`environment ${env.name}: nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.`);
   }

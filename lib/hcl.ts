@@ -74,3 +74,9 @@ export const adoptedTcpValues = (objects: string, routes: readonly { port: strin
 /** The `helm.sh/chart` label of a release's controller Deployment (`ingress-nginx-4.15.1`), or "" when none is found. */
 export const installedChart = (objects: string): string =>
   `try([for o in ${objects} : o.metadata.labels["helm.sh/chart"]][0], "")`;
+
+/** `true` when a string variable is set (not empty): S3 path-style addressing goes with a custom endpoint. */
+export const isSet = (name: string): string => `\${var.${name} != ""}`;
+
+/** `false` for an `http://` endpoint, else `true` (distribution's `secure`: TLS to the store). */
+export const notPlainHttp = (name: string): string => `\${!startswith(var.${name}, "http://")}`;

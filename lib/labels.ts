@@ -4,8 +4,8 @@
  */
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'private-registry-stack' } as const;
 
-/** What a resource is part of: the registry itself, its TLS, auth, storage, pull secrets or node trust. */
-export type Component = 'registry' | 'tls' | 'auth' | 'storage' | 'pull-secret' | 'node-trust' | 'exposure' | 'garbage-collection' | 'mirror';
+/** What a resource is part of: the registry itself, its TLS, auth, storage, cache, pull secrets, node trust or operations. */
+export type Component = 'registry' | 'tls' | 'auth' | 'storage' | 'cache' | 'pull-secret' | 'node-trust' | 'exposure' | 'garbage-collection' | 'mirror';
 
 /** The labels that select a workload's pods: its name and component. */
 export function selectorLabels(name: string, component: Component): Record<string, string> {

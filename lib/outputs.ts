@@ -21,6 +21,11 @@ export interface RegistryOutputsProps {
    * @default - no `route_status_command` output
    */
   readonly statusCommand?: string;
+  /**
+   * What holds the images, when it is not a volume of the stack's (the bucket of object storage; no secrets).
+   * @default - no storage output
+   */
+  readonly storage?: Record<string, unknown>;
 }
 
 /** The stack's outputs: the endpoint, the CA, users and passwords, and ready-to-run commands. */
@@ -51,6 +56,9 @@ export function addRegistryOutputs(stack: TerraformStack, props: RegistryOutputs
     rhel: 'sudo cp registry-ca.crt /etc/pki/ca-trust/source/anchors/private-registry.crt && sudo update-ca-trust',
     macos: 'sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain registry-ca.crt',
   }, 'How to trust the registry CA on a workstation (no insecure-registry settings needed).');
+  if (props.storage) {
+    output('object_storage', props.storage, 'Where the images are: bucket, region, endpoint and prefix, redirects, how the registry authenticates (no secrets).');
+  }
   if (props.manualSteps) {
     output('manual_steps', props.manualSteps, 'What the operator must still change on a controller not installed by Helm.');
   }

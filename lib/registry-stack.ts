@@ -9,6 +9,8 @@ import { RegistryTls, type RegistryTlsProps } from './tls';
 import { RegistryAuth } from './auth';
 import { RegistryPullSecrets } from './pull-secrets';
 import { RegistryServer, serviceDnsNames } from './registry/server';
+import { RegistryAvailability } from './registry/availability';
+import { RegistryRedisCache } from './storage/redis-cache';
 import { registryHostPorts } from './registry/endpoint';
 import { RegistryNetworkPolicy } from './network-policy';
 import { RegistryNodeTrust, NODE_TRUST_NAME } from './node-trust/daemon-set';
@@ -44,7 +46,11 @@ export class RegistryStack extends TerraformStack {
   public readonly pullSecrets: RegistryPullSecrets;
   public readonly auth: RegistryAuth;
   public readonly storage: StorageBinding;
+  /** The Redis blob-descriptor cache, when the environment has one. */
+  public readonly redis?: RegistryRedisCache;
   public readonly server: RegistryServer;
+  /** PodDisruptionBudget (and autoscaler) of storage several pods share off the nodes. */
+  public readonly availability?: RegistryAvailability;
   public readonly exposure: ExposureBinding;
   public readonly networkPolicy: RegistryNetworkPolicy;
   public readonly nodeTrust?: RegistryNodeTrust;
@@ -98,11 +104,22 @@ export class RegistryStack extends TerraformStack {
     this.storage = env.storage.bind(this, {
       namespace: ns,
       appName,
-      size: vars.string('storage_size'),
+      size: env.storage.sizesVolume ? vars.string('storage_size') : undefined,
       preventDestroy: env.preventDestroy ?? true,
       image,
       variables: vars,
     });
+    if (env.redis) {
+      this.redis = new RegistryRedisCache(this, 'redis', {
+        namespace: ns,
+        appName,
+        addresses: vars.list('redis_addresses'),
+        username: vars.string('redis_username'),
+        password: vars.string('redis_password'),
+        db: vars.number('redis_db'),
+        caPem: env.redis.tls ? vars.string('redis_ca_pem') : undefined,
+      });
+    }
     // ---- operations: GC in a read-only window (the registry reads its switch), a pull-through cache --------
     if (env.garbageCollection) {
       this.garbageCollection = new RegistryGarbageCollection(this, 'garbage-collection', {
@@ -129,6 +146,9 @@ export class RegistryStack extends TerraformStack {
       auth: this.auth,
       storage: this.storage,
       rolloutStrategy: env.storage.rolloutStrategy,
+      cache: this.redis,
+      spreadReplicas: env.storage.spreadsReplicas,
+      autoscaled: env.autoscaling,
       resources: {
         cpuRequest: vars.string('cpu_request'),
         memoryRequest: vars.string('memory_request'),
@@ -159,6 +179,17 @@ export class RegistryStack extends TerraformStack {
       });
     }
     const mirrorServer = this.mirror?.server;
+
+    if (env.storage.spreadsReplicas) {
+      this.availability = new RegistryAvailability(this, 'availability', {
+        namespace: ns,
+        name: this.server.deployment.metadata.name,
+        podSelector: this.server.selector,
+        autoscaling: env.autoscaling
+          ? { minReplicas: vars.number('replicas'), maxReplicas: vars.number('max_replicas'), cpuPercent: vars.number('autoscaling_cpu_percent') }
+          : undefined,
+      });
+    }
 
     // ---- exposure and network isolation ------------------------------------------------------------------
     this.exposure = env.exposure.bind(this, {
@@ -231,6 +262,7 @@ export class RegistryStack extends TerraformStack {
       certificateExpiresAt: this.tls.expiresAt,
       manualSteps: this.exposure.manualSteps,
       statusCommand: this.exposure.statusCommand,
+      storage: this.storage.description,
     });
     if (mirrorHostPort) {
       new TerraformOutput(this, 'mirror_endpoint', {

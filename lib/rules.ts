@@ -366,6 +366,81 @@ export const bearerToken = pattern(
   16384,
 );
 
+// ---- object storage and Redis ------------------------------------------------------------------------------
+
+export const s3BucketName = pattern(
+  '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+  "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
+);
+
+export const s3Region = pattern(
+  '^[a-z0-9][a-z0-9-]{0,62}$',
+  'a region name of lowercase letters, digits and \'-\' such as eu-west-1 (any name an S3-compatible store accepts)',
+);
+
+/** The endpoint of an S3-compatible store: scheme and host (and port), nothing after it. */
+export const s3Endpoint = pattern(
+  '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$',
+  'an http:// or https:// URL of an S3-compatible endpoint such as https://s3.example.internal:9000 (no path, no trailing /)',
+  2048,
+);
+
+/** distribution v3.1.0's storage classes (storage.s3.storageclass; NONE sends no class, for stores without them). */
+export const S3_STORAGE_CLASSES = [
+  'STANDARD', 'NONE', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'OUTPOSTS', 'GLACIER_IR',
+] as const;
+
+/**
+ * Keys and key ids: printable ASCII without spaces (a pasted key with a trailing newline is the usual mistake). The
+ * length is checked apart: RE2 refuses repetition counts above 1000.
+ */
+const printable = (what: string, max: number) => pattern('^[!-~]+$', `${what} (printable characters, no spaces or line breaks, at most ${max})`, max);
+
+export const s3AccessKey = printable('an S3 access key ID', 128);
+export const s3SecretKey = printable('an S3 secret access key', 256);
+export const kmsKeyId = printable('a KMS key ID, alias or ARN such as arn:aws:kms:eu-west-1:111122223333:key/<id>', 2048);
+
+export const iamRoleArn = pattern(
+  '^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$',
+  'an IAM role ARN such as arn:aws:iam::111122223333:role/registry',
+);
+
+/** AWS's own region names: distribution refuses other names unless a region endpoint is set. */
+const AWS_REGION = '^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+$';
+
+/**
+ * Cross-field rule on the region: without an endpoint (AWS itself) it must be an AWS region name, or
+ * distribution refuses to start ("invalid region provided"). `endpointValue` is the endpoint's synth-time default.
+ */
+export function awsRegionWithoutEndpoint(endpoint: string, endpointValue: unknown): Rule {
+  return {
+    allowed: `an AWS region name such as eu-west-1 when ${endpoint} is empty (other names need an S3-compatible endpoint)`,
+    test: (v) => (typeof endpointValue === 'string' && endpointValue !== '') || (typeof v === 'string' && new RegExp(AWS_REGION).test(v)),
+    condition: (ref) => `var.${endpoint} != "" || can(regex(${hcl(AWS_REGION)}, ${ref}))`,
+  };
+}
+
+/** Cross-field rule: a string that must stay empty unless the bool variable `other` is true. */
+export function emptyUnless(other: string, otherValue: unknown): Rule {
+  return {
+    allowed: `empty unless ${other} is true`,
+    test: (v) => v === '' || otherValue === true,
+    condition: (ref) => `${ref} == "" || var.${other}`,
+  };
+}
+
+/** A Redis address: host:port, with an IPv6 host in brackets. */
+export const redisAddress = pattern(
+  '^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$',
+  'a Redis address host:port such as redis.registry.svc:6379 or [2001:db8::6]:6379 (no scheme)',
+  260,
+);
+
+export const redisUserName = printable('a Redis ACL user name', 128);
+
+/** Redis passwords go through a Secret: anything but line breaks (a pasted trailing newline never matches). */
+export const redisPassword = pattern('^[^\\r\\n]+$', 'a Redis password of at most 512 characters, without line breaks', 512);
+
 export const wholeNumber = (min: number, max: number): Rule => ({
   allowed: `a whole number from ${min} to ${max}`,
   test: (v) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
@@ -390,6 +465,15 @@ export function lessThanVariable(other: string, otherValue: unknown): Rule {
     allowed: `a number smaller than ${other}`,
     test: (v) => typeof v === 'number' && typeof otherValue === 'number' && v < otherValue,
     condition: (ref) => `${ref} < var.${other}`,
+  };
+}
+
+/** Cross-field rule `field >= other`, as `lessThanVariable` (the other field's synth-time value for the TypeScript side). */
+export function atLeastVariable(other: string, otherValue: unknown): Rule {
+  return {
+    allowed: `a number at least ${other}`,
+    test: (v) => typeof v === 'number' && typeof otherValue === 'number' && v >= otherValue,
+    condition: (ref) => `${ref} >= var.${other}`,
   };
 }
 
@@ -437,7 +521,7 @@ export function oneOf(values: readonly string[], allowed = `one of ${values.map(
   };
 }
 
-/** A boolean setting (environment settings only: no variable is a bool). */
+/** A boolean setting (environment settings; bool variables need no rule, Terraform converts and refuses other values). */
 export const boolean: Rule = {
   allowed: 'true or false',
   test: (v) => typeof v === 'boolean',

@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: synth, test-suite, registry data-path and registry-check start-up timings measured in one run on
- * this machine, printed as one table and written with the machine's description to BENCHMARKS.md.
- *   --sections synth,floor,tests,data,check   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
+ * `npm run bench`: synth, test-suite, registry data-path (filesystem and S3) and registry-check start-up timings
+ * measured in one run on this machine, printed as one table and written with the machine's description to BENCHMARKS.md.
+ *   --sections synth,floor,tests,data,s3,check   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
  *   --no-write                           print only, leave BENCHMARKS.md alone
  * Every process it starts is stopped by PID and every temp dir removed, also on failure or Ctrl-C.
  */
@@ -15,6 +15,7 @@ import { CHECK_OLD, CHECK_SHIPPED, HELP_OLD, HELP_SHIPPED, measureCheckStartup }
 import { DataRow, LAYER_MIB, measureDataPath } from './bench/data-path';
 import { hasGnuTime, loadAverage, runMany, Sample, stats, stopCurrentChild } from './bench/measure';
 import { writeTemplateCopy } from './bench/template-baseline';
+import { measureS3Path, S3_PULL_REDIRECT, S3_PULL_STREAMED } from './bench/s3-path';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -26,6 +27,8 @@ interface Row {
   readonly bytes?: number;
   /** Proxied data-path runs: nginx's own CPU time per run. */
   readonly proxyCpuMs?: number[];
+  /** S3 pulls: the registries' own CPU time per run. */
+  readonly registryCpuMs?: number[];
 }
 
 const ms = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${(v / 1000).toFixed(2)} s`);
@@ -118,7 +121,23 @@ function targets(rows: Row[]): string[] {
   if (whole !== undefined && wholeOld !== undefined) {
     check('registry-check whole check no slower shipped than the old way', whole <= wholeOld, `${ms(whole)} vs ${ms(wholeOld)}`);
   }
+  const perGiB = (row: Row | undefined) => (row?.registryCpuMs?.length ? stats(row.registryCpuMs).median / ((row.bytes ?? 0) / 2 ** 30) : undefined);
+  const redirected = perGiB(find(S3_PULL_REDIRECT));
+  const streamed = perGiB(find(S3_PULL_STREAMED));
+  if (redirected !== undefined && streamed !== undefined) {
+    check('with S3 redirects the registry spends ≤ 10% of the CPU it spends streaming a pull', redirected <= 0.1 * streamed,
+      `${(redirected / streamed * 100).toFixed(1)}%`);
+  }
   return out;
+}
+
+/** The registries' CPU per pulled GiB on S3, redirect on and off (the rows' medians). */
+function registryCpu(rows: Row[]): string[] {
+  const cases = rows.filter((r) => r.registryCpuMs?.length).map((r) => {
+    const perGiB = stats(r.registryCpuMs!).median / ((r.bytes ?? 0) / 2 ** 30);
+    return `${r.name}: ${ms(perGiB)} per GiB`;
+  });
+  return cases.length === 0 ? [] : ['', `Registry CPU per pulled GiB on S3 (every replica's, median): ${cases.join('; ')}.`];
 }
 
 const SYNTH = 'synth, as cdktf.json runs it (hook cache warm)';
@@ -157,7 +176,7 @@ async function measureSynth(cleanup: Cleanup, runs: number, rows: Row[], log: (l
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sections: { type: 'string', default: 'synth,floor,tests,data,check' },
+      sections: { type: 'string', default: 'synth,floor,tests,data,s3,check' },
       runs: { type: 'string', default: '5' },
       'suite-runs': { type: 'string', default: '3' },
       'no-write': { type: 'boolean', default: false },
@@ -207,6 +226,11 @@ async function main(): Promise<void> {
       log('bench: registry-check start-up');
       rows.push(...(await measureCheckStartup(cleanup, ROOT, runs, log)).map((r) => ({ group: 'check', ...r })));
     }
+    if (sections.has('s3')) {
+      log('bench: S3 data path');
+      const s3 = await measureS3Path(cleanup, ROOT, runs, log);
+      rows.push(...s3.map((d) => ({ group: 's3', name: d.name, samples: d.samples, bytes: LAYER_MIB << 20, registryCpuMs: d.registryCpuMs })));
+    }
   });
 
   const loadAfter = loadAverage();
@@ -216,6 +240,7 @@ async function main(): Promise<void> {
     '',
     ...targets(rows),
     ...proxyCpu(rows),
+    ...registryCpu(rows),
     '',
     `Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}. Bench took ${minutes} min.`,
   ].join('\n');
@@ -233,7 +258,7 @@ Measured by \`npm run bench\` (\`scripts/bench.ts\`) on ${date.toISOString().sli
 the same machine. Reproduce with:
 
 \`\`\`console
-npm ci && npm run bench    # ~5 min on 2 cores; options after --: --sections synth,floor,tests,data,check --runs N --suite-runs N --no-write
+npm ci && npm run bench    # ~6 min on 2 cores; options after --: --sections synth,floor,tests,data,s3,check --runs N --suite-runs N --no-write
 \`\`\`
 
 It needs what the tests need (\`.ci/run\` installs it: docker-registry, nginx with the stream module, skopeo,
@@ -280,6 +305,12 @@ ${result}
   (\`scripts/bench/registry-check-ts.js\`), with its cache warm or empty (the first run after a clone). The npx and
   \`npm run -s\` rows are the launchers the README names, both running the shipped CLI: npx spends about a second of
   its own (npm reads the installed tree to find the command), whatever the CLI does.
+- **S3 rows**: the registry-example-s3 stack as synthesized, as its end-to-end test runs it (Ceph RGW on memstore,
+  Redis, distribution 2.8.2 replicas, nginx stream holding two of them), the same 256 MiB layer pushed and pulled by
+  registry-check. "two replicas" goes through nginx, which spreads the connections of one transfer over both.
+  "redirect" pulls follow the registry's 307 to a presigned radosgw URL; "redirect off" is a replica with
+  \`s3_disable_redirect = true\` streaming every byte itself. The registry CPU per pulled GiB adds up every replica's
+  CPU time (from /proc) over each pull. memstore holds objects in RAM: each push's objects are deleted before the next.
 - **nginx stream's own CPU**: the nginx master's and worker's CPU time from \`/proc\`, read before and after each
   proxied run. Here the client, nginx and the registry share the machine's cores, so what nginx spends shows up as
   wall time of the proxied rows; in a cluster the controller relays on its own node. How much nginx spends depends

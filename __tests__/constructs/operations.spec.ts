@@ -72,6 +72,12 @@ describe('operations options of an environment', () => {
     expect(() => synth(environment('example-ops', { storage: Storage.storageClass({ accessMode: 'ReadWriteMany' }), variables: { replicas: 1 } }))).not.toThrow();
   });
 
+  test('fails when GC is asked for on object storage (the job carries neither the store\'s credentials nor a Redis flush)', () => {
+    expect(() => synth(environment('example-ops', { storage: Storage.s3(), variables: { s3_bucket: 'registry' } }))).toThrow(
+      /^environment example-ops: garbageCollection: "s3" is not allowed; expected claim storage .*flush Redis/,
+    );
+  });
+
   test('fails when the cache is asked for without an exposure that routes a second port', () => {
     expect(() => synth(environment('example-ops', { exposure: Exposure.none() }))).toThrow(
       /^environment example-ops: mirror: "none" is not allowed; expected an exposure that routes a second port/,

@@ -13,6 +13,7 @@ import { PROXY_ENV } from '../../lib/operations/mirror';
 import { MIRROR_DROP_IN, renderNodeTrustScript } from '../../lib/node-trust/script';
 import { address, byPath, environment, synth, type Synthesized } from '../../harness/synth';
 import { freePort, minimalConfig, skopeoDigest, startRegistry, tempDir, useCleanup, type RegistryProcess } from '../../harness/programs';
+import { evaluateStackValues } from '../../harness/programs/stack-values';
 import { prepareLocalPod, registryWorkload } from '../../harness/programs/pod';
 import { stackSecrets } from '../../harness/programs/stack-registry';
 
@@ -51,14 +52,18 @@ describe('pull-through cache of registry-example-ops', () => {
     // AND the mirror as synthesized: its config.yml, env and mounts; the variables set as an operator would
     const port = await freePort();
     const upstreamSecret = address(json, 'kubernetes_secret_v1', 'mirror/upstream');
-    const pod = await prepareLocalPod(json, path.join(dir, 'mirror'), {
-      ...secrets.secrets,
-      [upstreamSecret]: { username: upstreamUser.user, password: upstreamUser.password },
-    }, { port, debugPort: await freePort() }, 'mirror/server');
+    // The variables as an operator sets them, evaluated by terraform into the mirror pod's env and secret.
+    const values = await evaluateStackValues(json, path.join(dir, 'tf'), {
+      mirror_remote_url: `https://${upstream.address}`, mirror_ttl: '168h',
+      mirror_username: upstreamUser.user, mirror_password: upstreamUser.password,
+    }, 'mirror/server');
+    expect(values.secrets[upstreamSecret]).toEqual({ username: upstreamUser.user, password: upstreamUser.password });
+    const pod = await prepareLocalPod(json, path.join(dir, 'mirror'), { ...secrets.secrets, ...values.secrets },
+      { port, debugPort: await freePort() }, values.evaluated, 'mirror/server');
+    expect(pod.env[PROXY_ENV.remoteUrl]).toBe(`https://${upstream.address}`);
+    expect(pod.env[PROXY_ENV.ttl]).toBe('168h');
     const env = {
       ...pod.env,
-      [PROXY_ENV.remoteUrl]: `https://${upstream.address}`,
-      [PROXY_ENV.ttl]: '168h',
       // the upstream's certificate comes from the test CA (Docker Hub's from the image's public roots)
       SSL_CERT_FILE: secrets.tls.caCertPath,
     };

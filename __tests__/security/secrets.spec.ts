@@ -8,10 +8,11 @@ const LITERAL_SECRETS: [string, RegExp][] = [
   ['a bcrypt hash', /\$2[aby]\$\d\d\$/],
   ['a JWT', /eyJ[A-Za-z0-9_-]{8,}\./],
 ];
-// Names of lists of namespaces that receive a pull secret say "secret" without holding one.
-const SECRET_NAME = /token|key|password|passwd|pem|secret(?!_namespaces$)/;
+// Names of lists of namespaces that receive a pull secret say "secret" without holding one; a KMS key id names a
+// key without holding it.
+const SECRET_NAME = /token|(?<!kms_)key|password|passwd|pem|secret(?!_namespaces$)/;
 /** Expressions that carry secret material: generated passwords and keys, the sensitive inputs. */
-const SECRET_REFERENCE = /random_password\.[^.]+(\[[^\]]*\])?\.(result|bcrypt_hash)|\.private_key_pem|\bval\.result\b|var\.(kube_token|htpasswd_entries|tls_private_key_pem)/;
+const SECRET_REFERENCE = /random_password\.[^.]+(\[[^\]]*\])?\.(result|bcrypt_hash)|\.private_key_pem|\bval\.result\b|var\.(kube_token|htpasswd_entries|tls_private_key_pem|s3_access_key|s3_secret_key|redis_password)/;
 
 /** What a scan of one synthesized stack finds wrong; empty when nothing secret is in plain sight. */
 function secretFindings(json: Synthesized): string[] {
@@ -24,6 +25,19 @@ function secretFindings(json: Synthesized): string[] {
   }
   for (const [name, output] of Object.entries<any>(json.output ?? {})) {
     if (SECRET_REFERENCE.test(JSON.stringify(output.value)) && output.sensitive !== true) findings.push(`output ${name} is not sensitive`);
+  }
+  // config.yml and plain env values are readable by anyone who may read the ConfigMap or the Deployment.
+  for (const configMap of resourcesOf(json, 'kubernetes_config_map_v1')) {
+    for (const [key, value] of Object.entries<string>(configMap.data ?? {})) {
+      if (SECRET_REFERENCE.test(value)) findings.push(`config map ${configMap.metadata.name} key ${key} holds a secret`);
+    }
+  }
+  for (const deployment of resourcesOf(json, 'kubernetes_deployment_v1')) {
+    for (const container of deployment.spec.template.spec.container) {
+      for (const entry of container.env ?? []) {
+        if (entry.value !== undefined && SECRET_REFERENCE.test(entry.value)) findings.push(`env ${entry.name} of ${container.name} holds a secret`);
+      }
+    }
   }
   for (const secret of resourcesOf(json, 'kubernetes_secret_v1')) {
     for (const [key, value] of Object.entries<string>(secret.data ?? {})) {
@@ -50,6 +64,8 @@ describe('secrets in the synthesized configuration', () => {
       expect(shared.variable[name].sensitive).toBe(true);
     }
     expect(shared.output.registry_passwords.sensitive).toBe(true);
+    const [, s3] = stacks.find(([name]) => name === 'example-s3')!;
+    for (const name of ['s3_access_key', 's3_secret_key', 's3_ca_pem', 'redis_password']) expect(s3.variable[name].sensitive).toBe(true);
   });
 
   test.each<[string, (json: Synthesized) => void, string]>([
@@ -63,6 +79,13 @@ describe('secrets in the synthesized configuration', () => {
     ['a password is a literal secret value', (j) => { resourcesOf(j, 'kubernetes_secret_v1')[1].data.htpasswd = 'admin:hunter2'; }, 'key htpasswd is a literal'],
     ['the token variable is not sensitive', (j) => { delete j.variable.kube_token.sensitive; }, 'variable kube_token is not sensitive'],
     ['the passwords output is not sensitive', (j) => { j.output.registry_passwords.sensitive = false; }, 'output registry_passwords is not sensitive'],
+    ['an S3 secret key is written into config.yml', (j) => {
+      const config = resourcesOf(j, 'kubernetes_config_map_v1').find((c) => 'config.yml' in c.data);
+      config.data['config.yml'] += 'storage:\n  s3:\n    secretkey: ${var.s3_secret_key}\n';
+    }, 'key config.yml holds a secret'],
+    ['the Redis password is a plain env value', (j) => {
+      resourcesOf(j, 'kubernetes_deployment_v1')[0].spec.template.spec.container[0].env.push({ name: 'REGISTRY_REDIS_PASSWORD', value: '${var.redis_password}' });
+    }, 'env REGISTRY_REDIS_PASSWORD of registry holds a secret'],
   ])('fails when %s', (_, mutate, finding) => {
     const json = structuredClone(stacks[0][1]);
     mutate(json);

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { renderRegistryConfig, RegistryConfigOptions } from '../../lib/registry/config';
 import { DISTRIBUTION_V3, disallowedValues, mapEnvVar, unknownConfigKeys, unknownEnvVars } from '../../harness/distribution-v3';
 import { byPath, environment, synth, Synthesized } from '../../harness/synth';
+import { S3_STORAGE_CLASSES } from '../../lib/rules';
 
 /** A Terraform JSON block is an object or a one-element list depending on the schema; read both. */
 const list = (value: unknown): any[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
@@ -84,6 +85,39 @@ describe('distribution-v3 keys', () => {
       expect(names.filter((n) => n.startsWith('REGISTRY_')).map((n) => mapEnvVar(n))).toEqual([{ path: 'http.secret' }]);
       expect(unknownEnvVars(names)).toEqual([]);
       expect(unknownEnvVars([...names, 'REGISTRY_HTTP_SECRETS'])).toEqual(['REGISTRY_HTTP_SECRETS']);
+    });
+  });
+
+  describe('object storage and Redis (example-s3, s3-aws)', () => {
+    const stacks: Record<string, Synthesized> = {};
+    beforeAll(() => {
+      for (const name of ['example-s3', 's3-aws']) stacks[name] = synth(environment(name)).json;
+    });
+    const registryEnv = (json: Synthesized): string[] =>
+      (Object.values(json.resource.kubernetes_deployment_v1)[0] as any).spec.template.spec.container[0].env.map((e: any) => e.name);
+
+    test.each(['example-s3', 's3-aws'])('%s: config.yml has only v3.1.0 keys and values', (name) => {
+      const config = parse(byPath(stacks[name], 'kubernetes_config_map_v1', 'registry/config').data['config.yml']);
+      expect(unknownConfigKeys(config)).toEqual([]);
+      expect(disallowedValues(config)).toEqual([]);
+    });
+
+    test.each(['example-s3', 's3-aws'])('%s: every REGISTRY_* variable sets a v3.1.0 key (S3 driver, redirect, Redis)', (name) => {
+      const names = registryEnv(stacks[name]).filter((n) => n.startsWith('REGISTRY_'));
+      expect(unknownEnvVars(names)).toEqual([]);
+      const paths = names.map((n) => mapEnvVar(n)!.path);
+      expect(paths).toEqual(expect.arrayContaining([
+        'storage.s3.bucket', 'storage.s3.region', 'storage.s3.regionendpoint', 'storage.s3.forcepathstyle', 'storage.s3.secure',
+        'storage.s3.rootdirectory', 'storage.s3.encrypt', 'storage.s3.keyid', 'storage.s3.storageclass', 'storage.s3.chunksize',
+        'storage.s3.multipartcopychunksize', 'storage.s3.multipartcopythresholdsize', 'storage.s3.multipartcopymaxconcurrency',
+        'storage.redirect.disable', 'redis.addrs', 'redis.username', 'redis.password', 'redis.db',
+      ]));
+      // v3 panics on a second driver: every storage variable is for the driver config.yml names.
+      expect(paths.filter((p) => p!.startsWith('storage.') && !p!.startsWith('storage.s3.') && p !== 'storage.redirect.disable')).toEqual([]);
+    });
+
+    test('the storage classes the rules allow are the ones v3.1.0 accepts', () => {
+      expect([...S3_STORAGE_CLASSES].sort()).toEqual([...DISTRIBUTION_V3.values['storage.s3.storageclass']].sort());
     });
   });
 

@@ -8,7 +8,7 @@ export interface Case {
   /** Finishes "fails when ..." / "accepts ...". */
   readonly title: string;
   /** Test environment whose stack declares the variables. */
-  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach';
+  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach' | 'example-s3' | 's3-aws';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -35,6 +35,8 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   shared: { tls_certificate_pem: CERTIFICATE, tls_private_key_pem: PRIVATE_KEY, tls_ca_pem: CERTIFICATE },
   'example-gateway': {},
   'gateway-attach': {},
+  'example-s3': { s3_access_key: 'AKIAIOSFODNN7EXAMPLE', s3_secret_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', s3_ca_pem: CERTIFICATE },
+  's3-aws': { redis_ca_pem: CERTIFICATE },
 };
 
 const bad = (stack: Case['stack'], field: VariableName, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
@@ -159,6 +161,36 @@ export const BAD_CASES: readonly Case[] = [
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['=envoy'], 'a data-plane pod label has no key'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy proxy'], 'a data-plane pod label value has a space'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy', 'app=proxy'], 'two data-plane pod labels have the same key'),
+  bad('example-s3', 'replicas', 21, 'replicas is above 20 on object storage'),
+  bad('example-s3', 'replicas', 0, 'replicas is 0 on object storage'),
+  bad('example-s3', 's3_bucket', 'Registry_Images', 'the bucket name has capitals and an underscore'),
+  bad('example-s3', 's3_bucket', 'ab', 'the bucket name is shorter than 3 characters'),
+  bad('example-s3', 's3_region_endpoint', 's3.example.internal', 'the S3 endpoint has no scheme'),
+  bad('example-s3', 's3_region_endpoint', 'https://s3.example.internal/', 'the S3 endpoint ends with a slash'),
+  bad('example-s3', 's3_region', 'EU West 1', 'the region has capitals and spaces'),
+  bad('s3-aws', 's3_region', 'eu-central', 'the region is not an AWS region and there is no endpoint'),
+  bad('example-s3', 's3_root_directory', 'registry', 'the root directory is relative'),
+  bad('example-s3', 's3_storage_class', 'GLACIER', 'the storage class is GLACIER (not instantly readable)'),
+  bad('example-s3', 's3_chunk_size_mib', 4, 'the chunk size is below the 5 MiB S3 minimum'),
+  bad('example-s3', 's3_multipart_copy_chunk_size_mib', 6000, 'the multipart copy chunk size is above 5 GiB'),
+  bad('example-s3', 's3_multipart_copy_threshold_mib', -1, 'the multipart copy threshold is negative'),
+  bad('example-s3', 's3_multipart_copy_max_concurrency', 0, 'the multipart copy concurrency is 0'),
+  bad('example-s3', 's3_kms_key_id', 'arn:aws:kms:eu-west-1:111122223333:key/1234', 'a KMS key is given with encryption off'),
+  bad('example-s3', 's3_access_key', 'AKIA EXAMPLE', 'the access key has a space'),
+  bad('example-s3', 's3_secret_key', 'wJalrXUtnFEMI/K7MDENG\n', 'the secret key ends with a newline'),
+  bad('example-s3', 's3_ca_pem', 'not a certificate', 'the S3 CA is not PEM'),
+  bad('s3-aws', 's3_role_arn', 'arn:aws:iam::1111:role/registry', 'the role ARN has a short account id'),
+  bad('s3-aws', 's3_role_arn', 'registry', 'the role is a name, not an ARN'),
+  bad('example-s3', 'redis_addresses', [], 'no Redis address is given'),
+  bad('example-s3', 'redis_addresses', ['redis://redis:6379'], 'a Redis address has a scheme'),
+  bad('example-s3', 'redis_addresses', ['redis.registry.svc'], 'a Redis address has no port'),
+  bad('example-s3', 'redis_db', 16, 'the Redis database is above 15'),
+  bad('example-s3', 'redis_password', 'secret\n', 'the Redis password ends with a newline'),
+  bad('example-s3', 'redis_username', 'cache user', 'the Redis user has a space'),
+  bad('s3-aws', 'redis_ca_pem', 'not a certificate', 'the Redis CA is not PEM'),
+  bad('s3-aws', 'max_replicas', 21, 'max_replicas is above 20'),
+  bad('s3-aws', 'max_replicas', 2, 'max_replicas is below replicas'),
+  bad('s3-aws', 'autoscaling_cpu_percent', 5, 'the autoscaler CPU target is below 10%'),
 ];
 
 const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Partial<Case> = {}): Case =>
@@ -201,4 +233,16 @@ export const GOOD_CASES: readonly Case[] = [
   good('gateway-attach', { gateway_section_name: '', gateway_proxy_namespace: '', gateway_proxy_pod_labels: [] }, 'every listener of the Gateway, its namespace, every pod there'),
   good('example-gateway', { gateway_port: 443, registry_domains: ['registry.example.com', 'registry'] }, 'a Gateway on 443 (reserved only by ingress-nginx) and a single-label name'),
   good('gateway-attach', { gateway_proxy_pod_labels: ['app.kubernetes.io/name=envoy', 'tier='] }, 'a prefixed label key and an empty label value'),
+  good('example-s3', {}, 'the example-s3 defaults with keys and a CA'),
+  good('s3-aws', {}, 'the s3-aws defaults (pod identity, Redis over TLS, an autoscaler)'),
+  good('example-s3', {
+    replicas: 20, s3_region: 'default', s3_region_endpoint: 'http://rgw.ceph.svc:7480', s3_root_directory: '',
+    s3_encrypt: true, s3_kms_key_id: 'alias/registry', s3_storage_class: 'NONE', s3_chunk_size_mib: 5, s3_multipart_copy_threshold_mib: 0,
+    s3_disable_redirect: true, s3_access_key: '0x1F', s3_secret_key: '#not:"a-comment"',
+  }, 'an in-cluster RGW over http, encrypted with a KMS alias, 20 replicas, keys YAML would misread'),
+  good('example-s3', {
+    redis_addresses: ['10.0.0.5:6379', '[2001:db8::6]:6379', 'redis-0.redis:6380'], redis_db: 15, redis_username: 'registry',
+    redis_password: 'p@ss word#1',
+  }, 'several Redis nodes by IPv4, IPv6 and name, an ACL user and a password with spaces'),
+  good('s3-aws', { replicas: 1, max_replicas: 20, autoscaling_cpu_percent: 100, s3_region: 'us-gov-west-1' }, 'an autoscaler from 1 to 20 pods in GovCloud'),
 ];

@@ -15,7 +15,7 @@ describe('environment settings', () => {
     ['the claim access mode is unknown', { storage: Storage.storageClass({ accessMode: 'ReadWriteOncePod' as any }) },
       /^environment dev: storage.accessMode: "ReadWriteOncePod" is not allowed; expected one of "ReadWriteOnce", "ReadWriteMany"/],
     ['the storage is a string, not a strategy', { storage: 'host-path' as any },
-      /^environment dev: storage: "host-path" is not allowed; expected a strategy made by Storage.hostPath\(\), Storage.storageClass\(\) or Storage.existingClaim\(\)/],
+      /^environment dev: storage: "host-path" is not allowed; expected a strategy made by Storage.hostPath\(\), Storage.storageClass\(\), Storage.existingClaim\(\) or Storage.s3\(\)/],
     ['chownDataDirectory is not a boolean', { storage: Storage.hostPath({ chownDataDirectory: 'yes' as any }) },
       /^environment dev: storage.chownDataDirectory: "yes" is not allowed; expected true or false/],
     ['the TLS mode is unknown', { tlsMode: 'acme' as any }, /^environment dev: tlsMode: "acme" is not allowed/],

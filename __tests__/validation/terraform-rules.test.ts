@@ -14,7 +14,7 @@ import { expectNoSecret } from './secrets';
 import { environment, synth } from '../../harness/synth';
 import { runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 
-const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops', 'example-gateway', 'gateway-attach'];
+const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops', 'example-gateway', 'gateway-attach', 'example-s3', 's3-aws'];
 let workspace: TerraformWorkspace;
 let results: Map<string, RunResult>;
 let sensitive: Record<string, boolean>;

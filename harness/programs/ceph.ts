@@ -48,6 +48,8 @@ export interface CephS3 {
   readonly startSteps: Record<string, number>;
   /** PUT /<bucket>, signed. */
   createBucket(name: string): Promise<void>;
+  /** Gives the S3 user another key pair (radosgw-admin: any characters, for keys that YAML would misread). */
+  addKey(accessKey: string, secretKey: string): Promise<void>;
   /** Every object under `prefix` in `bucket` (ListObjectsV2, all pages). */
   listObjects(bucket: string, prefix?: string): Promise<Array<{ key: string; size: number }>>;
   /** A signed S3 request (SigV4, unsigned payload) to radosgw with the user's keys (or another `secretKey`). */
@@ -72,6 +74,17 @@ export interface StartCephOptions {
   readonly region?: string;
   /** @default 20000: first run on a cold page cache is slower than the usual ~1 s. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Room of the memstore OSD, in MiB (RAM it may use). At 100% the OSD stops taking writes ("full status failsafe").
+   * @default 1024 (Ceph's own default)
+   */
+  readonly memstoreMiB?: number;
+  /**
+   * Run radosgw's garbage collector every second: the data of deleted objects (and of a finished multipart upload's
+   * source after a copy) is only freed by it. Off, a long run of pushes fills the memstore.
+   * @default false
+   */
+  readonly garbageCollection?: boolean;
 }
 
 /** Runs a short-lived command (a Ceph tool) with optional stdin; rejects with its output on failure or timeout. */
@@ -95,7 +108,7 @@ function run(command: string, args: string[], { input, timeoutMs = 20_000 }: { i
   });
 }
 
-function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number, { memstoreMiB = 1024, garbageCollection = false }: StartCephOptions = {}): string {
   // `$cluster`/`$name` are Ceph's own metavariables, expanded per daemon.
   return `[global]
 fsid = ${fsid}
@@ -144,13 +157,17 @@ mon data = ${dir}/mon
 osd data = ${dir}/osd
 osd journal = ${dir}/osd/journal
 osd objectstore = memstore
+memstore device bytes = ${memstoreMiB * 1024 * 1024}
 
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
 rgw data = ${dir}/rgw
 rgw enable apis = s3
 rgw thread pool size = 64
-rgw enable gc threads = false
+rgw enable gc threads = ${garbageCollection}
+rgw gc obj min wait = 0
+rgw gc processor period = 1
+rgw gc processor max time = 1
 rgw enable lc threads = false
 rgw enable quota threads = false
 `;
@@ -264,7 +281,7 @@ export async function startCeph(cleanup: Cleanup, dir: string, options: StartCep
   const accessKey = randomBytes(10).toString('hex').toUpperCase();
   const secretKey = randomBytes(20).toString('base64url');
   const conf = path.join(dir, 'ceph.conf');
-  fs.writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort));
+  fs.writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort, options));
 
   const daemons: Array<{ name: string; proc: RunningProcess }> = [];
   const daemon = (name: string, command: string, args: string[]) => {
@@ -333,6 +350,10 @@ export async function startCeph(cleanup: Cleanup, dir: string, options: StartCep
     dir,
     startMs: Date.now() - started,
     startSteps,
+    addKey: async (access, secret) => {
+      await run('radosgw-admin', ['-c', conf, '-n', 'client.admin', 'key', 'create', '--uid', 'registry', '--key-type', 's3',
+        '--access-key', access, '--secret-key', secret]);
+    },
     createBucket: async (name) => {
       const res = await request('PUT', `/${enc(name)}`);
       if (res.status !== 200) throw new Error(`PUT /${name}: ${res.status} ${res.body}`);

@@ -19,7 +19,19 @@ export interface StartNginxStreamOptions {
   /** Prefix directory: nginx.conf, nginx.pid and error.log are written here. */
   readonly dir: string;
   readonly port: number;
-  readonly upstreamPort: number;
+  /** The one upstream; or use `upstreamPorts`. */
+  readonly upstreamPort?: number;
+  /**
+   * Several upstreams (registry replicas behind one Service): round robin per connection; a connection an upstream
+   * refuses (a killed replica) goes to the next one.
+   * @default - [upstreamPort]
+   */
+  readonly upstreamPorts?: readonly number[];
+  /**
+   * Terminate TLS with this certificate and key (a TLS endpoint in front of a plain-HTTP server).
+   * @default - plain L4, no TLS termination
+   */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string };
   /** @default STREAM_MODULE_PATH */
   readonly streamModulePath?: string;
 }
@@ -35,12 +47,23 @@ events { worker_connections 256; }`;
 }
 
 /** The stand-in for ingress-nginx tcp-services: a plain L4 proxy, no TLS termination, no body limit. */
-export function nginxStreamConfig(dir: string, port: number, upstreamPort: number, modulePath = STREAM_MODULE_PATH): string {
+export function nginxStreamConfig(
+  dir: string,
+  port: number,
+  upstream: number | readonly number[],
+  modulePath = STREAM_MODULE_PATH,
+  tls?: StartNginxStreamOptions['tls'],
+): string {
+  const servers = (typeof upstream === 'number' ? [upstream] : upstream).map((p) => `    server 127.0.0.1:${p};`).join('\n');
+  const tlsLines = tls ? `\n    ssl_certificate ${tls.certPath};\n    ssl_certificate_key ${tls.keyPath};` : '';
+  const proxyPass = typeof upstream === 'number'
+    ? `    proxy_pass 127.0.0.1:${upstream};`
+    : '    proxy_pass backends;';
   return `${nginxPreamble(dir, modulePath)}
-stream {
+stream {${typeof upstream === 'number' ? '' : `\n  upstream backends {\n${servers}\n  }`}
   server {
-    listen 127.0.0.1:${port};
-    proxy_pass 127.0.0.1:${upstreamPort};
+    listen 127.0.0.1:${port}${tls ? ' ssl' : ''};${tlsLines}
+${proxyPass}
   }
 }
 `;
@@ -54,7 +77,9 @@ export async function startNginxStream(cleanup: Cleanup, options: StartNginxStre
   await fs.mkdir(options.dir, { recursive: true });
   const confPath = path.join(options.dir, 'nginx.conf');
   const errorLog = path.join(options.dir, 'error.log');
-  await fs.writeFile(confPath, nginxStreamConfig(options.dir, options.port, options.upstreamPort, options.streamModulePath));
+  const upstream = options.upstreamPorts ?? options.upstreamPort;
+  if (upstream === undefined) throw new Error('startNginxStream: upstreamPort or upstreamPorts');
+  await fs.writeFile(confPath, nginxStreamConfig(options.dir, options.port, upstream, options.streamModulePath, options.tls));
   // -e: the error log used before the config is read (the default /var/log/nginx may not be writable).
   const proc = spawnLogged(cleanup, 'nginx', ['-e', errorLog, '-c', confPath, '-p', options.dir], {
     logPath: path.join(options.dir, 'nginx.out.log'),

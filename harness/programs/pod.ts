@@ -15,6 +15,21 @@ export type SynthesizedJson = Pick<Synthesized, 'resource' | 'variable'>;
 /** Local stand-ins for Kubernetes secrets, keyed by Terraform address (`kubernetes_secret_v1.tls_secret_6CB779E3`). */
 export type LocalSecrets = Record<string, Record<string, string>>;
 
+/**
+ * Values of the Terraform expressions in the pod's env and ConfigMaps (`${jsonencode(var.s3_bucket)}` -> `"registry"`),
+ * as Terraform computes them on apply (harness/programs/stack-values.ts).
+ */
+export type EvaluatedExpressions = Record<string, string>;
+
+const isExpression = (value: string) => value.includes('${');
+
+/** A synthesized value, or its evaluation when it is a Terraform expression (which must have been evaluated). */
+function valueOf(value: string, evaluated: EvaluatedExpressions, what: string): string {
+  if (!isExpression(value)) return value;
+  if (!(value in evaluated)) throw new Error(`${what}: ${value} was not evaluated (harness/programs/stack-values.ts)`);
+  return evaluated[value];
+}
+
 const onlyOf = onlyWithAddress;
 
 /** The port number of a `:5000` / `host:5000` listen address. */
@@ -151,10 +166,12 @@ function secretData(secrets: LocalSecrets, nameExpression: string): Record<strin
   return data;
 }
 
-async function writeVolume(json: SynthesizedJson, volume: any, dir: string, secrets: LocalSecrets): Promise<void> {
+async function writeVolume(json: SynthesizedJson, volume: any, dir: string, secrets: LocalSecrets, evaluated: EvaluatedExpressions): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
+  const configMapData = (name: string) => Object.fromEntries(Object.entries<string>(resourceAt(json, referencedAddress(name)).data)
+    .map(([key, value]) => [key, valueOf(value, evaluated, `ConfigMap ${name} key ${key}`)]));
   const source = volume.config_map
-    ? { data: resourceAt(json, referencedAddress(volume.config_map.name)).data as Record<string, string>, spec: volume.config_map }
+    ? { data: configMapData(volume.config_map.name), spec: volume.config_map }
     : volume.secret
       ? { data: secretData(secrets, volume.secret.secret_name), spec: volume.secret }
       : undefined;
@@ -176,13 +193,14 @@ export async function prepareLocalPod(
   dir: string,
   secrets: LocalSecrets,
   listen: { port: number; debugPort: number },
+  evaluated: EvaluatedExpressions = {},
   server?: string,
 ): Promise<LocalPod> {
   const workload = registryWorkload(json, server);
   const volumeDirs: Record<string, string> = {};
   for (const volume of workload.volumes) {
     volumeDirs[volume.name] = path.join(dir, 'volumes', volume.name);
-    await writeVolume(json, volume, volumeDirs[volume.name], secrets);
+    await writeVolume(json, volume, volumeDirs[volume.name], secrets, evaluated);
   }
   const mountOf = (containerPath: string): VolumeMount | undefined =>
     workload.mounts.find((m) =>
@@ -204,9 +222,17 @@ export async function prepareLocalPod(
   const containerEnv: Record<string, string> = {};
   for (const entry of workload.container.env ?? []) {
     const ref = entry.value_from?.secret_key_ref;
-    const value = ref ? secretData(secrets, ref.name)[ref.key] : entry.value;
+    const value = ref ? secretData(secrets, ref.name)[ref.key] : entry.value === undefined ? undefined : valueOf(entry.value, evaluated, `env ${entry.name}`);
     if (value === undefined) throw new Error(`env ${entry.name}: no value${ref ? ` for key ${ref.key}` : ''}`);
     containerEnv[entry.name] = value;
+  }
+  // Other env naming directories on a volume (SSL_CERT_DIR, a colon-separated list): those items re-pointed too.
+  for (const [name, value] of Object.entries(containerEnv)) {
+    if (name.startsWith('REGISTRY_') || !value.startsWith('/')) continue;
+    const items = value.split(':');
+    if (items.some((item) => mountOf(item) !== undefined)) {
+      overrides[name] = items.map((item) => (mountOf(item) ? hostPath(item) : item)).join(':');
+    }
   }
   return {
     volumeDirs,

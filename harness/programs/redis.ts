@@ -104,12 +104,17 @@ export function redisCommands(port: number, commands: string[][], timeoutMs = 5_
 }
 
 /** Starts redis-server on a free loopback port and waits until it answers PING (after AUTH when `password`). */
-export async function startRedis(cleanup: Cleanup, dir: string, { password }: { password?: string } = {}): Promise<RedisProcess> {
+export async function startRedis(
+  cleanup: Cleanup,
+  dir: string,
+  { password, config = [] }: { password?: string; config?: readonly string[] } = {},
+): Promise<RedisProcess> {
   await fs.mkdir(dir, { recursive: true });
   const port = await freePort();
   const configPath = path.join(dir, 'redis.conf');
-  // Quoted for redis's config parser (a double-quoted string with \\ and \" escapes).
-  await fs.writeFile(configPath, password ? `requirepass "${password.replace(/[\\"]/g, (c) => `\\${c}`)}"\n` : '', { mode: 0o600 });
+  // Quoted for redis's config parser (a double-quoted string with \\ and \" escapes). `config`: more lines.
+  const lines = [...(password ? [`requirepass "${password.replace(/[\\"]/g, (c) => `\\${c}`)}"`] : []), ...config];
+  await fs.writeFile(configPath, lines.map((l) => `${l}\n`).join(''), { mode: 0o600 });
   const started = Date.now();
   const proc = spawnLogged(cleanup, 'redis-server', [
     configPath, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,

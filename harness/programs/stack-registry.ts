@@ -16,6 +16,7 @@ import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload } from './pod
 import { resourceAt } from '../synth';
 import { RegistryProcess, startRegistry } from './registry';
 import { makeTlsMaterial, TlsMaterial } from './tls';
+import type { StackValues } from './stack-values';
 
 /** Synthesizes `registry-<name>` and returns cdk.tf.json. */
 export function synthesizeStack(name = 'dev'): Synthesized {
@@ -98,22 +99,36 @@ export interface StackRegistry extends StackSecrets {
   start(): Promise<RegistryProcess>;
 }
 
-/**
- * Runs the synthesized Deployment's registry on loopback. `env` adds overrides on top of the pod's (for example a
- * short REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL); `loadUser` adds an htpasswd line (see LoadUser).
- */
+export interface StartStackRegistryOptions {
+  /** Overrides on top of the pod's env (a short REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL; `undefined` unsets). */
+  readonly env?: Record<string, string | undefined>;
+  /** An htpasswd line for load tests (see LoadUser); ignored with `material`. */
+  readonly loadUser?: LoadUser;
+  /**
+   * TLS, users and http secret of another replica of the same stack (replicas share their Secrets).
+   * @default - new ones
+   */
+  readonly material?: StackSecrets;
+  /**
+   * The pod's variable expressions and variable-only Secrets, evaluated (evaluateStackValues).
+   * @default - none: the pod must not depend on any
+   */
+  readonly values?: StackValues;
+}
+
+/** Runs the synthesized Deployment's registry on loopback. */
 export async function startStackRegistry(
   cleanup: Cleanup,
   json: Synthesized,
-  { env = {}, loadUser }: { env?: Record<string, string>; loadUser?: LoadUser } = {},
+  { env = {}, loadUser, material: shared, values }: StartStackRegistryOptions = {},
 ): Promise<StackRegistry> {
   const dir = await tempDir(cleanup, 'registry-stack-');
   const [port, debugPort] = [await freePort(), await freePort()];
-  const material = await stackSecrets(json, path.join(dir, 'tls'), loadUser);
-  const pod = await prepareLocalPod(json, dir, material.secrets, { port, debugPort });
+  const material = shared ?? await stackSecrets(json, path.join(dir, 'tls'), loadUser);
+  const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...values?.secrets }, { port, debugPort }, values?.evaluated);
   const { configYaml } = registryWorkload(json);
   const start = () =>
-    startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env } });
+    startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env } as Record<string, string> });
   const [user, password] = Object.entries(material.users)[0];
   const stack: StackRegistry = {
     ...material,

@@ -39,7 +39,13 @@ function checkOptionNames(check: SettingCheck, setting: string, options: object,
 export function validateGarbageCollection(check: SettingCheck, settings: GarbageCollectionSettings, storage: StorageStrategy): void {
   checkOptionNames(check, 'garbageCollection', settings, ['deleteUntagged']);
   if (settings.deleteUntagged !== undefined) check('garbageCollection.deleteUntagged', settings.deleteUntagged, [rules.boolean]);
-  if (storage instanceof ClaimStorage && !(storage instanceof HostPathStorage) && !storage.shared) {
+  if (!(storage instanceof ClaimStorage)) {
+    // Object storage: the GC pod would need the store's credentials, CA and identity, and the Redis cache must be
+    // flushed after GC (it keeps answering for deleted blobs). Until the job carries both, the README's procedure.
+    check('garbageCollection', storage.kind, [never(
+      'claim storage (Storage.hostPath() or a ReadWriteMany claim); on object storage run GC by the README procedure (scale to 0, garbage-collect, flush Redis, scale back)',
+    )]);
+  } else if (!(storage instanceof HostPathStorage) && !storage.shared) {
     check('garbageCollection', storage.kind, [never(
       'storage the GC pod can mount beside the registry: Storage.hostPath() or a ReadWriteMany claim (a ReadWriteOnce claim may attach to one node only)',
     )]);

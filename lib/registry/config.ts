@@ -40,6 +40,12 @@ export interface RegistryConfigOptions {
    */
   readonly storageDriver?: Record<string, unknown>;
   /**
+   * The `redis` section: with it the blob-descriptor cache is Redis, shared by every replica (addresses and
+   * credentials come as env).
+   * @default - the in-memory cache of each pod
+   */
+  readonly redis?: Record<string, unknown>;
+  /**
    * Serve TLS with the mounted kubernetes.io/tls secret.
    * @default true
    */
@@ -81,7 +87,7 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
     storage: {
       ...(options.storageDriver ?? { filesystem: { rootdirectory: MOUNTS.data } }),
       delete: { enabled: options.deleteEnabled ?? true },
-      cache: { blobdescriptor: 'inmemory' },
+      cache: { blobdescriptor: options.redis ? 'redis' : 'inmemory' },
       maintenance: {
         // Abandoned uploads are purged after a week; a GC window sets readonly instead of stopping the pod.
         uploadpurging: { enabled: true, age: '168h', interval: '24h', dryrun: false },
@@ -104,6 +110,7 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
       debug: { addr: `:${options.debugPort}`, prometheus: { enabled: true, path: '/metrics' } },
     },
     ...(auth ? { auth: { htpasswd: { realm: options.realm ?? 'Registry', path: `${MOUNTS.authDir}/htpasswd` } } } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
     // GET / answers 503 while the storage driver check fails: the probes rely on it.
     health: { storagedriver: { enabled: true, interval: '10s', threshold: 3 } },
   };

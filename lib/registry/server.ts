@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { Fn } from 'cdktf';
+import { Fn, Token } from 'cdktf';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import {
   DeploymentV1,
@@ -10,7 +10,7 @@ import {
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import type { RegistryAuth } from '../auth';
 import type { RegistryTls } from '../tls';
-import type { StorageBinding, RolloutStrategy } from '../storage';
+import type { PodAdditions, StorageBinding, RolloutStrategy } from '../storage';
 import { selectorLabels, workloadLabels } from '../labels';
 import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, renderRegistryConfig, type RegistryConfigOptions } from './config';
 import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
@@ -39,6 +39,23 @@ export interface RegistryServerProps {
   readonly storage: StorageBinding;
   /** How pods are replaced (the storage decides). */
   readonly rolloutStrategy: RolloutStrategy;
+  /**
+   * The blob-descriptor cache shared by the replicas (Redis): its config.yml section and what the pod needs.
+   * @default - each pod's in-memory cache
+   */
+  readonly cache?: PodAdditions & { readonly config: Record<string, unknown> };
+  /**
+   * Spread the pods over nodes and zones (storage that lives off the nodes). Soft: a full or cordoned node never
+   * leaves a pod Pending; the PodDisruptionBudget keeps voluntary disruptions to one pod at a time.
+   * @default false
+   */
+  readonly spreadReplicas?: boolean;
+  /**
+   * A HorizontalPodAutoscaler owns the replica count: Terraform sets `replicas` at create and leaves later changes
+   * to it.
+   * @default false
+   */
+  readonly autoscaled?: boolean;
   readonly resources: { readonly cpuRequest: string; readonly memoryRequest: string; readonly memoryLimit: string };
   /**
    * SELinux label for the pod (for example `{ level: 's0:c123,c456' }` or a `type` allowed on the hostPath).
@@ -80,7 +97,9 @@ export class RegistryServer extends Construct {
   constructor(scope: Construct, id: string, props: RegistryServerProps) {
     super(scope, id);
     if (props.seLinuxOptions) validateSeLinuxOptions('seLinuxOptions', props.seLinuxOptions);
-    this.configYaml = renderRegistryConfig({ port: REGISTRY_PORT, debugPort: DEBUG_PORT, storageDriver: props.storage.driver, ...props.config });
+    this.configYaml = renderRegistryConfig({
+      port: REGISTRY_PORT, debugPort: DEBUG_PORT, storageDriver: props.storage.driver, redis: props.cache?.config, ...props.config,
+    });
     const authenticated = props.config?.auth ?? true;
     this.selector = selectorLabels(props.name, 'registry');
     const labels = workloadLabels(props.name, 'registry');
@@ -91,6 +110,13 @@ export class RegistryServer extends Construct {
     // and the provider does not mark it unknown on update: an annotation built from it rolled the pod one apply
     // late.) The hash reveals nothing of the secrets, so it is declassified for the plan output.
     const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.secret.data, auth.htpasswdSecret.data, auth.httpSecret.data])));
+    const additions = [props.storage, ...(props.cache ? [props.cache] : [])];
+    // Credentials the registry reads only at start: a content hash, salted with the http secret so that a weak
+    // password cannot be brute-forced from the annotation (and shown in plans: the hash reveals nothing).
+    const restartOn = additions.flatMap((a) => a.restartOnChange ?? []);
+    const credentialsHash: Record<string, string> = restartOn.length === 0
+      ? {}
+      : { 'private-registry-stack/credentials-sha256': Token.asString(Fn.nonsensitive(Fn.sha256(Fn.join('\n', [auth.httpSecretValue, ...restartOn])))) };
 
     this.configMap = new ConfigMapV1(this, 'config', { metadata, data: { 'config.yml': this.configYaml } });
 
@@ -108,6 +134,7 @@ export class RegistryServer extends Construct {
     this.deployment = new DeploymentV1(this, 'deployment', {
       metadata,
       waitForRollout: true,
+      ...(props.autoscaled ? { lifecycle: { ignoreChanges: ['spec[0].replicas'] } } : {}),
       spec: {
         replicas: String(props.replicas),
         strategy: props.rolloutStrategy,
@@ -119,16 +146,20 @@ export class RegistryServer extends Construct {
             annotations: {
               'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).digest('hex'),
               'private-registry-stack/secrets-sha256': secretsHash,
+              ...credentialsHash,
             },
           },
           spec: {
+            // The registry never calls the Kubernetes API; a cloud identity (S3) projects its own token.
             automountServiceAccountToken: false,
+            ...(props.storage.serviceAccountName ? { serviceAccountName: props.storage.serviceAccountName } : {}),
             // A Service named "registry" would inject REGISTRY_PORT=tcp://..., which the registry reads as config.
             enableServiceLinks: false,
             // Longer than http.draintimeout: uploads in flight finish before the kubelet's SIGKILL.
             terminationGracePeriodSeconds: POD_GRACE_SECONDS,
             securityContext: registryPodSecurityContext(props.seLinuxOptions),
             ...(props.storage.initContainers.length > 0 ? { initContainer: props.storage.initContainers } : {}),
+            ...(props.spreadReplicas ? { topologySpreadConstraint: spreadOver(this.selector) } : {}),
             container: [
               {
                 name: 'registry',
@@ -146,6 +177,7 @@ export class RegistryServer extends Construct {
                   },
                   // distribution v3 exports traces to localhost:4318 by default; nothing listens there.
                   { name: 'OTEL_TRACES_EXPORTER', value: 'none' },
+                  ...additions.flatMap((a) => a.env ?? []),
                   ...(props.extraEnv ?? []),
                 ],
                 ...(props.envFrom ? { envFrom: props.envFrom } : {}),
@@ -161,7 +193,7 @@ export class RegistryServer extends Construct {
                   { name: 'config', mountPath: MOUNTS.configFile, subPath: 'config.yml', readOnly: true },
                   { name: 'tls', mountPath: MOUNTS.tlsDir, readOnly: true },
                   ...(authenticated ? [{ name: 'auth', mountPath: MOUNTS.authDir, readOnly: true }] : []),
-                  ...props.storage.volumeMounts,
+                  ...additions.flatMap((a) => a.volumeMounts),
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
@@ -190,7 +222,7 @@ export class RegistryServer extends Construct {
                   items: [{ key: auth.htpasswdKey, path: 'htpasswd' }],
                 },
               }] : []),
-              ...props.storage.volumes,
+              ...additions.flatMap((a) => a.volumes),
               { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
             ],
           },
@@ -208,4 +240,21 @@ export class RegistryServer extends Construct {
       },
     });
   }
+}
+
+/**
+ * One pod per node and per zone where the cluster allows it, counted per ReplicaSet (`pod-template-hash`: during a
+ * rollout the new pods spread among themselves) and over the nodes the pods may use (tainted and cordoned nodes do
+ * not count).
+ */
+function spreadOver(selector: Record<string, string>) {
+  return ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
+    topologyKey,
+    maxSkew: 1,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    nodeAffinityPolicy: 'Honor',
+    nodeTaintsPolicy: 'Honor',
+    labelSelector: [{ matchLabels: selector }],
+    matchLabelKeys: ['pod-template-hash'],
+  }));
 }

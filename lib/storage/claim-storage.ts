@@ -78,16 +78,22 @@ export abstract class ClaimStorage extends StorageStrategy {
     };
   }
 
+  /** The size the stack gives every storage that `sizesVolume`. */
+  protected sizeOf(options: { readonly size?: string }): string {
+    if (options.size === undefined) throw new Error(`internal: ${this.factory} was bound without a size`);
+    return options.size;
+  }
+
   /** A claim this stack owns, named `<app>-data`. */
   protected newClaim(scope: Construct, props: {
-    namespace: string; appName: string; size: string; preventDestroy: boolean;
+    namespace: string; appName: string; size?: string; preventDestroy: boolean;
     storageClassName?: string; volumeName?: string; waitUntilBound: boolean;
   }): PersistentVolumeClaimV1 {
     return new PersistentVolumeClaimV1(scope, 'claim', {
       metadata: { name: `${props.appName}-data`, namespace: props.namespace, labels: componentLabels('storage') },
       spec: {
         accessModes: [this.accessMode],
-        resources: { requests: { storage: props.size } },
+        resources: { requests: { storage: this.sizeOf(props) } },
         storageClassName: props.storageClassName,
         ...(props.volumeName ? { volumeName: props.volumeName } : {}),
       },

@@ -48,7 +48,7 @@ export class HostPathStorage extends ClaimStorage {
       metadata: { name: `${options.namespace}-${options.appName}-data`, labels: componentLabels('storage') },
       spec: [
         {
-          capacity: { storage: options.size },
+          capacity: { storage: this.sizeOf(options) },
           accessModes: [this.accessMode],
           persistentVolumeReclaimPolicy: 'Retain',
           // Empty class: only a claim naming this volume can bind it, and no provisioner steps in.

@@ -5,6 +5,7 @@
 import type { ClaimStorageOptions } from './claim-storage';
 import { ExistingClaimStorage } from './existing-claim';
 import { HostPathStorage, type HostPathStorageOptions } from './host-path';
+import { S3Storage, type S3StorageOptions } from './s3';
 import { StorageClassStorage } from './storage-class';
 import { StorageStrategy } from './strategy';
 
@@ -15,9 +16,12 @@ export const Storage = {
   storageClass: (options?: ClaimStorageOptions) => new StorageClassStorage(options),
   /** A claim created beforehand (`existing_claim`). */
   existingClaim: (options?: ClaimStorageOptions) => new ExistingClaimStorage(options),
+  /** A bucket on AWS S3 or an S3-compatible store (`s3_bucket`, ...): several replicas, rolling, spread over nodes. */
+  s3: (options?: S3StorageOptions) => new S3Storage(options),
 };
 
 export type Storage = StorageStrategy;
 export { StorageStrategy };
 export type { AccessMode } from './claim-storage';
-export type { StorageBinding, StorageBindOptions, RolloutStrategy, PodSecurityLevel } from './strategy';
+export type { StorageBinding, StorageBindOptions, RolloutStrategy, PodSecurityLevel, PodAdditions } from './strategy';
+export type { S3Credentials, S3StorageOptions } from './s3';

@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
 import type {
+  DeploymentV1SpecTemplateSpecContainerEnv,
   DeploymentV1SpecTemplateSpecContainerVolumeMount,
   DeploymentV1SpecTemplateSpecInitContainer,
   DeploymentV1SpecTemplateSpecVolume,
@@ -22,8 +23,11 @@ export interface StorageBindOptions {
   readonly namespace: string;
   /** The registry's app name: claims and volumes are named after it. */
   readonly appName: string;
-  /** Requested size (Kubernetes quantity). */
-  readonly size: string;
+  /**
+   * Requested size of the volume (Kubernetes quantity).
+   * @default - none: only storage whose `sizesVolume` is true is given one
+   */
+  readonly size?: string;
   /** Terraform `prevent_destroy` on what holds the data. */
   readonly preventDestroy: boolean;
   /** The registry image (init steps that need a shell use it). */
@@ -32,16 +36,45 @@ export interface StorageBindOptions {
   readonly variables: StackVariables;
 }
 
-/** What the registry pod and its config need from the storage, once it is bound. */
-export interface StorageBinding {
-  /** The `storage.<driver>` section of config.yml (no secrets). */
-  readonly driver: Record<string, unknown>;
-  /** Pod volumes the registry container mounts (`data` at /var/lib/registry for a filesystem driver). */
+/**
+ * What a part of the stack adds to the registry pod besides config.yml: storage drivers and the Redis cache both
+ * hand the server one. Values an operator tunes per run travel as env (a changed value changes the pod template,
+ * so the pods roll); config.yml keeps the structure and constants.
+ */
+export interface PodAdditions {
+  /** Pod volumes the registry container mounts. */
   readonly volumes: DeploymentV1SpecTemplateSpecVolume[];
   /** Where the registry container mounts them. */
   readonly volumeMounts: DeploymentV1SpecTemplateSpecContainerVolumeMount[];
+  /**
+   * Env of the registry container: REGISTRY_* overrides of config.yml keys (from variables, or from a Secret).
+   * @default - none
+   */
+  readonly env?: DeploymentV1SpecTemplateSpecContainerEnv[];
+  /**
+   * Secret values the registry reads only at start (credentials passed as env from a Secret): a change must roll
+   * the pods. The server puts a salted hash of them on the pod template.
+   * @default - none
+   */
+  readonly restartOnChange?: string[];
+}
+
+/** What the registry pod and its config need from the storage, once it is bound. */
+export interface StorageBinding extends PodAdditions {
+  /** The `storage.<driver>` section of config.yml (no secrets, no per-run values: those come as env). */
+  readonly driver: Record<string, unknown>;
   /** Init containers that prepare the storage. */
   readonly initContainers: DeploymentV1SpecTemplateSpecInitContainer[];
+  /**
+   * The ServiceAccount the pod runs as (a cloud identity bound to it). Its Kubernetes API token is never mounted.
+   * @default - the namespace's default ServiceAccount
+   */
+  readonly serviceAccountName?: string;
+  /**
+   * What the storage is, for the stack's outputs (no secrets).
+   * @default - no storage output
+   */
+  readonly description?: Record<string, unknown>;
 }
 
 /** A setting check that names the environment: `check('storage.accessMode', value, rules)`. */
@@ -59,9 +92,22 @@ export abstract class StorageStrategy {
   abstract readonly maxReplicas: number;
   /** How the Deployment rolls with this storage. */
   abstract readonly rolloutStrategy: RolloutStrategy;
+  /** Whether the storage is a volume of a size (`storage_size`); object storage is not. */
+  get sizesVolume(): boolean {
+    return true;
+  }
+
   /** The Pod Security level the registry namespace can enforce with this storage. */
   get podSecurityLevel(): PodSecurityLevel {
     return 'restricted';
+  }
+
+  /**
+   * Several pods serve at once from storage that lives off the nodes: the server spreads them over nodes and the
+   * stack keeps a PodDisruptionBudget (and may scale them with a HorizontalPodAutoscaler).
+   */
+  get spreadsReplicas(): boolean {
+    return false;
   }
 
   /** Description of the `replicas` variable in an environment with this storage. */

@@ -12,7 +12,7 @@ import type { ExposureStrategy } from '../exposure/strategy';
 import * as rules from '../rules';
 import type { StorageStrategy } from '../storage/strategy';
 
-export type VariableType = 'string' | 'number' | 'list(string)';
+export type VariableType = 'string' | 'number' | 'bool' | 'list(string)';
 
 /** What a variable's dynamic parts may look at. */
 export interface VariableContext {
@@ -33,7 +33,7 @@ export interface VariableSpec {
    * The default in every environment that does not override it.
    * @default - none: the operator must set it (or the environment must give one)
    */
-  readonly default?: string | number | readonly string[];
+  readonly default?: string | number | boolean | readonly string[];
   /** @default false */
   readonly sensitive?: boolean;
   /**
@@ -78,7 +78,7 @@ export const VARIABLES = {
   replicas: {
     type: 'number',
     description: ({ storage }) => storage.replicasDescription,
-    docs: 'Registry pods: 1 on storage one pod mounts (host-path, ReadWriteOnce claims); more on shared storage (ReadWriteMany, up to 10).',
+    docs: 'Registry pods: 1 on storage one pod mounts (host-path, ReadWriteOnce claims); more on shared storage (ReadWriteMany, up to 10) and on object storage (S3, up to 20).',
     default: 1, rules: ({ storage }) => storage.replicaRules,
   },
   cpu_request: { type: 'string', description: 'CPU request of the registry container.', default: '100m', rules: [rules.quantity] },
@@ -136,6 +136,7 @@ export const VARIABLES = {
   // ---- storage --------------------------------------------------------------------------------------------
   storage_size: {
     type: 'string', description: 'Size of the registry volume (Kubernetes quantity, e.g. 20Gi).',
+    declaredWhen: 'a volume: host-path, storage-class, existing-claim',
     default: '20Gi', rules: [rules.positiveQuantity],
   },
   host_path: {
@@ -153,6 +154,114 @@ export const VARIABLES = {
   existing_claim: {
     type: 'string', description: 'Existing PersistentVolumeClaim (in the registry namespace) to keep the data on.',
     declaredWhen: 'Storage.existingClaim()', rules: [rules.dns1123Subdomain],
+  },
+
+  // ---- object storage (Storage.s3()) ----------------------------------------------------------------------
+  s3_bucket: {
+    type: 'string', description: 'Bucket that holds the registry data (created beforehand; the stack never creates or deletes it).',
+    declaredWhen: 'Storage.s3()', rules: [rules.s3BucketName],
+  },
+  s3_region: {
+    type: 'string', declaredWhen: 'Storage.s3()', default: 'us-east-1',
+    description: 'Region of the bucket: an AWS region, or any name the S3-compatible store at s3_region_endpoint accepts.',
+    rules: ({ defaultOf }) => [rules.s3Region, rules.awsRegionWithoutEndpoint('s3_region_endpoint', defaultOf('s3_region_endpoint'))],
+  },
+  s3_region_endpoint: {
+    type: 'string', declaredWhen: 'Storage.s3()', default: '',
+    description: 'URL of an S3-compatible store (Ceph RGW, MinIO, ...), addressed path-style; empty for AWS S3.',
+    rules: [rules.optional(rules.s3Endpoint)],
+  },
+  s3_root_directory: {
+    type: 'string', declaredWhen: 'Storage.s3()', default: '/registry',
+    description: 'Prefix in the bucket under which the registry keeps everything; empty for the bucket root.',
+    rules: [rules.optional(rules.absolutePath)],
+  },
+  s3_encrypt: {
+    type: 'bool', declaredWhen: 'Storage.s3()', default: false, rules: [],
+    description: 'Server-side encryption of every object the registry writes (S3-managed keys, or s3_kms_key_id).',
+  },
+  s3_kms_key_id: {
+    type: 'string', declaredWhen: 'Storage.s3()', default: '',
+    description: 'KMS key for server-side encryption (needs s3_encrypt); empty for S3-managed keys.',
+    rules: ({ defaultOf }) => [rules.optional(rules.kmsKeyId), rules.emptyUnless('s3_encrypt', defaultOf('s3_encrypt'))],
+  },
+  s3_storage_class: {
+    type: 'string', declaredWhen: 'Storage.s3()', default: 'STANDARD',
+    description: 'Storage class of the objects the registry writes; NONE for stores without storage classes.',
+    rules: [rules.oneOf(rules.S3_STORAGE_CLASSES)],
+  },
+  s3_chunk_size_mib: {
+    type: 'number', declaredWhen: 'Storage.s3()', default: 10, rules: [rules.wholeNumber(5, 5120)],
+    description: 'Part size of the multipart uploads a push becomes, in MiB (each upload holds one part in memory).',
+  },
+  s3_multipart_copy_chunk_size_mib: {
+    type: 'number', declaredWhen: 'Storage.s3()', default: 32, rules: [rules.wholeNumber(5, 5120)],
+    description: 'Part size of the server-side copy that moves a finished upload into place, in MiB.',
+  },
+  s3_multipart_copy_threshold_mib: {
+    type: 'number', declaredWhen: 'Storage.s3()', default: 32, rules: [rules.wholeNumber(0, 5120)],
+    description: 'Blobs larger than this (MiB) are moved into place by a multipart copy, smaller ones by one copy request.',
+  },
+  s3_multipart_copy_max_concurrency: {
+    type: 'number', declaredWhen: 'Storage.s3()', default: 100, rules: [rules.wholeNumber(1, 1000)],
+    description: 'Most copy requests one multipart copy runs at once.',
+  },
+  s3_disable_redirect: {
+    type: 'bool', declaredWhen: 'Storage.s3()', default: false, rules: [],
+    description: 'Stream blob downloads through the registry instead of redirecting clients to presigned URLs on the store (for stores clients cannot reach).',
+  },
+  s3_access_key: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: "Storage.s3({ credentials: 'access-keys' })",
+    description: 'Access key ID for the bucket (kept in a Secret, passed to the registry as env).', rules: [rules.s3AccessKey],
+  },
+  s3_secret_key: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: "Storage.s3({ credentials: 'access-keys' })",
+    description: 'Secret access key for the bucket (kept in a Secret, passed to the registry as env).', rules: [rules.s3SecretKey],
+  },
+  s3_role_arn: {
+    type: 'string', declaredWhen: "Storage.s3({ credentials: 'pod-identity' })",
+    description: "IAM role the registry pods assume with their ServiceAccount's token (IRSA web identity); its policy grants the bucket.",
+    rules: [rules.iamRoleArn],
+  },
+  s3_ca_pem: {
+    // Public material, sensitive like tls_ca_pem: CA inputs are handled as the keys they travel with.
+    type: 'string', sensitive: true, declaredWhen: 'Storage.s3({ caBundle: true })',
+    description: "PEM of the CA that issued the S3 endpoint's certificate (a private endpoint): the registry trusts it besides the public roots.",
+    rules: [rules.certificatePem],
+  },
+
+  // ---- Redis blob-descriptor cache (redis setting) ---------------------------------------------------------
+  redis_addresses: {
+    type: 'list(string)', declaredWhen: 'redis',
+    description: 'Redis host:port for the blob-descriptor cache (one, or the nodes of a cluster). The stack does not deploy Redis.',
+    rules: [rules.nonEmptyList, rules.each(rules.redisAddress), rules.uniqueList],
+  },
+  redis_username: {
+    type: 'string', declaredWhen: 'redis', default: '', description: 'Redis ACL user; empty for the default user.',
+    rules: [rules.optional(rules.redisUserName)],
+  },
+  redis_password: {
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'redis', default: '',
+    description: 'Redis password (kept in a Secret, passed to the registry as env); empty when Redis needs none.',
+    rules: [rules.optional(rules.redisPassword)],
+  },
+  redis_db: {
+    type: 'number', declaredWhen: 'redis', default: 0, description: 'Redis database number of the cache.', rules: [rules.wholeNumber(0, 15)],
+  },
+  redis_ca_pem: {
+    type: 'string', sensitive: true, declaredWhen: 'redis: { tls: true }',
+    description: "PEM of the CA that issued Redis's TLS certificate (TLS is on with redis: { tls: true }).", rules: [rules.certificatePem],
+  },
+
+  // ---- several replicas (autoscaling setting) --------------------------------------------------------------
+  max_replicas: {
+    type: 'number', declaredWhen: 'autoscaling', default: 4,
+    description: 'Most registry pods the HorizontalPodAutoscaler runs (it never goes below replicas).',
+    rules: ({ storage, defaultOf }) => [rules.wholeNumber(2, storage.maxReplicas), rules.atLeastVariable('replicas', defaultOf('replicas'))],
+  },
+  autoscaling_cpu_percent: {
+    type: 'number', declaredWhen: 'autoscaling', default: 75, rules: [rules.wholeNumber(10, 100)],
+    description: 'Average CPU use, in percent of cpu_request, the HorizontalPodAutoscaler keeps the registry pods at.',
   },
 
   // ---- exposure -------------------------------------------------------------------------------------------
@@ -326,7 +435,7 @@ type Catalog = typeof VARIABLES;
 /** Every variable name the stacks may declare. */
 export type VariableName = keyof Catalog;
 
-type ValueOfType<T extends VariableType> = T extends 'number' ? number : T extends 'string' ? string : readonly string[];
+type ValueOfType<T extends VariableType> = T extends 'number' ? number : T extends 'string' ? string : T extends 'bool' ? boolean : readonly string[];
 
 /** The TypeScript type of a variable's value. */
 export type VariableValue<K extends VariableName> = ValueOfType<Catalog[K]['type']>;

@@ -1,4 +1,4 @@
-import { TerraformStack, TerraformVariable } from 'cdktf';
+import { type IResolvable, TerraformStack, TerraformVariable } from 'cdktf';
 import * as rules from '../rules';
 import type { EnvironmentSettings } from '../environments';
 import {
@@ -42,6 +42,10 @@ export class StackVariables {
 
   list(name: VariableNameOfType<'list(string)'>): string[] {
     return this.declare(name).listValue;
+  }
+
+  bool(name: VariableNameOfType<'bool'>): IResolvable {
+    return this.declare(name).booleanValue;
   }
 
   /** The default the variable has in this environment: the environment's value, else the catalog's. */

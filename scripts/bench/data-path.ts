@@ -16,7 +16,7 @@ export interface DataRow {
 }
 
 /** Writes `mib` MiB of random bytes to `file`, 1 MiB at a time. */
-function randomLayer(file: string, mib: number): void {
+export function randomLayer(file: string, mib: number): void {
   const fd = fs.openSync(file, 'w');
   try {
     for (let i = 0; i < mib; i++) fs.writeSync(fd, randomBytes(1 << 20));
@@ -26,7 +26,7 @@ function randomLayer(file: string, mib: number): void {
 }
 
 /** Overwrites the first bytes of `file` (a new blob for the registry) and returns its sha256 digest. */
-function renewLayer(file: string): string {
+export function renewLayer(file: string): string {
   const fd = fs.openSync(file, 'r+');
   const hash = createHash('sha256');
   try {
