@@ -107,39 +107,69 @@ export async function evaluateWithTerraform(
   values: Record<string, unknown>,
   resources: Record<string, unknown> = {},
 ): Promise<Record<string, any>> {
-  await fs.mkdir(dir, { recursive: true });
+  return (await evaluateVariantsWithTerraform(dir, json, expressions, { values }, resources)).values;
+}
+
+/** Keeps a value literal in a Terraform JSON argument: `${` and `%{` would start a template. */
+function literal(value: unknown): unknown {
+  if (typeof value === 'string') return escapeTemplate(value);
+  if (Array.isArray(value)) return value.map(literal);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, literal(v)]));
+  return value;
+}
+
+/**
+ * `evaluateWithTerraform` for several sets of values at once (a variant may also set a resource stand-in,
+ * `resource_<id>`): the stack's variables and the expressions become a
+ * module, called once per variant, so one init and one apply evaluate them all (each with its own validations).
+ */
+export async function evaluateVariantsWithTerraform<V extends string>(
+  dir: string,
+  json: Pick<Synthesized, 'variable'>,
+  expressions: Record<string, string>,
+  variants: Record<V, Record<string, unknown>>,
+  resources: Record<string, unknown> = {},
+): Promise<Record<V, Record<string, any>>> {
+  await fs.mkdir(join(dir, 'stack'), { recursive: true });
   const variable: Record<string, unknown> = { ...json.variable };
-  const tfvars: Record<string, unknown> = { ...values };
+  const standIns: Record<string, unknown> = {};
   const output: Record<string, unknown> = {};
+  const standIn = (key: string) => {
+    if (!(key in resources)) throw new Error(`evaluateWithTerraform: no value for ${key}`);
+    const v = `resource_${key.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    variable[v] = { type: 'any' };
+    standIns[v] = resources[key];
+    return `var.${v}`;
+  };
   for (const [name, expression] of Object.entries(expressions)) {
-    const stand_in = (key: string) => {
-      if (!(key in resources)) throw new Error(`evaluateWithTerraform: no value for ${key}`);
-      const v = `resource_${key.replace(/[^A-Za-z0-9_]/g, '_')}`;
-      variable[v] = { type: 'any' };
-      tfvars[v] = resources[key];
-      return `var.${v}`;
-    };
     // Addresses given in full (`kubernetes_namespace_v1.namespace`, `data.kubernetes_resources.x_ABCD1234`) first;
     // then any resource or data source whose cdktf logical id ends in its 8-digit hex hash, by that id.
     let value = expression;
     for (const key of Object.keys(resources).filter((k) => k.includes('.'))) {
-      value = value.replace(new RegExp(`(?<![A-Za-z0-9_.-])${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_-])`, 'g'), () => stand_in(key));
+      value = value.replace(new RegExp(`(?<![A-Za-z0-9_.-])${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_-])`, 'g'), () => standIn(key));
     }
-    value = value.replace(/(?<![A-Za-z0-9_.])(?:data\.)?[a-z][a-z0-9_]*\.([A-Za-z0-9_-]+_[A-F0-9]{8})\b/g, (_m, id: string) => stand_in(id));
+    value = value.replace(/(?<![A-Za-z0-9_.])(?:data\.)?[a-z][a-z0-9_]*\.([A-Za-z0-9_-]+_[A-F0-9]{8})\b/g, (_m, id: string) => standIn(id));
     // sensitive: some expressions read sensitive variables (htpasswd_entries); `output -json` still prints them
     output[name] = { value, sensitive: true };
   }
-  await fs.writeFile(join(dir, 'main.tf.json'), JSON.stringify({ variable, output }, null, 1));
-  await fs.writeFile(join(dir, 'terraform.tfvars.json'), JSON.stringify(tfvars));
-  const env = TERRAFORM_ENV;
-  try {
-    await run(TERRAFORM, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd: dir, env });
-  } catch (err) {
-    throw new Error(`terraform apply failed: ${(err as { stderr?: string }).stderr ?? err}`);
-  }
-  const { stdout } = await run(TERRAFORM, ['output', '-json', '-no-color'], { cwd: dir, env });
-  const outputs = JSON.parse(stdout) as Record<string, { value: unknown }>;
-  return Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
+  await fs.writeFile(join(dir, 'stack', 'main.tf.json'), JSON.stringify({ variable, output }, null, 1));
+  const moduleName = (variant: string) => `v_${variant.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  const names = Object.keys(variants) as V[];
+  await fs.writeFile(join(dir, 'main.tf.json'), JSON.stringify({
+    module: Object.fromEntries(names.map((n) => [moduleName(n), { source: './stack', ...(literal({ ...standIns, ...variants[n] }) as object) }])),
+    output: Object.fromEntries(names.map((n) => [moduleName(n), { value: `\${module.${moduleName(n)}}`, sensitive: true }])),
+  }, null, 1));
+  const step = async (...args: string[]) => {
+    try {
+      return await run(TERRAFORM, [...args, '-no-color'], { cwd: dir, env: TERRAFORM_ENV });
+    } catch (err) {
+      throw new Error(`terraform ${args[0]} failed: ${(err as { stderr?: string }).stderr ?? err}`);
+    }
+  };
+  await step('init', '-input=false', '-backend=false');
+  await step('apply', '-auto-approve', '-input=false');
+  const outputs = JSON.parse((await step('output', '-json')).stdout) as Record<string, { value: Record<string, any> }>;
+  return Object.fromEntries(names.map((n) => [n, outputs[moduleName(n)].value])) as Record<V, Record<string, any>>;
 }
 
 /**

@@ -7,9 +7,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as https from 'node:https';
-import * as path from 'node:path';
 import { byPath, only, Synthesized } from '../../harness/synth';
-import { evaluateWithTerraform } from '../../harness/terraform';
+import { evaluateVariantsWithTerraform } from '../../harness/terraform';
 import { tempDir, useCleanup, waitFor } from '../../harness/programs';
 import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
 import { DRAIN_SECONDS, POD_GRACE_SECONDS } from '../../lib/registry/config';
@@ -45,10 +44,13 @@ describe('the registry pod rolls on the content of its secrets, in the same appl
       newUser: { ...base, [htpasswd]: { data: { htpasswd: 'admin:$2a$10$x\nci:$2a$10$y\n' } } },
       newHttpSecret: { ...base, [http]: { data: { 'http-secret': 'S2' } } },
     };
-    const hashes: Record<string, string> = {};
-    for (const [name, resources] of Object.entries({ base, ...variants })) {
-      hashes[name] = (await evaluateWithTerraform(path.join(dir, name), json, { hash: annotation() }, {}, resources)).hash;
-    }
+    // The secrets' data are stand-in variables of each variant (resources name them; values carry them).
+    const all = { base, ...variants };
+    const variable = (id: string) => `resource_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    const evaluated = await evaluateVariantsWithTerraform(dir, json, { hash: annotation() },
+      Object.fromEntries(Object.entries(all).map(([name, secrets]) => [name, Object.fromEntries(Object.entries(secrets).map(([id, v]) => [variable(id), v]))])),
+      base);
+    const hashes = Object.fromEntries(Object.entries(evaluated).map(([name, out]) => [name, out.hash as string]));
     expect(hashes.base).toMatch(/^[a-f0-9]{64}$/);
     expect(hashes.same).toBe(hashes.base);
     for (const changed of ['renewedCertificate', 'newUser', 'newHttpSecret']) expect(hashes[changed]).not.toBe(hashes.base);

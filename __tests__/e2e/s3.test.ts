@@ -27,7 +27,7 @@ import {
   SkopeoAuth, skopeoCopy, startCeph, startNginxStream, startRedis, tempDir, TlsMaterial, useCleanup, waitFor,
 } from '../../harness/programs';
 import { registryWorkload, type RegistryWorkload } from '../../harness/programs/pod';
-import { evaluateStackValues, type StackValues } from '../../harness/programs/stack-values';
+import { evaluateStackValueVariants, type StackValues } from '../../harness/programs/stack-values';
 import { type LoadUser, type StackRegistry, stackSecrets, type StackSecrets, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
 
 const MiB = 1024 * 1024;
@@ -178,8 +178,8 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
       // GC walks every repository under its root: a prefix of its own keeps that walk short.
       gcPrefix: { ...base, s3_root_directory: '/gc-test' },
     };
-    const evaluated = await Promise.all(Object.entries(variants).map(([name, v]) => evaluateStackValues(json, path.join(dir, `tf-${name}`), v)));
-    values = Object.fromEntries(Object.keys(variants).map((name, i) => [name, evaluated[i]])) as typeof values;
+    // One terraform apply evaluates every variant (the stack's variables as a module called once per variant).
+    values = await evaluateStackValueVariants(json, path.join(dir, 'tf'), variants);
     timings.terraform = Date.now() - t0;
     [a, b] = await Promise.all([replica(values.redirect), replica(values.redirect)]);
     nginx = await startNginxStream(cleanup, { dir: path.join(dir, 'nginx'), port: await freePort(), upstreamPorts: [a.port, b.port] });

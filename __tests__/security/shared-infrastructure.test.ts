@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { Exposure } from '../../lib/exposure';
 import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS } from '../../lib/exposure/ingress-nginx';
 import { address, environment, only, synth, Synthesized } from '../../harness/synth';
-import { evaluateWithTerraform, terraformCommand } from '../../harness/terraform';
+import { evaluateVariantsWithTerraform, terraformCommand } from '../../harness/terraform';
 import { tempDir, useCleanup } from '../../harness/programs';
 
 const terraform = terraformCommand;
@@ -67,48 +67,59 @@ describe('an adopted ingress-nginx is never uninstalled', () => {
 describe('the adopted release routes exactly our port', () => {
   const cleanup = useCleanup();
   const route = 'registry/registry:5000';
-  let dir: string;
-  beforeAll(async () => {
-    dir = await tempDir(cleanup, 'adopt-values-');
-  });
+  type Cluster = { tcp?: Record<string, string>; chart?: string };
+  /** Each case: the operator's variables and what the cluster's release looks like. */
+  const CASES: Record<string, [Record<string, unknown>, Cluster]> = {
+    moved: [{ external_port: 5001 }, { tcp: { 5000: route, 6000: 'other/svc:80' } }],
+    same: [{}, { tcp: { 5000: route, 6000: 'other/svc:80' } }],
+    fresh: [{}, {}],
+    older: [{}, { chart: 'ingress-nginx-4.14.0' }],
+    matching: [{}, { chart: 'ingress-nginx-4.15.1' }],
+    matchingSet: [{ ingress_chart_version: '4.14.0' }, { chart: 'ingress-nginx-4.14.0' }],
+  };
+  let out: Record<string, Record<string, any>>;
 
-  /** The synthesized values and precondition, evaluated for a cluster whose release looks like `cluster`. */
-  async function evaluate(name: string, vars: Record<string, unknown>, cluster: { tcp?: Record<string, string>; chart?: string }) {
+  /** The synthesized values and precondition, evaluated by terraform for every case in one apply. */
+  beforeAll(async () => {
+    const dir = await tempDir(cleanup, 'adopt-values-');
     const release = only(prod, 'helm_release');
     const ids = Object.keys(prod.data!.kubernetes_resources);
     const configMaps = ids.find((id) => id.startsWith('exposure_release-config-maps_'))!;
     const controller = ids.find((id) => id.startsWith('exposure_release-controller_'))!;
     const service = address(prod, 'kubernetes_service_v1', 'registry/service').split('.')[1];
+    const standIn = (id: string) => `resource_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    const clusterValues = (cluster: Cluster) => ({
+      [standIn(configMaps)]: { objects: cluster.tcp ? [{ metadata: { name: 'ingress-nginx-controller' }, data: {} }, { metadata: { name: 'ingress-nginx-tcp' }, data: cluster.tcp }] : [] },
+      [standIn(controller)]: { objects: cluster.chart ? [{ metadata: { labels: { 'helm.sh/chart': cluster.chart } } }] : [] },
+    });
     const resources = {
       'kubernetes_namespace_v1.namespace': { metadata: [{ name: 'registry' }] },
       [service]: { metadata: [{ name: 'registry' }] },
-      [configMaps]: { objects: cluster.tcp ? [{ metadata: { name: 'ingress-nginx-controller' }, data: {} }, { metadata: { name: 'ingress-nginx-tcp' }, data: cluster.tcp }] : [] },
-      [controller]: { objects: cluster.chart ? [{ metadata: { labels: { 'helm.sh/chart': cluster.chart } } }] : [] },
+      [configMaps]: { objects: [] },
+      [controller]: { objects: [] },
     };
     const [precondition] = release.lifecycle.precondition;
-    const out = await evaluateWithTerraform(path.join(dir, name), prod, {
+    const evaluated = await evaluateVariantsWithTerraform(dir, prod, {
       values: release.values[0], allowed: precondition.condition, message: precondition.error_message,
-    }, vars, resources);
-    return { ...out, tcp: parse(out.values).tcp as Record<string, string | null> } as Record<string, any>;
-  }
-
-  test('a changed port removes the old route (null) and keeps other services\' routes', async () => {
-    const { tcp } = await evaluate('moved', { external_port: 5001 }, { tcp: { 5000: route, 6000: 'other/svc:80' } });
-    expect(tcp).toEqual({ 5000: null, 5001: route });
-  }, 30_000);
-
-  test('an unchanged port, or a release without tcp routes yet, gets only our route', async () => {
-    expect((await evaluate('same', {}, { tcp: { 5000: route, 6000: 'other/svc:80' } })).tcp).toEqual({ 5000: route });
-    expect((await evaluate('fresh', {}, {})).tcp).toEqual({ 5000: route });
-  }, 30_000);
-
-  test('a chart version other than the installed one is refused at plan time, saying what to do', async () => {
-    const older = await evaluate('older', {}, { chart: 'ingress-nginx-4.14.0' });
-    expect(older.allowed).toBe(false);
-    expect(older.message).toMatch(/^ingress_chart_version: "4\.15\.1" is not allowed; expected the version the adopted release runs \(ingress-nginx-4\.14\.0\)\..*upgrade ingress-nginx the way its owner does/);
-    expect((await evaluate('matching', {}, { chart: 'ingress-nginx-4.15.1' })).allowed).toBe(true);
-    expect((await evaluate('matching-set', { ingress_chart_version: '4.14.0' }, { chart: 'ingress-nginx-4.14.0' })).allowed).toBe(true);
-    // a controller that is not a Deployment of this release (DaemonSet, other labels): nothing to compare
-    expect((await evaluate('unknown', {}, {})).allowed).toBe(true);
+    }, Object.fromEntries(Object.entries(CASES).map(([name, [vars, cluster]]) => [name, { ...vars, ...clusterValues(cluster) }])), resources);
+    out = Object.fromEntries(Object.entries(evaluated).map(([name, o]) => [name, { ...o, tcp: parse(o.values).tcp }]));
   }, 60_000);
+
+  test('a changed port removes the old route (null) and keeps other services\' routes', () => {
+    expect(out.moved.tcp).toEqual({ 5000: null, 5001: route });
+  });
+
+  test('an unchanged port, or a release without tcp routes yet, gets only our route', () => {
+    expect(out.same.tcp).toEqual({ 5000: route });
+    expect(out.fresh.tcp).toEqual({ 5000: route });
+  });
+
+  test('a chart version other than the installed one is refused at plan time, saying what to do', () => {
+    expect(out.older.allowed).toBe(false);
+    expect(out.older.message).toMatch(/^ingress_chart_version: "4\.15\.1" is not allowed; expected the version the adopted release runs \(ingress-nginx-4\.14\.0\)\..*upgrade ingress-nginx the way its owner does/);
+    expect(out.matching.allowed).toBe(true);
+    expect(out.matchingSet.allowed).toBe(true);
+    // a controller that is not a Deployment of this release (DaemonSet, other labels): nothing to compare
+    expect(out.fresh.allowed).toBe(true);
+  });
 });

@@ -6,7 +6,7 @@
  * resources (TLS keys, generated passwords) are left to the local stand-ins of stack-registry.ts.
  */
 import { resourceAt, referencedAddress, type Synthesized } from '../synth';
-import { evaluateWithTerraform } from '../terraform';
+import { evaluateVariantsWithTerraform } from '../terraform';
 import { type EvaluatedExpressions, type LocalSecrets, registryWorkload } from './pod';
 
 /** `type.name.attribute`: a reference to a resource, which terraform cannot compute here. */
@@ -26,6 +26,16 @@ export interface StackValues {
  * `server` names the RegistryServer construct when the stack has several (`mirror/server`).
  */
 export async function evaluateStackValues(json: Synthesized, dir: string, values: Record<string, unknown>, server?: string): Promise<StackValues> {
+  return (await evaluateStackValueVariants(json, dir, { values }, server)).values;
+}
+
+/** `evaluateStackValues` for several sets of values in one terraform apply. */
+export async function evaluateStackValueVariants<V extends string>(
+  json: Synthesized,
+  dir: string,
+  variants: Record<V, Record<string, unknown>>,
+  server?: string,
+): Promise<Record<V, StackValues>> {
   const workload = registryWorkload(json, server);
   const expressions = new Set<string>();
   for (const entry of workload.container.env ?? []) if (variablesOnly(entry.value)) expressions.add(entry.value);
@@ -48,10 +58,15 @@ export async function evaluateStackValues(json: Synthesized, dir: string, values
     Object.values(data).forEach((value) => expressions.add(value));
   }
   const list = [...expressions];
-  const outputs = await evaluateWithTerraform(dir, json, Object.fromEntries(list.map((e, i) => [`e${i}`, e])), values);
-  // In a string attribute Terraform writes numbers and bools as their literals.
-  const evaluated: EvaluatedExpressions = Object.fromEntries(list.map((e, i) => [e, String(outputs[`e${i}`])]));
-  const secrets: LocalSecrets = Object.fromEntries(Object.entries(secretData)
-    .map(([address, data]) => [address, Object.fromEntries(Object.entries(data).map(([k, v]) => [k, evaluated[v]]))]));
-  return { evaluated, secrets };
+  const all = await evaluateVariantsWithTerraform(dir, json, Object.fromEntries(list.map((e, i) => [`e${i}`, e])), variants);
+  const result = {} as Record<V, StackValues>;
+  for (const variant of Object.keys(variants) as V[]) {
+    const outputs = all[variant];
+    // In a string attribute Terraform writes numbers and bools as their literals.
+    const evaluated: EvaluatedExpressions = Object.fromEntries(list.map((e, i) => [e, String(outputs[`e${i}`])]));
+    const secrets: LocalSecrets = Object.fromEntries(Object.entries(secretData)
+      .map(([address, data]) => [address, Object.fromEntries(Object.entries(data).map(([k, v]) => [k, evaluated[v]]))]));
+    result[variant] = { evaluated, secrets };
+  }
+  return result;
 }
