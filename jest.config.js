@@ -22,4 +22,10 @@ module.exports = {
   // their time waiting on real registries, nginx and terraform (all suites: 58 s -> 46 s on a 2-core machine).
   maxWorkers: '100%',
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup/cdktf.ts'],
+  // The whole suite synthesizes every test environment once (harness/json.ts reads them); a file run by path
+  // synthesizes what it needs itself.
+  ...(byPath ? {} : {
+    globalSetup: '<rootDir>/__tests__/setup/synthesize.ts',
+    globalTeardown: '<rootDir>/__tests__/setup/cleanup-synthesized.ts',
+  }),
 };

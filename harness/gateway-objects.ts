@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { GATEWAY_CHART_DIR } from '../lib/exposure/gateway';
-import { resourcesOf, resourceAt, type Synthesized } from './synth';
+import { resourcesOf, resourceAt, type Synthesized } from './json';
 import { evaluateWithTerraform } from './terraform';
 
 export interface GatewayObjects {

@@ -1,6 +1,7 @@
 /**
- * The one place tests (and the bench) synthesize stacks and read cdk.tf.json: environments to build, a stack or a
- * lone construct in a fresh app, and typed look-ups by construct path, Terraform address or reference.
+ * The one place tests (and the bench) synthesize stacks: environments to build, a stack or a lone construct in a
+ * fresh app. The look-ups into cdk.tf.json, and the test environments synthesized once per jest run, are in json.ts
+ * (no cdktf import: a test that only reads synthesized JSON does not load cdktf and the provider bindings).
  */
 import { DefaultTokenResolver, StringConcat, Testing, TerraformStack, Tokenization } from 'cdktf';
 import type { Construct } from 'constructs';
@@ -10,18 +11,9 @@ import { Storage } from '../lib/storage';
 import { RegistryStack } from '../lib/registry-stack';
 import type { EnvironmentVariables } from '../lib/variables/catalog';
 import { StackVariables } from '../lib/variables/stack-variables';
+import type { Synthesized } from './json';
 
-/** A stack's cdk.tf.json, parsed. */
-export interface Synthesized {
-  resource: Record<string, Record<string, any>>;
-  variable: Record<string, any>;
-  output: Record<string, any>;
-  import?: any[];
-  removed?: any[];
-  terraform: any;
-  provider: Record<string, any[]>;
-  data?: Record<string, Record<string, any>>;
-}
+export * from './json';
 
 const dev = ENVIRONMENTS.find((e) => e.name === 'dev')!;
 
@@ -124,65 +116,4 @@ export function synthConstruct<T>(
   const result = build(stack, variables);
   // Attributes are tokens until resolved in their stack: `resolve(result.caPem)` gives the Terraform expression.
   return { result, json: JSON.parse(Testing.synth(stack)), variables, resolve: (value) => Tokenization.resolve(value, { scope: stack, resolver: new DefaultTokenResolver(new StringConcat()) }) };
-}
-
-/** Every resource of a type, as a list. */
-export function resourcesOf(json: Pick<Synthesized, 'resource'>, type: string): any[] {
-  return Object.values(json.resource?.[type] ?? {});
-}
-
-/** The only resource of a type (fails when there are none or several). */
-export function only(json: Pick<Synthesized, 'resource'>, type: string): any {
-  return onlyWithAddress(json, type)[1];
-}
-
-/** The only resource of a type and its Terraform address. */
-export function onlyWithAddress(json: Pick<Synthesized, 'resource'>, type: string): [string, any] {
-  const entries = Object.entries(json.resource?.[type] ?? {});
-  if (entries.length !== 1) throw new Error(`expected one ${type}, found ${entries.length}`);
-  return [`${type}.${entries[0][0]}`, entries[0][1]];
-}
-
-/** Logical ids are the construct path below the stack joined by '_', then a hash: `tls/secret` -> `tls_secret_6CB7...`. */
-function find(json: Pick<Synthesized, 'resource'>, type: string, path: string): [string, any] {
-  const prefix = `${path.replace(/\//g, '_')}_`;
-  const entry = Object.entries(json.resource?.[type] ?? {}).find(([id]) => id.startsWith(prefix) && !id.slice(prefix.length).includes('_'));
-  if (!entry) throw new Error(`no ${type} at ${path}`);
-  return entry;
-}
-
-/** The Terraform address of the resource at a construct path, e.g. kubernetes_secret_v1.tls_secret_6CB779E3. */
-export function address(json: Pick<Synthesized, 'resource'>, type: string, path: string): string {
-  return `${type}.${find(json, type, path)[0]}`;
-}
-
-/** The resource at a construct path below the stack, e.g. `auth/htpasswd`. */
-export function byPath(json: Pick<Synthesized, 'resource'>, type: string, path: string): any {
-  return find(json, type, path)[1];
-}
-
-/** The resource at a Terraform address. */
-export function resourceAt(json: Pick<Synthesized, 'resource'>, resourceAddress: string): any {
-  const [type, id] = resourceAddress.split('.');
-  const resource = json.resource?.[type]?.[id];
-  if (!resource) throw new Error(`cdk.tf.json has no ${resourceAddress}`);
-  return resource;
-}
-
-const NAME_REFERENCE = /^\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.metadata\[0\]\.name\}$/;
-
-/** `${kubernetes_secret_v1.tls_secret_6CB779E3.metadata[0].name}` -> `kubernetes_secret_v1.tls_secret_6CB779E3`. */
-export function referencedAddress(expression: string): string {
-  const match = NAME_REFERENCE.exec(expression);
-  if (!match) throw new Error(`not a reference to a resource's metadata name: ${expression}`);
-  return match[1];
-}
-
-/** `${var.name}` -> the variable's default; anything else unchanged. */
-export function resolveVariable(json: Pick<Synthesized, 'variable'>, value: string): unknown {
-  const match = /^\$\{var\.([a-z0-9_]+)\}$/.exec(value);
-  if (!match) return value;
-  const variable = json.variable[match[1]];
-  if (!variable || variable.default === undefined) throw new Error(`variable ${match[1]} has no default in cdk.tf.json`);
-  return variable.default;
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { escapeTemplate } from '../lib/rules';
-import type { Synthesized } from './synth';
+import type { Synthesized } from './json';
 
 export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
 const TERRAFORM_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { formatErrors, validateGateway, validateTlsRoute } from '../../harness/gateway-api';
 import { gatewayObjects, type GatewayObjects } from '../../harness/gateway-objects';
-import { environment, synth, type Synthesized } from '../../harness/synth';
+import { synthesized, type Synthesized } from '../../harness/json';
 import { tempDir, useCleanup } from '../../harness/programs';
 
 const valid = (objects: GatewayObjects) => ({
@@ -26,7 +26,7 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
 
   beforeAll(async () => {
     dir = await tempDir(cleanup, 'gateway-objects-');
-    for (const name of ['gateway-attach', 'example-gateway'] as const) stacks[name] = synth(environment(name)).json;
+    for (const name of ['gateway-attach', 'example-gateway'] as const) stacks[name] = synthesized(name);
   });
 
   describe("attach (Exposure.gateway({ mode: 'attach' }))", () => {

@@ -11,7 +11,7 @@ import { pushImage } from '../../lib/check/blobs';
 import { RegistryClient } from '../../lib/check/client';
 import { PROXY_ENV } from '../../lib/operations/mirror';
 import { MIRROR_DROP_IN, renderNodeTrustScript } from '../../lib/node-trust/script';
-import { address, byPath, environment, synth, type Synthesized } from '../../harness/synth';
+import { address, byPath, synthesized, type Synthesized } from '../../harness/json';
 import { freePort, minimalConfig, skopeoDigest, startRegistry, tempDir, useCleanup, type RegistryProcess } from '../../harness/programs';
 import { evaluateStackValues } from '../../harness/programs/stack-values';
 import { prepareLocalPod, registryWorkload } from '../../harness/programs/pod';
@@ -32,7 +32,7 @@ describe('pull-through cache of registry-example-ops', () => {
   const upstreamUser = { user: '', password: '' };
 
   beforeAll(async () => {
-    json = synth(environment('example-ops')).json;
+    json = synthesized('example-ops');
     dir = await tempDir(cleanup, 'mirror-');
     const secrets = await stackSecrets(json, path.join(dir, 'tls'));
     certDir = secrets.tls.certDir;

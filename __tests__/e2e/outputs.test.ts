@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Synthesized } from '../../harness/synth';
+import { Synthesized } from '../../harness/json';
 import { evaluateWithTerraform } from '../../harness/terraform';
 import { tempDir, useCleanup } from '../../harness/programs';
 import { startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { pullImage, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer } from '../../lib/check/oci';
-import { address, Synthesized } from '../../harness/synth';
+import { address, Synthesized } from '../../harness/json';
 import {
   execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, tcpAccepts, useCleanup, waitFor,
 } from '../../harness/programs';

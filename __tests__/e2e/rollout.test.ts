@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as https from 'node:https';
-import { byPath, only, Synthesized } from '../../harness/synth';
+import { byPath, only, Synthesized } from '../../harness/json';
 import { evaluateVariantsWithTerraform } from '../../harness/terraform';
 import { tempDir, useCleanup, waitFor } from '../../harness/programs';
 import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';

@@ -21,7 +21,7 @@ import { Writable } from 'node:stream';
 import { pullBlob, pullImage, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest, tarArchive } from '../../lib/check/oci';
-import type { Synthesized } from '../../harness/synth';
+import type { Synthesized } from '../../harness/json';
 import {
   CephS3, execFileAsync, freePort, garbageCollect, httpGet, listeningAddresses, makeTlsMaterial, NginxStreamProcess, RedisProcess,
   SkopeoAuth, skopeoCopy, startCeph, startNginxStream, startRedis, tempDir, TlsMaterial, useCleanup, waitFor,

@@ -5,7 +5,7 @@
  * listens on a free port, since registry.test.ts may hold the synthesized one in a parallel jest worker.
  */
 import { spawn } from 'node:child_process';
-import { Synthesized } from '../../harness/synth';
+import { Synthesized } from '../../harness/json';
 import { freePort, httpGet, startNginxStream, useCleanup } from '../../harness/programs';
 import { portOf, registryWorkload, RegistryWorkload } from '../../harness/programs/pod';
 import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';

@@ -24,7 +24,7 @@ import { imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest } fro
 import { STEP_NAMES } from '../../lib/check/steps';
 import { REGISTRY_PORT } from '../../lib/registry/config';
 import { gatewayObjects, type GatewayObjects } from '../../harness/gateway-objects';
-import { address, resolveVariable, resourceAt, Synthesized } from '../../harness/synth';
+import { address, resolveVariable, resourceAt, Synthesized } from '../../harness/json';
 import { execFileAsync, freePort, tcpAccepts, useCleanup, waitFor } from '../../harness/programs';
 import { ConnectProxy, startConnectProxy } from '../../harness/programs/connect-proxy';
 import { resolveNamesLocally } from '../../harness/programs/resolve';

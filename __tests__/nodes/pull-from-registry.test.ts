@@ -14,7 +14,7 @@ import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust/daem
 import { freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, useCleanup } from '../../harness/programs';
 import { htpasswdEntry } from '../../harness/programs/htpasswd';
 import { minimalConfig } from '../../harness/programs';
-import { environment, synth, byPath, address, Synthesized } from '../../harness/synth';
+import { synthesized, byPath, address, Synthesized } from '../../harness/json';
 import { isRoot, rootWithCapabilities } from '../../harness/programs';
 import { evaluateWithTerraform } from '../../harness/terraform';
 
@@ -104,7 +104,7 @@ beforeAll(async () => {
   dir = await tempDir(cleanup, 'registry-nodes-');
   const port = await freePort();
   tls = await makeTlsMaterial(path.join(dir, 'tls'), { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  ({ json } = synth(environment('dev')));
+  json = synthesized('dev');
 
   // GIVEN the stack's expressions evaluated for this registry and one listed namespace
   const container = daemonSetScript();

@@ -4,7 +4,7 @@
  */
 import { DEBUG_PORT, REGISTRY_PORT } from '../../lib/registry/config';
 import { NAMESPACE_NAME_LABEL } from '../../lib/network-policy';
-import { byPath, resourcesOf, synth, TEST_ENVIRONMENTS, type Synthesized } from '../../harness/synth';
+import { byPath, resourcesOf, synthesized, testEnvironmentNames, type Synthesized } from '../../harness/json';
 import { hcl, runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 import { REQUIRED_VARS } from '../validation/cases';
 
@@ -36,7 +36,7 @@ let results: Map<string, RunResult>;
 let workspace: TerraformWorkspace;
 
 beforeAll(() => {
-  stacks = TEST_ENVIRONMENTS.map((env) => [env.name, synth(env).json]);
+  stacks = testEnvironmentNames().map((name) => [name, synthesized(name)]);
   workspace = new TerraformWorkspace();
   for (const name of ['dev', 'claim'] as const) {
     const [, json] = stacks.find(([stack]) => stack === name)!;

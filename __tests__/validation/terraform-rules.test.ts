@@ -12,7 +12,7 @@
  */
 import { BAD_CASES, GOOD_CASES, REQUIRED_VARS, type Case } from './cases';
 import { expectNoSecret } from './secrets';
-import { environment, synth } from '../../harness/synth';
+import { synthesized } from '../../harness/json';
 import { runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 
 const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops', 'example-gateway', 'gateway-attach', 'example-s3', 's3-aws'];
@@ -66,7 +66,7 @@ beforeAll(() => {
   sensitive = {};
   const groups: Record<string, Map<string, string>> = {};
   for (const name of STACKS) {
-    const { json } = synth(environment(name));
+    const json = synthesized(name);
     workspace.addStack(name, json);
     groups[name] = variableGroups(json);
     for (const [variable, block] of Object.entries<any>(json.variable)) sensitive[variable] ||= block.sensitive === true;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { address, onlyWithAddress, referencedAddress, resolveVariable, resourceAt, type Synthesized } from '../synth';
+import { address, onlyWithAddress, referencedAddress, resolveVariable, resourceAt, type Synthesized } from '../json';
 
 /** The parts of cdk.tf.json read here. */
 export type SynthesizedJson = Pick<Synthesized, 'resource' | 'variable'>;

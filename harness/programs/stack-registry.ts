@@ -2,25 +2,24 @@
  * The registry of a synthesized stack, run for real: local stand-ins for the stack's secrets (TLS material like the
  * tls provider's, htpasswd lines like random_password.bcrypt_hash, a random http secret), the Deployment's volumes
  * laid out by `prepareLocalPod`, `docker-registry` started with the ConfigMap's config.yml, and an nginx stream proxy
- * on the port of the synthesized ingress-nginx tcp route. Imports the stack (cdktf): not exported from index.ts.
+ * on the port of the synthesized ingress-nginx tcp route. Not exported from index.ts.
  */
 import { randomInt } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { address, environment, synth, Synthesized } from '../synth';
+import { address, resourceAt, synthesized, Synthesized } from '../json';
 import { Cleanup } from './cleanup';
 import { htpasswdEntry } from './htpasswd';
 import { freePort, tempDir } from './net';
 import { NginxStreamProcess, startNginxStream } from './nginx';
 import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload } from './pod';
-import { resourceAt } from '../synth';
 import { RegistryProcess, startRegistry } from './registry';
 import { makeTlsMaterial, TlsMaterial } from './tls';
 import type { StackValues } from './stack-values';
 
-/** Synthesizes `registry-<name>` and returns cdk.tf.json. */
+/** The cdk.tf.json of `registry-<name>` (a test environment), parsed. */
 export function synthesizeStack(name = 'dev'): Synthesized {
-  return synth(environment(name)).json;
+  return synthesized(name);
 }
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';

@@ -5,7 +5,7 @@
  * the stack's variable blocks (their validations included) and the given values. Expressions over provider
  * resources (TLS keys, generated passwords) are left to the local stand-ins of stack-registry.ts.
  */
-import { resourceAt, referencedAddress, type Synthesized } from '../synth';
+import { resourceAt, referencedAddress, type Synthesized } from '../json';
 import { evaluateVariantsWithTerraform } from '../terraform';
 import { type EvaluatedExpressions, type LocalSecrets, registryWorkload } from './pod';
 
