@@ -19,7 +19,8 @@ export function rootIndexImports(source: string): string {
     (_match, names: string, pkg: string, dir: string) => {
       const ns = namespaceOf(dir);
       const alias = `${pkg.slice('@cdktf/provider-'.length)}_${ns}`;
-      const aliases = names.split(',').map((n) => n.trim()).filter(Boolean).map((n) => {
+      // `type X` in the braces is a type-only name: the alias serves both uses.
+      const aliases = names.split(',').map((n) => n.trim().replace(/^type\s+/, '')).filter(Boolean).map((n) => {
         const [exported, local = exported] = n.split(/\s+as\s+/);
         return `import ${local} = ${alias}.${exported};`;
       });
@@ -40,6 +41,9 @@ function copyTree(from: string, to: string, transform: (text: string) => string)
       const changed = transform(text);
       if (changed !== text) rewritten++;
       fs.writeFileSync(target, changed);
+    } else {
+      // Assets the app ships as they are (the Gateway chart).
+      fs.copyFileSync(source, target);
     }
   }
   return rewritten;
