@@ -16,14 +16,14 @@ module.exports = {
   roots: ['<rootDir>/__tests__'],
   testMatch: byPath ? ['**/*.spec.ts', '**/*.test.ts'] : ['**/*.test.ts'],
   testPathIgnorePatterns: byPath ? ['/node_modules/', '<rootDir>/__tests__/specs.test.ts'] : ['/node_modules/'],
-  // swc strips types without checking them; `tsc --noEmit` is its own step in `npm test`.
+  // swc strips types without checking them; the whole suite's global setup runs `tsc --noEmit` beside its synth.
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // One worker per core: jest's default (cores - 1) is a single worker on 2 cores, and the suites spend part of
   // their time waiting on real registries, nginx and terraform (all suites: 58 s -> 46 s on a 2-core machine).
   maxWorkers: '100%',
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup/cdktf.ts'],
-  // The whole suite synthesizes every test environment once (harness/json.ts reads them); a file run by path
-  // synthesizes what it needs itself.
+  // The whole suite type-checks and synthesizes every test environment once (harness/json.ts reads them); a file
+  // run by path synthesizes what it needs itself (and `npm run typecheck` type-checks).
   ...(byPath ? {} : {
     globalSetup: '<rootDir>/__tests__/setup/synthesize.ts',
     globalTeardown: '<rootDir>/__tests__/setup/cleanup-synthesized.ts',
