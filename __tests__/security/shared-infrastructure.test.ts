@@ -11,6 +11,7 @@ import { Exposure } from '../../lib/exposure';
 import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS } from '../../lib/exposure/ingress-nginx';
 import { address, environment, only, synth, Synthesized } from '../../harness/synth';
 import { evaluateVariantsWithTerraform, terraformCommand } from '../../harness/terraform';
+import { synthesized, testEnvironmentNames } from '../../harness/json';
 import { tempDir, useCleanup } from '../../harness/programs';
 
 const terraform = terraformCommand;
@@ -34,6 +35,15 @@ describe('an adopted ingress-nginx is never uninstalled', () => {
     expect(prod.removed).toEqual([keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
     expect(synth(environment('dev')).json.removed).toEqual([keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
     expect(configMapOnly.removed).toEqual([keep(INGRESS_NGINX_RELEASE_ADDRESS)]);
+  });
+
+  test('no stack declares a resource at an address it also marks removed (terraform refuses such a plan)', () => {
+    for (const name of testEnvironmentNames()) {
+      const json = synthesized(name);
+      const declared = Object.entries(json.resource).flatMap(([type, resources]) => Object.keys(resources).map((id) => `${type}.${id}`));
+      const removed = (json.removed ?? []).map((block: any) => block.from);
+      expect({ name, both: removed.filter((from: string) => declared.includes(from)) }).toEqual({ name, both: [] });
+    }
   });
 
   test('terraform: destroy of the adopted release fails; leaving adopt mode forgets it without destroying it', async () => {

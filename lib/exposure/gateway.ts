@@ -161,7 +161,9 @@ export class GatewayTlsRoute extends Construct {
       : routeStatus;
 
     this.chart = new TerraformAsset(this, 'chart', { path: GATEWAY_CHART_DIR, type: AssetType.DIRECTORY });
-    this.release = new Release(this, 'release', {
+    // Its own construct id: `exposure/release` is an ingress-nginx release's address (adopted ones are protected and
+    // released from state by `removed` blocks); the Gateway's objects must never take that address over.
+    this.release = new Release(this, 'gateway-objects', {
       name: GATEWAY_RELEASE_NAME,
       namespace,
       chart: this.chart.path,
