@@ -1,7 +1,7 @@
 /**
  * Runs every `*.spec.ts` under __tests__: the tests that synthesize stacks (or call pure functions) and read the
  * result, starting no program. Jest gives each test file its own module registry, and loading cdktf and the
- * provider bindings into one costs 0.6–0.9 s of CPU; as one jest file the 16 specs load them once (all suites: about
+ * provider bindings into one costs 0.6–0.9 s of CPU; as one jest file the specs load them once (all suites: about
  * 6 CPU-s less on 2 cores, BENCHMARKS.md). Files that start real programs stay `*.test.ts`, one jest file each,
  * spread over the workers.
  *

@@ -267,23 +267,23 @@ export const VARIABLES = {
   // ---- exposure -------------------------------------------------------------------------------------------
   external_port: {
     type: 'number', description: 'Port clients use on the ingress-nginx controller (L4 pass-through to the registry).',
-    declaredWhen: 'IngressNginx.*', default: 5000, rules: [rules.tcpPort, rules.unreservedIngressPort],
+    declaredWhen: 'Exposure.ingressNginx.*()', default: 5000, rules: [rules.tcpPort, rules.unreservedIngressPort],
   },
   ingress_namespace: {
     type: 'string', description: 'Namespace of the ingress-nginx controller.',
-    declaredWhen: 'IngressNginx.*', default: 'ingress-nginx', rules: [rules.dns1123Label],
+    declaredWhen: 'Exposure.ingressNginx.*()', default: 'ingress-nginx', rules: [rules.dns1123Label],
   },
   ingress_release_name: {
     type: 'string', description: 'Helm release name of ingress-nginx.',
-    declaredWhen: 'IngressNginx.install() / adopt()', default: 'ingress-nginx', rules: [rules.dns1123Label],
+    declaredWhen: 'Exposure.ingressNginx.install() / adopt()', default: 'ingress-nginx', rules: [rules.dns1123Label],
   },
   ingress_chart_version: {
     type: 'string', description: 'ingress-nginx chart version (exact).',
-    declaredWhen: 'IngressNginx.install() / adopt()', default: '4.15.1', rules: [rules.semver],
+    declaredWhen: 'Exposure.ingressNginx.install() / adopt()', default: '4.15.1', rules: [rules.semver],
   },
   tcp_services_configmap: {
     type: 'string', description: "Name of the controller's tcp-services ConfigMap (in ingress_namespace).",
-    declaredWhen: 'IngressNginx.configmapOnly()', default: 'ingress-nginx-tcp', rules: [rules.dns1123Subdomain],
+    declaredWhen: 'Exposure.ingressNginx.configmapOnly()', default: 'ingress-nginx-tcp', rules: [rules.dns1123Subdomain],
   },
   gateway_port: {
     type: 'number',
