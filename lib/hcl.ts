@@ -54,7 +54,7 @@ export const oneIfAny = (list: string): string => `\${length(${list}) > 0 ? 1 : 
  * `kubernetes_resources` data source listing the release's controller ConfigMaps; `{}` when there is none.
  */
 export const renderedTcpMap = (objects: string): string =>
-  `try([for o in ${objects} : o.data if endswith(o.metadata.name, "-tcp")][0], {})`;
+  `try([for o in ${objects} : o.data if endswith(o.metadata.name, "-tcp") && o.data != null][0], {})`;
 
 /**
  * Chart values for an adopted release: our routes on their ports, and `null` for every other port that routes to
@@ -71,9 +71,12 @@ export const adoptedTcpValues = (objects: string, routes: readonly { port: strin
     `{${routes.map((r) => `("${r.port}") = "${r.route}"`).join(', ')}})})}`;
 };
 
-/** The `helm.sh/chart` label of a release's controller Deployment (`ingress-nginx-4.15.1`), or "" when none is found. */
-export const installedChart = (objects: string): string =>
-  `try([for o in ${objects} : o.metadata.labels["helm.sh/chart"]][0], "")`;
+/**
+ * The `helm.sh/chart` label of a release's controller (`ingress-nginx-4.15.1`), from the lists of its Deployments and
+ * DaemonSets (the chart's `controller.kind`), or "" when none is found.
+ */
+export const installedChart = (...objectLists: string[]): string =>
+  `try([for o in concat(${objectLists.join(', ')}) : o.metadata.labels["helm.sh/chart"]][0], "")`;
 
 /** `true` when a string variable is set (not empty): S3 path-style addressing goes with a custom endpoint. */
 export const isSet = (name: string): string => `\${var.${name} != ""}`;

@@ -77,7 +77,7 @@ describe('an adopted ingress-nginx is never uninstalled', () => {
 describe('the adopted release routes exactly our port', () => {
   const cleanup = useCleanup();
   const route = 'registry/registry:5000';
-  type Cluster = { tcp?: Record<string, string>; chart?: string };
+  type Cluster = { tcp?: Record<string, string> | null; chart?: string; daemonSet?: boolean };
   /** Each case: the operator's variables and what the cluster's release looks like. */
   const CASES: Record<string, [Record<string, unknown>, Cluster]> = {
     moved: [{ external_port: 5001 }, { tcp: { 5000: route, 6000: 'other/svc:80' } }],
@@ -86,6 +86,8 @@ describe('the adopted release routes exactly our port', () => {
     older: [{}, { chart: 'ingress-nginx-4.14.0' }],
     matching: [{}, { chart: 'ingress-nginx-4.15.1' }],
     matchingSet: [{ ingress_chart_version: '4.14.0' }, { chart: 'ingress-nginx-4.14.0' }],
+    olderDaemonSet: [{}, { chart: 'ingress-nginx-4.14.0', daemonSet: true }],
+    emptyTcpMap: [{}, { tcp: null }],
   };
   let out: Record<string, Record<string, any>>;
 
@@ -96,17 +98,20 @@ describe('the adopted release routes exactly our port', () => {
     const ids = Object.keys(prod.data!.kubernetes_resources);
     const configMaps = ids.find((id) => id.startsWith('exposure_release-config-maps_'))!;
     const controller = ids.find((id) => id.startsWith('exposure_release-controller_'))!;
+    const daemonSet = ids.find((id) => id.startsWith('exposure_release-controller-daemonset_'))!;
     const service = address(prod, 'kubernetes_service_v1', 'registry/service').split('.')[1];
     const standIn = (id: string) => `resource_${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
     const clusterValues = (cluster: Cluster) => ({
-      [standIn(configMaps)]: { objects: cluster.tcp ? [{ metadata: { name: 'ingress-nginx-controller' }, data: {} }, { metadata: { name: 'ingress-nginx-tcp' }, data: cluster.tcp }] : [] },
-      [standIn(controller)]: { objects: cluster.chart ? [{ metadata: { labels: { 'helm.sh/chart': cluster.chart } } }] : [] },
+      // A -tcp ConfigMap may exist without data (tcp: null).
+      [standIn(configMaps)]: { objects: cluster.tcp !== undefined ? [{ metadata: { name: 'ingress-nginx-controller' }, data: {} }, { metadata: { name: 'ingress-nginx-tcp' }, data: cluster.tcp }] : [] },
+      [standIn(cluster.daemonSet ? daemonSet : controller)]: { objects: cluster.chart ? [{ metadata: { labels: { 'helm.sh/chart': cluster.chart } } }] : [] },
     });
     const resources = {
       'kubernetes_namespace_v1.namespace': { metadata: [{ name: 'registry' }] },
       [service]: { metadata: [{ name: 'registry' }] },
       [configMaps]: { objects: [] },
       [controller]: { objects: [] },
+      [daemonSet]: { objects: [] },
     };
     const [precondition] = release.lifecycle.precondition;
     const evaluated = await evaluateVariantsWithTerraform(dir, prod, {
@@ -122,6 +127,7 @@ describe('the adopted release routes exactly our port', () => {
   test('an unchanged port, or a release without tcp routes yet, gets only our route', () => {
     expect(out.same.tcp).toEqual({ 5000: route });
     expect(out.fresh.tcp).toEqual({ 5000: route });
+    expect(out.emptyTcpMap.tcp).toEqual({ 5000: route });
   });
 
   test('a chart version other than the installed one is refused at plan time, saying what to do', () => {
@@ -129,7 +135,9 @@ describe('the adopted release routes exactly our port', () => {
     expect(out.older.message).toMatch(/^ingress_chart_version: "4\.15\.1" is not allowed; expected the version the adopted release runs \(ingress-nginx-4\.14\.0\)\..*upgrade ingress-nginx the way its owner does/);
     expect(out.matching.allowed).toBe(true);
     expect(out.matchingSet.allowed).toBe(true);
-    // a controller that is not a Deployment of this release (DaemonSet, other labels): nothing to compare
+    // a controller deployed as a DaemonSet (the chart's controller.kind) is compared too
+    expect(out.olderDaemonSet.allowed).toBe(false);
+    // no controller of this release found (other labels): nothing to compare
     expect(out.fresh.allowed).toBe(true);
   });
 });

@@ -116,6 +116,7 @@ export class IngressNginxTcp extends Construct {
     });
     const renderedMaps = adopt ? releaseObjects('release-config-maps', 'v1', 'ConfigMap') : undefined;
     const controller = adopt ? releaseObjects('release-controller', 'apps/v1', 'Deployment') : undefined;
+    const controllerDaemonSet = adopt ? releaseObjects('release-controller-daemonset', 'apps/v1', 'DaemonSet') : undefined;
     this.release = new Release(this, 'release', {
       name: props.releaseName,
       namespace: props.controllerNamespace,
@@ -133,7 +134,9 @@ export class IngressNginxTcp extends Construct {
       cleanupOnFail: true,
       wait: true,
       timeout: 600,
-      ...(controller ? { lifecycle: adoptedLifecycle(`${controller.fqn}.objects`) } : {}),
+      ...(controller && controllerDaemonSet
+        ? { lifecycle: adoptedLifecycle(`${controller.fqn}.objects`, `${controllerDaemonSet.fqn}.objects`) }
+        : {}),
     });
     if (adopt) {
       // The same import block release.importFrom() writes, without the check it adds: that one spawns `terraform
@@ -153,8 +156,8 @@ export class IngressNginxTcp extends Construct {
  * adopt mode releases it from state instead (keepAdoptedRelease). A chart upgrade through a release whose values
  * are reused would render the new chart with the old chart's defaults: the version must match the installed one.
  */
-function adoptedLifecycle(controllerObjects: string) {
-  const installed = installedChart(controllerObjects);
+function adoptedLifecycle(...controllerObjects: string[]) {
+  const installed = installedChart(...controllerObjects);
   return {
     preventDestroy: true,
     precondition: [{
