@@ -7,10 +7,10 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Synthesized } from '../../harness/json';
+import { synthesized, Synthesized } from '../../harness/json';
 import { evaluateWithTerraform } from '../../harness/terraform';
 import { tempDir, useCleanup } from '../../harness/programs';
-import { startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+import { startStackRegistry } from '../../harness/programs/stack-registry';
 
 const sh = promisify(execFile);
 
@@ -18,7 +18,7 @@ describe('outputs an operator copies and runs', () => {
   const cleanup = useCleanup();
   let json: Synthesized;
   beforeAll(() => {
-    json = synthesizeStack('dev');
+    json = synthesized('dev');
   });
 
   test('save_ca then a login command per user work as printed (password via stdin, CA from registry-certs)', async () => {

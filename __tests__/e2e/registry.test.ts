@@ -18,19 +18,19 @@ import * as path from 'node:path';
 import { pullImage, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient, RegistryHttpError } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer } from '../../lib/check/oci';
-import { address, Synthesized } from '../../harness/json';
+import { address, synthesized, Synthesized } from '../../harness/json';
 import {
   execFileAsync, garbageCollect, httpGet, SkopeoAuth, skopeoCopy, skopeoDigest, skopeoInspectFailure, tcpAccepts, useCleanup, waitFor,
 } from '../../harness/programs';
 import { portOf, registryWorkload, RegistryWorkload, tcpRouteFromValues } from '../../harness/programs/pod';
-import { LoadUser, StackRegistry, startProxy, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+import { LoadUser, StackRegistry, startProxy, startStackRegistry } from '../../harness/programs/stack-registry';
 
 let json: Synthesized;
 let workload: RegistryWorkload;
 const LOAD_USER: LoadUser = { user: 'load', password: randomBytes(16).toString('hex'), cost: 4 };
 
 beforeAll(() => {
-  json = synthesizeStack('dev');
+  json = synthesized('dev');
   workload = registryWorkload(json);
 });
 

@@ -7,15 +7,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as https from 'node:https';
-import { byPath, only, Synthesized } from '../../harness/json';
+import { byPath, only, synthesized, Synthesized } from '../../harness/json';
 import { evaluateVariantsWithTerraform } from '../../harness/terraform';
 import { tempDir, useCleanup, waitFor } from '../../harness/programs';
-import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+import { StackRegistry, startStackRegistry } from '../../harness/programs/stack-registry';
 import { DRAIN_SECONDS, POD_GRACE_SECONDS } from '../../lib/registry/config';
 
 let json: Synthesized;
 beforeAll(() => {
-  json = synthesizeStack('dev');
+  json = synthesized('dev');
 });
 
 describe('the registry pod rolls on the content of its secrets, in the same apply', () => {

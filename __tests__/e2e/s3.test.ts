@@ -21,14 +21,14 @@ import { Writable } from 'node:stream';
 import { pullBlob, pullImage, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest, tarArchive } from '../../lib/check/oci';
-import type { Synthesized } from '../../harness/json';
+import { synthesized, type Synthesized } from '../../harness/json';
 import {
   CephS3, execFileAsync, freePort, garbageCollect, httpGet, listeningAddresses, makeTlsMaterial, NginxStreamProcess, RedisProcess,
   SkopeoAuth, skopeoCopy, startCeph, startNginxStream, startRedis, tempDir, TlsMaterial, useCleanup, waitFor,
 } from '../../harness/programs';
 import { registryWorkload, type RegistryWorkload } from '../../harness/programs/pod';
 import { evaluateStackValueVariants, type StackValues } from '../../harness/programs/stack-values';
-import { type LoadUser, type StackRegistry, stackSecrets, type StackSecrets, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+import { type LoadUser, type StackRegistry, stackSecrets, type StackSecrets, startStackRegistry } from '../../harness/programs/stack-registry';
 
 const MiB = 1024 * 1024;
 const ROOT = path.resolve(__dirname, '../..');
@@ -44,7 +44,7 @@ let json: Synthesized;
 let workload: RegistryWorkload;
 
 beforeAll(() => {
-  json = synthesizeStack('example-s3');
+  json = synthesized('example-s3');
   workload = registryWorkload(json);
 });
 
@@ -434,7 +434,7 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
 
   it('moves a host-path registry\'s images into it with scripts/migrate-registry.sh, every digest verified', async () => {
     // The load user (bcrypt cost 4) on both sides: 2.8.2 checks passwords one at a time, and the script makes many requests.
-    const source = await startStackRegistry(cleanup, synthesizeStack('dev'), { loadUser: LOAD_USER });
+    const source = await startStackRegistry(cleanup, synthesized('dev'), { loadUser: LOAD_USER });
     const sourceClient = new RegistryClient({ host: '127.0.0.1', port: source.port, username: LOAD_USER.user, password: LOAD_USER.password, caPem: source.tls.caPem });
     cleanup.add(() => sourceClient.close());
     const images = await Promise.all(['team/app:v1', 'team/app:v2', 'tools:1.0'].map(async (repoTag) => {

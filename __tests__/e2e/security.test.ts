@@ -5,10 +5,10 @@
  * listens on a free port, since registry.test.ts may hold the synthesized one in a parallel jest worker.
  */
 import { spawn } from 'node:child_process';
-import { Synthesized } from '../../harness/json';
+import { synthesized, Synthesized } from '../../harness/json';
 import { freePort, httpGet, startNginxStream, useCleanup } from '../../harness/programs';
 import { portOf, registryWorkload, RegistryWorkload } from '../../harness/programs/pod';
-import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+import { StackRegistry, startStackRegistry } from '../../harness/programs/stack-registry';
 
 /** `openssl s_client` handshake only (stdin closed at once); resolves with the exit code and all output. */
 function handshake(address: string, caFile: string, args: string[]): Promise<{ code: number | null; output: string }> {
@@ -31,7 +31,7 @@ describe('registry-dev security on the real registry', () => {
   let proxy: string;
 
   beforeAll(async () => {
-    json = synthesizeStack('dev');
+    json = synthesized('dev');
     workload = registryWorkload(json);
     stack = await startStackRegistry(cleanup, json);
     proxy = (await startNginxStream(cleanup, { dir: `${stack.dir}/nginx`, port: await freePort(), upstreamPort: stack.port })).address;

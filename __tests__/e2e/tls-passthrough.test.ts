@@ -24,11 +24,11 @@ import { imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest } fro
 import { STEP_NAMES } from '../../lib/check/steps';
 import { REGISTRY_PORT } from '../../lib/registry/config';
 import { gatewayObjects, type GatewayObjects } from '../../harness/gateway-objects';
-import { address, resolveVariable, resourceAt, Synthesized } from '../../harness/json';
+import { address, resolveVariable, resourceAt, synthesized, Synthesized } from '../../harness/json';
 import { execFileAsync, freePort, tcpAccepts, useCleanup, waitFor } from '../../harness/programs';
 import { ConnectProxy, startConnectProxy } from '../../harness/programs/connect-proxy';
 import { resolveNamesLocally } from '../../harness/programs/resolve';
-import { StackRegistry, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+import { StackRegistry, startStackRegistry } from '../../harness/programs/stack-registry';
 import { readAccessLog, SniLogEntry, sniProxyConfig, SniProxyProcess, SniRoute, startSniProxy } from '../../harness/programs/tls-passthrough';
 import { runCli } from '../check/scenario';
 
@@ -131,7 +131,7 @@ describe('the synthesized Gateway route (example-gateway) on nginx stream + ssl_
   };
 
   beforeAll(async () => {
-    json = synthesizeStack('example-gateway');
+    json = synthesized('example-gateway');
     stack = await startStackRegistry(cleanup, json);
     objects = await gatewayObjects(json, path.join(stack.dir, 'terraform'));
     registryCert = new X509Certificate(stack.tls.certPem);
@@ -272,7 +272,7 @@ describe('the data plane stand-in: wildcard hostnames as Gateway API v1.6 define
   const backend = () => `127.0.0.1:${stack.port}`;
 
   beforeAll(async () => {
-    stack = await startStackRegistry(cleanup, synthesizeStack('prod'));
+    stack = await startStackRegistry(cleanup, synthesized('prod'));
     registryCert = new X509Certificate(stack.tls.certPem);
     proxy = await startSniProxy(cleanup, path.join(stack.dir, 'sni'), { listenPort: await freePort(), routes: [{ hostnames: [WILDCARD], backend: backend() }] });
   }, 30_000);

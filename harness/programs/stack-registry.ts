@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { address, resourceAt, synthesized, Synthesized } from '../json';
+import { address, resourceAt, Synthesized } from '../json';
 import { Cleanup } from './cleanup';
 import { htpasswdEntry } from './htpasswd';
 import { freePort, tempDir } from './net';
@@ -16,11 +16,6 @@ import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload } from './pod
 import { RegistryProcess, startRegistry } from './registry';
 import { makeTlsMaterial, TlsMaterial } from './tls';
 import type { StackValues } from './stack-values';
-
-/** The cdk.tf.json of `registry-<name>` (a test environment), parsed. */
-export function synthesizeStack(name = 'dev'): Synthesized {
-  return synthesized(name);
-}
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

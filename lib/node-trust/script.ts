@@ -97,34 +97,33 @@ export function validateNodeTrustScriptOptions(opts: NodeTrustScriptOptions): vo
   }
 }
 
-/** The text of `<certs.d>/<host:port>/hosts.toml` for containerd, trusting `caHostPath` for that registry. */
-export function renderContainerdHostsToml(hostPort: string, caHostPath: string): string {
+/**
+ * A containerd `hosts.toml` (its documented format: `server`, then a `[host."<url>"]` table with `capabilities` and
+ * `ca`): pulls go to `hostUrl`, trusting `caHostPath`; `server` is the fallback.
+ */
+function containerdHostsToml(server: string, hostUrl: string, caHostPath: string): string {
   return [
     '# Written by the registry node-trust script; rewritten when it differs.',
-    `server = "https://${hostPort}"`,
+    `server = "${server}"`,
     '',
-    `[host."https://${hostPort}"]`,
+    `[host."${hostUrl}"]`,
     '  capabilities = ["pull", "resolve"]',
     `  ca = "${caHostPath}"`,
     '',
   ].join('\n');
 }
 
+/** The text of `<certs.d>/<host:port>/hosts.toml` for containerd, trusting `caHostPath` for that registry. */
+export function renderContainerdHostsToml(hostPort: string, caHostPath: string): string {
+  return containerdHostsToml(`https://${hostPort}`, `https://${hostPort}`, caHostPath);
+}
+
 /**
  * containerd `<certs.d>/<upstream>/hosts.toml` sending pulls of `upstream` to the cache first, the upstream itself
- * (`server`) when the cache fails (containerd's documented format: `server`, then `[host."<url>"]` tables with
- * `capabilities` and `ca`).
+ * (`server`) when the cache fails.
  */
 export function renderContainerdMirrorHostsToml(upstreamUrl: string, mirrorHostPort: string, caHostPath: string): string {
-  return [
-    '# Written by the registry node-trust script; rewritten when it differs.',
-    `server = "${upstreamUrl}"`,
-    '',
-    `[host."https://${mirrorHostPort}"]`,
-    '  capabilities = ["pull", "resolve"]',
-    `  ca = "${caHostPath}"`,
-    '',
-  ].join('\n');
+  return containerdHostsToml(upstreamUrl, `https://${mirrorHostPort}`, caHostPath);
 }
 
 /**

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Cleanup, freePort, startCeph, startNginxStream, startRedis, tempDir } from '../../harness/programs';
 import { evaluateStackValues } from '../../harness/programs/stack-values';
-import { type LoadUser, stackSecrets, startStackRegistry, synthesizeStack } from '../../harness/programs/stack-registry';
+import { type LoadUser, stackSecrets, startStackRegistry } from '../../harness/programs/stack-registry';
+import { synthesized } from '../../harness/json';
 import { randomBytes } from 'node:crypto';
 import { LAYER_MIB, randomLayer, renewLayer } from './data-path';
 import { processTreeCpuMs, runMany, Sample } from './measure';
@@ -25,7 +26,7 @@ export const S3_PULL_STREAMED = `pull ${LAYER_MIB} MiB, S3 (redirect off), one r
 
 export async function measureS3Path(cleanup: Cleanup, projectRoot: string, runs: number, log: (line: string) => void): Promise<S3Row[]> {
   const dir = await tempDir(cleanup, 'registry-bench-s3-');
-  const json = synthesizeStack('example-s3');
+  const json = synthesized('example-s3');
   // bcrypt cost 4: 2.8.2 checks each request's password under one lock, and storage is what is measured here.
   const user: LoadUser = { user: 'bench', password: randomBytes(12).toString('hex'), cost: 4 };
   const [ceph, redis, material] = await Promise.all([
