@@ -10,7 +10,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { escapeTemplate } from '../lib/rules';
+import { escapeTemplate } from '../lib/hcl';
 import type { Synthesized } from './json';
 
 export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';

@@ -8,6 +8,7 @@
  * explicit character classes only, `^...$` anchors (neither engine lets `$` match before a final newline).
  */
 import { isIP } from 'node:net';
+import { escapeTemplate } from './hcl';
 
 /** The value kinds a rule can look at, matching the Terraform variable types we use. */
 export type RuleValue = string | number | string[] | undefined | null;
@@ -549,11 +550,6 @@ export function check(field: string, value: unknown, rules: readonly Rule[], sen
 function showValue(value: unknown, sensitive: boolean, rule: Rule): string {
   if (!sensitive) return JSON.stringify(value);
   return rule.describe ? `(sensitive value${rule.describe(value)})` : '(sensitive value)';
-}
-
-/** Text placed verbatim in an HCL template: `${` and `%{` would start an interpolation or a directive. */
-export function escapeTemplate(text: string): string {
-  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /**

@@ -4,6 +4,7 @@ import { renderGcScript } from '../../lib/operations/gc-script';
 import { Exposure } from '../../lib/exposure';
 import { Storage } from '../../lib/storage';
 import { environment, only, resourcesOf, synth, synthConstruct } from '../../harness/synth';
+import { templateLiteral } from '../../harness/json';
 
 const storage = {
   driver: { filesystem: { rootdirectory: '/var/lib/registry' } },
@@ -26,7 +27,7 @@ describe('RegistryGarbageCollection alone', () => {
     expect(cronJob.spec.job_template.spec).toMatchObject({ backoff_limit: 0, active_deadline_seconds: 21600 });
     const pod = cronJob.spec.job_template.spec.template.spec;
     expect(pod.termination_grace_period_seconds).toBe(360);
-    expect(pod.container[0].command).toEqual(['/bin/sh', '-c', result.script, 'registry-gc']);
+    expect(pod.container[0].command.map(templateLiteral)).toEqual(['/bin/sh', '-c', result.script, 'registry-gc']);
     expect(result.script).toContain("GC_ARGS='garbage-collect'");
     // AND the ConfigMap starts read-write and Terraform never flips it back
     expect(only(json, 'kubernetes_config_map_v1')).toMatchObject({

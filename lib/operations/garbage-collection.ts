@@ -13,6 +13,7 @@ import type { SeLinuxOptions } from '../registry/selinux';
 import * as rules from '../rules';
 import { GC_SCRIPT_ENV, READ_ONLY_ENV, READ_ONLY_VALUE, renderGcScript } from './gc-script';
 import { registryContainerSecurityContext, registryPodSecurityContext } from '../registry/pod-security';
+import { literalText } from '../hcl';
 
 /** Where the GC pod finds the kubectl its init container copies in. */
 const TOOLS_DIR = '/tools';
@@ -165,7 +166,7 @@ export class RegistryGarbageCollection extends Construct {
                   name: 'garbage-collect',
                   image: props.image,
                   imagePullPolicy: 'IfNotPresent',
-                  command: ['/bin/sh', '-c', this.script, 'registry-gc'],
+                  command: ['/bin/sh', '-c', literalText(this.script), 'registry-gc'],
                   env: [
                     { name: 'PATH', value: `${TOOLS_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
                     { name: 'HOME', value: '/tmp' },
