@@ -28,10 +28,28 @@ export interface RegistryOutputsProps {
   readonly storage?: Record<string, unknown>;
 }
 
-/** The stack's outputs: the endpoint, the CA, users and passwords, and ready-to-run commands. */
-export function addRegistryOutputs(stack: TerraformStack, props: RegistryOutputsProps): void {
-  const output = (name: string, value: unknown, description: string, sensitive = false) =>
-    new TerraformOutput(stack, name, { value, description, sensitive }).overrideLogicalId(name);
+/**
+ * The stack's outputs: the endpoint, the CA, users and passwords, and ready-to-run commands. A feature adds its own
+ * with `add()` (the pull-through cache's `mirror_endpoint`); every output is stack-level, named as it is written.
+ */
+export class RegistryOutputs {
+  constructor(private readonly stack: TerraformStack, props: RegistryOutputsProps) {
+    writeRegistryOutputs(this, props);
+  }
+
+  /**
+   * One more output of the stack, its Terraform name `name`.
+   * @param sensitive hide the value in plans and `cdktf output` (default: not marked)
+   */
+  add(name: string, value: unknown, description: string, sensitive?: boolean): TerraformOutput {
+    const output = new TerraformOutput(this.stack, name, { value, description, sensitive });
+    output.overrideLogicalId(name);
+    return output;
+  }
+}
+
+function writeRegistryOutputs(outputs: RegistryOutputs, props: RegistryOutputsProps): void {
+  const output = (name: string, value: unknown, description: string, sensitive = false) => outputs.add(name, value, description, sensitive);
   const endpoint = endpointExpression(props.clientPort);
   const stackName = props.stackName;
   output('registry_endpoint', endpoint, 'host:port clients use (docker/podman/skopeo/registry-check).');

@@ -6,8 +6,10 @@ import { RoleV1 } from '@cdktf/provider-kubernetes/lib/role-v1';
 import { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1';
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import type { DeploymentV1SpecTemplateSpecContainerEnvFrom } from '@cdktf/provider-kubernetes/lib/deployment-v1';
+import type { PodContext } from '../context';
 import type { StorageBinding } from '../storage';
-import { componentLabels, workloadLabels } from '../labels';
+import type { GarbageCollectionSettings } from './settings';
+import { componentLabels, selectorLabels, workloadLabels } from '../labels';
 import { MOUNTS } from '../registry/config';
 import type { SeLinuxOptions } from '../registry/selinux';
 import * as rules from '../rules';
@@ -68,7 +70,7 @@ export interface RegistryGarbageCollectionProps {
  * Least privilege: a ServiceAccount whose Role may get and patch exactly the maintenance ConfigMap and the registry
  * Deployment (by name) and list pods in the namespace (to see that every old pod is gone), nothing else; the pod
  * meets the "restricted" Pod Security Standard. The registry Deployment must add `envFrom` (this construct's
- * `registryEnvFrom`): the stack wires it.
+ * `registryEnvFrom`): `attach` adds it to the registry pod.
  */
 export class RegistryGarbageCollection extends Construct {
   /** Holds the read-only switch; Terraform creates it read-write and never changes it back (ignore_changes). */
@@ -81,6 +83,27 @@ export class RegistryGarbageCollection extends Construct {
   public readonly script: string;
   /** What the registry container needs to read the switch. */
   public readonly registryEnvFrom: DeploymentV1SpecTemplateSpecContainerEnvFrom[];
+
+  /**
+   * The GC window as a feature of the registry: reads the `gc_*` variables, runs with the registry's image, config
+   * and storage, and adds the read-only switch to the registry pod.
+   */
+  static attach(context: PodContext, settings: GarbageCollectionSettings): RegistryGarbageCollection {
+    const gc = new RegistryGarbageCollection(context.scope, 'garbage-collection', {
+      namespace: context.namespace,
+      deploymentName: context.appName,
+      podSelector: selectorLabels(context.appName, 'registry'),
+      image: context.image,
+      configMapName: context.pod.configMapName,
+      storage: context.storage,
+      kubectlImage: context.variables.string('gc_kubectl_image'),
+      schedule: context.variables.string('gc_schedule'),
+      deleteUntagged: settings.deleteUntagged ?? false,
+      seLinuxOptions: context.environment.seLinuxOptions,
+    });
+    context.pod.addEnvFrom(...gc.registryEnvFrom);
+    return gc;
+  }
 
   constructor(scope: Construct, id: string, props: RegistryGarbageCollectionProps) {
     super(scope, id);
