@@ -187,6 +187,8 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
       replicas: 2,
       s3_bucket: 'registry',
       s3_region_endpoint: 'https://s3.example.internal',
+      // The registry trusts the private CA; clients and nodes do not: blobs are streamed, never redirected to the store.
+      s3_disable_redirect: true,
       redis_addresses: ['redis.registry-cache.svc.cluster.local:6379'],
     },
   },
