@@ -1,9 +1,10 @@
 /** main.ts's synthesize(): what an operator sees for a good and a bad environment. */
-import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesize } from '../../lib/app';
 import { environment } from '../../harness/synth';
+import { removeDirectory } from '../../harness/remove';
 
 function run(envs: Parameters<typeof synthesize>[0]) {
   const outdir = mkdtempSync(join(tmpdir(), 'synth-'));
@@ -20,7 +21,7 @@ describe('synthesize (npm run synth)', () => {
     expect(errors).toEqual([]);
     expect(lines).toEqual([`registry-dev -> ${outdir}/stacks/registry-dev/cdk.tf.json`]);
     expect(existsSync(join(outdir, 'stacks/registry-dev/cdk.tf.json'))).toBe(true);
-    rmSync(outdir, { recursive: true, force: true });
+    removeDirectory(outdir);
   });
 
   test('fails with exit code 1 and the message alone, naming the environment and the setting', () => {
