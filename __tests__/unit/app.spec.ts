@@ -32,4 +32,20 @@ describe('synthesize (npm run synth)', () => {
     expect(errors[0]).toMatch(/^synth failed: environment dev: variables\.external_port: 443 is not allowed; expected a port ingress-nginx does not reserve/);
     expect(errors[0]).not.toMatch(/\n\s+at |lib\/rules\.ts/);
   });
+
+  test('fails when two environments share a name, saying so (not cdktf\'s construct-name error)', () => {
+    const { code, errors } = run([environment('dev'), environment('dev', { preventDestroy: true })]);
+    expect(code).toBe(1);
+    expect(errors).toEqual([
+      'synth failed: environment name: "dev" is not allowed a second time; expected one environment per name (each becomes the stack registry-dev, with its own state).',
+    ]);
+  });
+
+  test('fails when a setting name is misspelt (nodeTrsut), naming the environment, the setting and the allowed names', () => {
+    const { nodeTrust: _nodeTrust, ...rest } = environment('dev');
+    const { code, errors } = run([{ ...rest, nodeTrsut: true } as any]);
+    expect(code).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^synth failed: environment dev: nodeTrsut: is not allowed; expected one of the settings name, tlsMode, .*nodeTrust, .*mirror \(lib\/environments.ts EnvironmentSettings\)\.$/);
+  });
 });
