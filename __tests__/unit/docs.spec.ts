@@ -1,5 +1,5 @@
 /** The README's variable table and terraform.tfvars.example are the catalog's, and the catalog has no dead entries. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tfvarsExample, withVariablesTable } from '../../lib/variables/docs';
 import { specOf, VARIABLE_NAMES } from '../../lib/variables/catalog';
@@ -28,6 +28,14 @@ describe('generated docs', () => {
       return !shapes[specOf(name).type].test(line.slice(`# ${name} = `.length));
     });
     expect(wrong).toEqual([]);
+  });
+
+  test('every terraform -replace command in the docs passes the environment\'s -var-file (else defaults come back)', () => {
+    const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const commands = docs.flatMap((file) =>
+      [...readFileSync(join(root, file), 'utf8').matchAll(/terraform[^`\n]*(?:\n[^`\n]*)?-replace=/g)].map((m) => `${file}: ${m[0]}`));
+    expect(commands.length).toBeGreaterThan(0);
+    expect(commands.filter((c) => !/-var-file="\$PWD\/<env>\.tfvars"/.test(c))).toEqual([]);
   });
 
   test('every catalog variable is declared by some environment (no dead entries), and nothing else is', () => {
