@@ -5,13 +5,14 @@
  * - `evaluateWithTerraform`: synthesized expressions evaluated the way `apply` would.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { escapeTemplate } from '../lib/hcl';
 import type { Synthesized } from './json';
+import { removeDirectory } from './remove';
 
 export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
 const TERRAFORM_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
@@ -89,7 +90,7 @@ export class TerraformWorkspace {
   }
 
   remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDirectory(this.dir);
   }
 }
 

@@ -56,13 +56,16 @@ function writeRegistryOutputs(outputs: RegistryOutputs, props: RegistryOutputsPr
   output('ca_certificate_pem', props.caPem, 'CA certificate that clients and nodes must trust.');
   output('registry_users', props.users, 'Users with generated passwords.');
   output('registry_passwords', props.passwords, 'Generated passwords by user.', true);
+  // outputs.json holds every password: created afresh by the owner only (umask 077 in a subshell; an existing file
+  // would keep its old mode, hence rm -f). The CA files that follow are public and keep the usual mode.
   output('save_ca', [
-    `npx cdktf output ${stackName} --outputs-file outputs.json --outputs-file-include-sensitive-outputs`,
+    `(umask 077 && rm -f outputs.json && npx cdktf output ${stackName} --outputs-file outputs.json --outputs-file-include-sensitive-outputs)`,
     `jq -r --arg s ${stackName} '.[$s].ca_certificate_pem' outputs.json > registry-ca.crt`,
     'mkdir -p registry-certs && cp registry-ca.crt registry-certs/ca.crt',
-  ].join(' && '), 'Run first: saves outputs.json (holds passwords: delete it afterwards), registry-ca.crt and registry-certs/ca.crt.');
+  ].join(' && '), 'Run first: saves outputs.json (mode 0600, holds passwords: delete it afterwards), registry-ca.crt and registry-certs/ca.crt.');
   output('login_commands', loginCommandsByUser(stackName, endpoint),
-    'Per user, ready to run after save_ca: docker, podman and skopeo login (password via stdin) and registry-check.');
+    'Per user: docker, podman and skopeo login (password via stdin) and registry-check. podman, skopeo and registry_check run after ' +
+    'save_ca; docker needs trust_ca.docker (or a system-wide trust_ca) first: its daemon reads the CA from /etc/docker/certs.d only.');
   output('curl_catalog', `curl --cacert registry-ca.crt -u <user> https://${endpoint}/v2/_catalog`,
     'List the repositories (curl asks for the password).');
   output('certificate_expires_at', props.certificateExpiresAt,
