@@ -41,11 +41,11 @@ async function serverCertificate(dir: string): Promise<{ certPem: string; keyPem
   return { certPem, keyPem: await readFile(join(dir, 'server-key.pem'), 'utf8'), certDer: Buffer.from(new X509Certificate(certPem).raw) };
 }
 
-function launcherScript(name: string, socket: string): string {
+function launcherScript(name: string): string {
   return `#!/bin/sh
 # Stand-in terraform provider "${name}" (private-registry-stack harness/providers): served by the test process.
-[ -S '${socket}' ] || { echo "stand-in provider ${name}: its server (startStandInProviders) is not running" >&2; exit 1; }
-printf '%s' "$PLUGIN_CLIENT_CERT" | exec curl -sSN --max-time 900 --unix-socket '${socket}' \\
+[ -S "$STANDIN_PROVIDERS_SOCKET" ] || { echo "stand-in provider ${name}: STANDIN_PROVIDERS_SOCKET names no running server (startStandInProviders)" >&2; exit 1; }
+printf '%s' "$PLUGIN_CLIENT_CERT" | exec curl -sSN --max-time 900 --unix-socket "$STANDIN_PROVIDERS_SOCKET" \\
   -H "X-Magic-Cookie: $TF_PLUGIN_MAGIC_COOKIE" -H "X-Drift-File: $STANDIN_DRIFT_FILE" \\
   --data-binary @- http://stand-in/launch/${name}
 `;
@@ -69,7 +69,7 @@ export async function startStandInProviders(): Promise<StandInProviders> {
     const bin = join(mirror, 'registry.terraform.io', 'hashicorp', name, version, 'linux_amd64');
     await mkdir(bin, { recursive: true });
     const file = join(bin, `terraform-provider-${name}_v${version}`);
-    await writeFile(file, launcherScript(name, socket));
+    await writeFile(file, launcherScript(name));
     await chmod(file, 0o755);
   })]);
   await mkdir(join(dir, 'plugin-cache'));
@@ -111,6 +111,7 @@ export async function startStandInProviders(): Promise<StandInProviders> {
       TF_PLUGIN_CACHE_DIR: join(dir, 'plugin-cache'),
       CHECKPOINT_DISABLE: '1',
       TF_IN_AUTOMATION: '1',
+      STANDIN_PROVIDERS_SOCKET: socket,
     },
     calls,
     async stop() {
