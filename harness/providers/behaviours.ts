@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { CtyType, ProviderName, SchemaBlock } from './schema-source';
-import { DynamicValue, UNKNOWN, type Value } from './cty';
+import { DynamicValue, UNKNOWN } from './cty';
 import type { Filler, Path } from './plan';
 
 const run = promisify(execFile);
@@ -61,7 +61,7 @@ const kubernetes: Behaviour = {
     }
     return { values };
   },
-  dataFiller: (type) => (path, t) => {
+  dataFiller: (type) => (_path, t) => {
     // kubernetes_resources / kubernetes_resource: no objects on an empty cluster.
     if (t === 'dynamic' && type === 'kubernetes_resources') return new DynamicValue(['tuple', []] as unknown as CtyType, []);
     return undefined;
