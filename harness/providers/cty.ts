@@ -4,7 +4,7 @@
  * schema, so every object carries all of its attributes (null when absent) and absent list or set blocks are `[]`.
  */
 import { decode, encode, ExtensionCodec, ExtData } from '@msgpack/msgpack';
-import { attributeType, type CtyType, type SchemaAttribute, type SchemaBlock } from './schema-source';
+import { blockType, type CtyType, type SchemaAttribute, type SchemaBlock } from './schema-source';
 
 /** The unknown value ("known after apply"). */
 export const UNKNOWN: unique symbol = Symbol('unknown');
@@ -65,15 +65,7 @@ export function inferType(value: Value): CtyType {
 }
 
 /** The cty type of a block's value. */
-export function blockValueType(block: SchemaBlock): CtyType {
-  const attrs: Record<string, CtyType> = {};
-  for (const [name, a] of Object.entries(block.attributes)) attrs[name] = attributeType(a);
-  for (const [name, b] of Object.entries(block.block_types)) {
-    const t = blockValueType(b.block);
-    attrs[name] = b.nesting_mode === 'single' ? t : [b.nesting_mode, t];
-  }
-  return ['object', attrs];
-}
+export const blockValueType = blockType;
 
 export function decodeValue(bytes: Uint8Array | undefined | null, block: SchemaBlock): Value {
   if (!bytes || bytes.length === 0) return null;
