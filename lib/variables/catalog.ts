@@ -341,6 +341,41 @@ export const VARIABLES = {
     default: '', rules: [rules.optional(rules.dns1123Label)],
   },
 
+  // ---- monitoring (monitoring setting) and tracing ---------------------------------------------------------
+  monitoring_labels: {
+    type: 'list(string)', declaredWhen: 'monitoring',
+    description: "Labels 'key=value' on the ServiceMonitor and PrometheusRule: what your Prometheus selects them by (kube-prometheus-stack: release=<its release name>).",
+    default: [], rules: [rules.each(rules.labelSelectorTerm), rules.distinctLabelKeys],
+  },
+  monitoring_scrape_interval: {
+    type: 'string', declaredWhen: 'monitoring', description: 'How often Prometheus scrapes the registry metrics port.',
+    default: '30s', rules: [rules.pattern('^[1-9][0-9]*(s|m)$', 'a Prometheus duration in seconds or minutes such as 15s, 30s or 1m', 8)],
+  },
+  monitoring_error_ratio_percent: {
+    type: 'number', declaredWhen: 'monitoring', description: 'Share of requests (percent) failing with 5xx above which RegistryHighErrorRatio fires.',
+    default: 5, rules: [rules.wholeNumber(1, 100)],
+  },
+  monitoring_slow_request_seconds: {
+    type: 'number', declaredWhen: 'monitoring', description: 'p99 latency (seconds) of manifest, tag and catalog requests above which RegistrySlowRequests fires.',
+    default: 2, rules: [rules.wholeNumber(1, 300)],
+  },
+  monitoring_read_only_limit: {
+    type: 'string', declaredWhen: 'monitoring', description: 'How long pushes may be refused as read-only (the GC window) before RegistryReadOnlyTooLong fires.',
+    default: '2h', rules: [rules.pattern('^[1-9][0-9]*(m|h)$', 'a Prometheus duration in minutes or hours such as 90m or 2h', 8)],
+  },
+  grafana_dashboard_namespace: {
+    type: 'string', declaredWhen: 'monitoring', description: "Namespace of the dashboard ConfigMap (where your Grafana sidecar looks); empty: the registry's.",
+    default: '', rules: [rules.optional(rules.dns1123Label)],
+  },
+  otel_traces_exporter: {
+    type: 'string', description: 'OTEL_TRACES_EXPORTER of the registry (distribution v3 traces with OpenTelemetry): none turns tracing off.',
+    default: 'none', rules: [rules.oneOf(['none', 'otlp', 'console'])],
+  },
+  otel_exporter_otlp_endpoint: {
+    type: 'string', description: 'OTEL_EXPORTER_OTLP_ENDPOINT: the collector traces go to with otel_traces_exporter otlp (e.g. http://otel-collector.monitoring:4318); empty: unset.',
+    default: '', rules: [rules.optional(rules.pattern('^https?://[^\\s/]+(/[^\\s]*)?$', 'an http(s) URL such as http://otel-collector.monitoring:4318', 2048))],
+  },
+
   // ---- node trust -----------------------------------------------------------------------------------------
   node_trust_namespace: {
     type: 'string', declaredWhen: 'nodeTrust',
