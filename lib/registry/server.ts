@@ -135,7 +135,16 @@ export class RegistryServer extends Construct {
     this.deployment = new DeploymentV1(this, 'deployment', {
       metadata,
       waitForRollout: true,
-      ...(props.autoscaled ? { lifecycle: { ignoreChanges: ['spec[0].replicas'] } } : {}),
+      lifecycle: {
+        ignoreChanges: [
+          // `kubectl rollout restart` (and the GC window) stamps this annotation; provider 2.38.0 reads it back into
+          // state (structures_deployment.go keeps it, upstream issue #2411) and the next apply would strip it and
+          // restart the registry once more.
+          'spec[0].template[0].metadata[0].annotations["kubectl.kubernetes.io/restartedAt"]',
+          // the autoscaler owns the replica count
+          ...(props.autoscaled ? ['spec[0].replicas'] : []),
+        ],
+      },
       spec: {
         replicas: String(props.replicas),
         strategy: props.rolloutStrategy,
