@@ -210,15 +210,10 @@ export class RegistryMirror extends Construct {
  * holds no capability; so the step is an output, not an action. containerd re-reads hosts.toml on every pull.
  */
 export function nodeSteps(mirrorHostPort: string): string {
-  return Fn.format(
-    [
-      'CRI-O nodes only (containerd needs nothing): once per node, after the node-trust DaemonSet has run there,',
-      'point CRI-O at the cache credential node trust writes and restart it (a SIGHUP does not re-read global_auth_file):',
-      '  printf \'[crio.image]\\nglobal_auth_file = "/etc/containers/registries.conf.d/%s"\\n\' > /etc/crio/crio.conf.d/90-registry-mirror.conf && systemctl restart crio',
-      'Until then CRI-O pulls past the cache from the upstream (%s stays unused). If the node already sets global_auth_file,',
-      'merge the "%s" entry of that file into it instead.',
-    ].join('\n'),
-    [MIRROR_AUTH_FILE, mirrorHostPort, mirrorHostPort],
-  );
+  return [
+    'CRI-O nodes only (containerd re-reads hosts.toml and needs nothing): once per node, after the node-trust pod ran there,',
+    'point CRI-O at the cache credential node trust writes, and restart it (SIGHUP does not re-read global_auth_file):',
+    `  printf '[crio.image]\\nglobal_auth_file = "/etc/containers/registries.conf.d/${MIRROR_AUTH_FILE}"\\n' > /etc/crio/crio.conf.d/90-registry-mirror.conf && systemctl restart crio`,
+    `Until then CRI-O pulls past the cache, straight from the upstream. If the node already sets global_auth_file, merge the ${mirrorHostPort} entry of ${MIRROR_AUTH_FILE} into that file instead.`,
+  ].join('\n');
 }
-
