@@ -12,7 +12,7 @@ import { pullImage, pullManifest, pushBlob, pushImage, pushManifest } from '../.
 import { RegistryClient } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest } from '../../lib/check/oci';
 import { READ_ONLY_ENV, READ_ONLY_VALUE } from '../../lib/operations/gc-script';
-import { byPath, environment, referencedAddress, resourceAt, resourcesOf, synth, type Synthesized } from '../../harness/synth';
+import { byPath, environment, referencedAddress, resourceAt, resourcesOf, synth, templateLiteral, type Synthesized } from '../../harness/synth';
 import { skopeoCopy, startRegistry, tempDir, useCleanup, freePort, type RegistryProcess, type Cleanup } from '../../harness/programs';
 import { startGcCluster, type GcCluster } from '../../harness/programs/gc-cluster';
 import { prepareLocalPod, registryWorkload } from '../../harness/programs/pod';
@@ -80,7 +80,8 @@ describe('GC window of registry-example-ops on the real registry', () => {
     const env: Record<string, string> = { PATH: `${cluster.binDir}:${registryBinDir}:/usr/bin:/bin`, ...cluster.urlEnv };
     for (const entry of gcPod(json).container.env) if (entry.name !== 'PATH') env[entry.name] = resolve(entry.value);
     return new Promise((done) => {
-      const child = spawn('sh', ['-c', script, 'registry-gc'], { env: { ...env, ...pod.env, ...extraEnv, CONFIG_PATH: pod.configPath } });
+      // the script as Terraform hands it to the cluster (cdk.tf.json escapes its shell `${`)
+      const child = spawn('sh', ['-c', templateLiteral(script), 'registry-gc'], { env: { ...env, ...pod.env, ...extraEnv, CONFIG_PATH: pod.configPath } });
       let output = '';
       const add = (c: Buffer) => {
         output += c;

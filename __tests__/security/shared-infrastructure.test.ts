@@ -1,20 +1,15 @@
 /**
  * Nothing shared is destroyed, and an adopted controller keeps exactly our route. The synthesized blocks are run
- * by the real terraform binary: lifecycle and `removed` on a terraform_data stand-in (the helm provider cannot be
- * downloaded here; the blocks' meaning does not depend on the resource type), and the adopted release's values and
- * chart-version precondition evaluated with stand-in data-source results.
+ * by the real terraform binary: the adopted release's values and chart-version precondition evaluated with
+ * stand-in data-source results (plans of the blocks themselves: __tests__/lifecycle).
  */
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import { parse } from 'yaml';
 import { Exposure } from '../../lib/exposure';
-import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS } from '../../lib/exposure/ingress-nginx';
+import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS, STORAGE_CLAIM_ADDRESS, STORAGE_VOLUME_ADDRESS } from '../../lib/keep-earlier';
 import { address, environment, only, synth, Synthesized } from '../../harness/synth';
-import { evaluateVariantsWithTerraform, terraformCommand } from '../../harness/terraform';
+import { evaluateVariantsWithTerraform } from '../../harness/terraform';
 import { synthesized, testEnvironmentNames } from '../../harness/json';
 import { tempDir, useCleanup } from '../../harness/programs';
-
-const terraform = terraformCommand;
 
 let prod: Synthesized;
 let claim: Synthesized;
@@ -24,14 +19,13 @@ beforeAll(() => {
 });
 
 describe('an adopted ingress-nginx is never uninstalled', () => {
-  const cleanup = useCleanup();
-
   test('every stack carries removed blocks for the ingress-nginx objects it does not manage, at their addresses', () => {
     const keep = (from: string) => ({ from, lifecycle: { destroy: false } });
     expect(address(prod, 'helm_release', 'exposure/release')).toBe(INGRESS_NGINX_RELEASE_ADDRESS);
     const configMapOnly = synth(environment('dev', { exposure: Exposure.ingressNginx.configmapOnly() })).json;
     expect(address(configMapOnly, 'kubernetes_config_map_v1_data', 'exposure/tcp-services')).toBe(INGRESS_NGINX_TCP_KEY_ADDRESS);
-    expect(claim.removed).toEqual([keep(INGRESS_NGINX_RELEASE_ADDRESS), keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
+    // an existing claim: the stack owns no volume or claim, so those of an earlier storage setting are kept too
+    expect(claim.removed).toEqual([INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS, STORAGE_VOLUME_ADDRESS, STORAGE_CLAIM_ADDRESS].map(keep));
     expect(prod.removed).toEqual([keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
     expect(synth(environment('dev')).json.removed).toEqual([keep(INGRESS_NGINX_TCP_KEY_ADDRESS)]);
     expect(configMapOnly.removed).toEqual([keep(INGRESS_NGINX_RELEASE_ADDRESS)]);
@@ -45,33 +39,8 @@ describe('an adopted ingress-nginx is never uninstalled', () => {
       expect({ name, both: removed.filter((from: string) => declared.includes(from)) }).toEqual({ name, both: [] });
     }
   });
-
-  test('terraform: destroy of the adopted release fails; leaving adopt mode forgets it without destroying it', async () => {
-    const dir = await tempDir(cleanup, 'adopt-tf-');
-    const name = INGRESS_NGINX_RELEASE_ADDRESS.split('.')[1];
-    const release = only(prod, 'helm_release');
-    const write = (config: object) => fs.writeFile(path.join(dir, 'main.tf.json'), JSON.stringify(config));
-    // GIVEN the adopted release in state, with the lifecycle the stack synthesizes (precondition left out: it reads
-    // the cluster)
-    await write({ resource: { terraform_data: { [name]: { input: 'controller', lifecycle: { prevent_destroy: release.lifecycle.prevent_destroy } } } } });
-    expect(await terraform(dir, 'init', '-input=false')).not.toContain('FAILED');
-    expect(await terraform(dir, 'apply', '-auto-approve', '-input=false')).toContain('1 added');
-    // WHEN the stack is destroyed THEN the plan fails and nothing is removed
-    const destroy = await terraform(dir, 'destroy', '-auto-approve', '-input=false');
-    expect(destroy).toMatch(/Instance cannot be destroyed/);
-    expect(await terraform(dir, 'state', 'list')).toContain(`terraform_data.${name}`);
-    // WHEN the environment leaves adopt mode (the synthesized removed block, same address)
-    const removed = claim.removed!.filter((block: any) => block.from === INGRESS_NGINX_RELEASE_ADDRESS)
-      .map((block: any) => ({ ...block, from: block.from.replace(/^helm_release\./, 'terraform_data.') }));
-    await write({ removed });
-    const apply = await terraform(dir, 'apply', '-auto-approve', '-input=false');
-    // THEN Terraform forgets it and destroys nothing
-    expect(apply).toMatch(/will no longer be managed by Terraform, but will not be destroyed/);
-    expect(apply).toMatch(/0 destroyed/);
-    expect(await terraform(dir, 'state', 'list')).not.toContain('terraform_data.');
-    // AND the block is harmless in a stack that never had a release
-    expect(await terraform(dir, 'plan', '-input=false')).toMatch(/No changes/);
-  }, 60_000);
+  // What terraform makes of these blocks on a real plan (destroy refused, a change of setting forgets the release):
+  // __tests__/lifecycle/day-two.test.ts, with the stand-in providers.
 });
 
 describe('the adopted release routes exactly our port', () => {
