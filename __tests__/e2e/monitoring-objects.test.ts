@@ -56,6 +56,11 @@ describe('monitoring objects of registry-example-ops', () => {
     }
   });
 
+  test('PromQL reaches the cluster as written: the matchers keep their quotes through the release values', () => {
+    const down = objects.prometheusRule.spec.groups[0].rules.find((r: any) => r.alert === 'RegistryDown');
+    expect(down.expr).toBe('up{job="registry-metrics"} == 0 or absent(up{job="registry-metrics"})');
+  });
+
   test('the certificate series is the expiry of the certificate, in Unix seconds (computed by terraform)', () => {
     const record = objects.prometheusRule.spec.groups[0].rules[0];
     expect(record.expr).toBe(`vector(${Date.parse(EXPIRES_AT) / 1000})`);

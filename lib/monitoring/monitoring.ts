@@ -14,7 +14,7 @@ import { Release } from '@cdktf/provider-helm/lib/release';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import type { RegistryContext } from '../context';
-import { literalText } from '../hcl';
+import { expressionString, literalText } from '../hcl';
 import { componentLabels, MANAGED_BY } from '../labels';
 import { labelTermsToMap } from '../network-policy';
 import type { RegistryMirror } from '../operations/mirror';
@@ -67,6 +67,14 @@ export interface RegistryMonitoringProps {
 
 function workloadOf(server: RegistryServer, metricsServiceName: string): ScrapedWorkload {
   return { metricsServiceName, podSelector: server.selector, metricsPort: server.debugPort };
+}
+
+/** `value` with every string in it made a Terraform expression string (lib/hcl.ts expressionString). */
+function escapeStrings<T>(value: T): T {
+  if (typeof value === 'string') return expressionString(value) as T;
+  if (Array.isArray(value)) return value.map(escapeStrings) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeStrings(v)])) as T;
+  return value;
 }
 
 export class RegistryMonitoring extends Construct {
@@ -136,17 +144,18 @@ export class RegistryMonitoring extends Construct {
         kind: 'PrometheusRule',
         metadata: metadata('alerts'),
         spec: {
-          groups: alertRuleGroups({
+          // Quoted inside the release's jsonencode(): the PromQL matchers' quotes are escaped for Terraform.
+          groups: escapeStrings(alertRuleGroups({
             job: props.registry.metricsServiceName,
             mirrorJob: props.mirror?.metricsServiceName,
             namespace,
             appName: props.appName,
             garbageCollection: props.garbageCollection,
-            certificateExpiry: Token.asString(unixSeconds(props.certificateExpiresAt)),
+            certificateExpiry: Token.asString(unixSeconds(this, 'certificate-expiry', props.certificateExpiresAt)),
             errorRatio: Fn.format('%.2f', [Op.div(props.errorRatioPercent, 100)]),
             slowSeconds: Token.asString(props.slowRequestSeconds),
             readOnlyLimit: props.readOnlyLimit,
-          }),
+          })),
         },
       };
     }
