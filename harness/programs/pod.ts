@@ -30,6 +30,13 @@ function valueOf(value: string, evaluated: EvaluatedExpressions, what: string): 
   return evaluated[value];
 }
 
+/** `${var.<name>}` -> the default, for every variable whose default is a string, number or bool. */
+function variableDefaults(json: SynthesizedJson): EvaluatedExpressions {
+  return Object.fromEntries(Object.entries<{ default?: unknown }>(json.variable ?? {})
+    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v.default))
+    .map(([name, v]) => [`\${var.${name}}`, String(v.default)]));
+}
+
 const onlyOf = onlyWithAddress;
 
 /** The port number of a `:5000` / `host:5000` listen address. */
@@ -197,6 +204,8 @@ export async function prepareLocalPod(
   server?: string,
 ): Promise<LocalPod> {
   const workload = registryWorkload(json, server);
+  // A bare variable reference (`${var.otel_traces_exporter}`) takes the variable's default unless given.
+  evaluated = { ...variableDefaults(json), ...evaluated };
   const volumeDirs: Record<string, string> = {};
   for (const volume of workload.volumes) {
     volumeDirs[volume.name] = path.join(dir, 'volumes', volume.name);

@@ -136,7 +136,8 @@ export function dashboardPanels(mirror: boolean): DashboardPanel[] {
   return [
     { title: 'Up', expr: `up{${job}}` },
     { title: 'Requests per second by handler and code', expr: `sum by (handler, code) (rate(registry_http_requests_total{${job}}[5m]))` },
-    { title: '5xx share', expr: `sum(rate(registry_http_requests_total{${job}, code=~"5.."}[5m])) / sum(rate(registry_http_requests_total{${job}}[5m]))` },
+    // `or vector(0)`: with no 5xx series at all (a healthy registry) the share is 0, not "No data".
+    { title: '5xx share', expr: `(sum(rate(registry_http_requests_total{${job}, code=~"5.."}[5m])) or vector(0)) / sum(rate(registry_http_requests_total{${job}}[5m]))` },
     { title: 'p99 latency by handler', expr: `histogram_quantile(0.99, sum by (handler, le) (rate(registry_http_request_duration_seconds_bucket{${job}}[5m])))` },
     { title: 'Requests in flight', expr: `sum by (handler) (registry_http_in_flight_requests{${job}})` },
     { title: 'Storage action p99 by action', expr: `histogram_quantile(0.99, sum by (action, le) (rate(registry_storage_action_seconds_bucket{${job}}[5m])))` },
