@@ -133,6 +133,7 @@ export class RegistryStack extends TerraformStack {
         kubectlImage: vars.string('gc_kubectl_image'),
         schedule: vars.string('gc_schedule'),
         deleteUntagged: env.garbageCollection.deleteUntagged ?? false,
+        cache: this.redis,
         seLinuxOptions: env.seLinuxOptions,
       });
     }

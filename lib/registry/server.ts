@@ -83,6 +83,9 @@ export interface RegistryServerProps {
 }
 
 /** The registry itself: its config, the Deployment that runs it and the Service in front of it. */
+/** The Terraform path of the pod template's restart annotation, exactly (cdk.tf.json: a traversal string). */
+export const RESTART_ANNOTATION_IGNORE = 'spec[0].template[0].metadata[0].annotations["kubectl.kubernetes.io/restartedAt"]';
+
 export class RegistryServer extends Construct {
   public readonly configMap: ConfigMapV1;
   public readonly deployment: DeploymentV1;
@@ -134,7 +137,15 @@ export class RegistryServer extends Construct {
     this.deployment = new DeploymentV1(this, 'deployment', {
       metadata,
       waitForRollout: true,
-      ...(props.autoscaled ? { lifecycle: { ignoreChanges: ['spec[0].replicas'] } } : {}),
+      lifecycle: {
+        ignoreChanges: [
+          ...(props.autoscaled ? ['spec[0].replicas'] : []),
+          // `kubectl rollout restart` (the GC window, an operator) sets it; provider 2.38.0 reports it as drift
+          // (structures_deployment.go flattens the template's metadata without removeInternalKeys; issue #2411),
+          // and the next apply would remove it and restart the registry.
+          RESTART_ANNOTATION_IGNORE,
+        ],
+      },
       spec: {
         replicas: String(props.replicas),
         strategy: props.rolloutStrategy,
