@@ -338,7 +338,13 @@ close_window() {
   if [ -n "$gc_pid" ] && kill -0 "$gc_pid" 2>/dev/null; then
     log "stopping garbage-collect (pid $gc_pid) before the registry takes writes again"
     kill -TERM "$gc_pid" 2>/dev/null
-    ( sleep ${GC_STOP_SECONDS}; kill -KILL "$gc_pid" 2>/dev/null ) &
+    # a collector that ignores TERM is killed after ${GC_STOP_SECONDS}s (the trap's time is bounded)
+    (
+      trap 'kill "$s" 2>/dev/null; exit 0' TERM
+      sleep ${GC_STOP_SECONDS} &
+      s=$!
+      wait "$s" && kill -KILL "$gc_pid" 2>/dev/null
+    ) >/dev/null 2>&1 &
     killer=$!
     wait "$gc_pid"
     kill "$killer" 2>/dev/null
