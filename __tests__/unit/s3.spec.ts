@@ -1,4 +1,5 @@
 /** The object-storage stacks as synthesized: registry-example-s3 (keys, private CA, Redis) and s3-aws (IRSA, Redis TLS, HPA). */
+import { RESTART_ANNOTATION_IGNORE } from '../../lib/registry/server';
 import { parse } from 'yaml';
 import { address, byPath, environment, only, resourcesOf, synth, type Synthesized } from '../../harness/synth';
 
@@ -27,7 +28,8 @@ describe('registry-example-s3', () => {
       expect(constraint.label_selector).toEqual([{ match_labels: deployment.spec.selector.match_labels }]);
       expect(constraint).toMatchObject({ node_taints_policy: 'Honor', node_affinity_policy: 'Honor', match_label_keys: ['pod-template-hash'] });
     }
-    expect(deployment.lifecycle).toBeUndefined();
+    // without an autoscaler Terraform owns the replica count; only the restart annotation is left to kubectl
+    expect(deployment.lifecycle).toEqual({ ignore_changes: [RESTART_ANNOTATION_IGNORE] });
   });
 
   test('keeps a PodDisruptionBudget over exactly the registry pods, one pod at a time', () => {
@@ -82,7 +84,7 @@ describe('s3-aws (pod identity, Redis over TLS, an autoscaler)', () => {
       min_replicas: '${var.replicas}', max_replicas: '${var.max_replicas}',
       scale_target_ref: { kind: 'Deployment', name: `\${${address(aws, 'kubernetes_deployment_v1', 'registry/deployment')}.metadata[0].name}` },
     });
-    expect(deploymentOf(aws).lifecycle).toEqual({ ignore_changes: ['spec[0].replicas'] });
+    expect(deploymentOf(aws).lifecycle).toEqual({ ignore_changes: ['spec[0].replicas', RESTART_ANNOTATION_IGNORE] });
     expect(aws.variable.max_replicas.validation.map((v: any) => v.condition)).toContain('${var.max_replicas >= var.replicas}');
   });
 

@@ -38,7 +38,7 @@ export interface RegistryGarbageCollectionProps {
    * builds it from `build/server-image/kubectl/Dockerfile`, `FROM registry.k8s.io/build-image/debian-base:bookworm-*`
    * plus `apt install bash grep sed gawk coreutils jq diffutils` (`cp` is coreutils; read at kubernetes commit
    * 109cf6820d2fec044504c6d26ae8661d6098ef2d, the line v1.33.0 is cut from). Before that, `build/common.sh` made it
-   * FROM go-runner, a distroless image without `cp`: images older than v1.28 do not work here.
+   * FROM go-runner, a distroless image without `cp`: such older images do not work here.
    */
   readonly kubectlImage: string;
   /** When the window opens (cron, in the cluster's time zone unless `timeZone` is set). */

@@ -3,19 +3,26 @@
  * can run the very same text with `sh` against a real registry process (and a stand-in for the Kubernetes API).
  *
  * What it does, in order, and why:
- * 1. Flip the registry's maintenance ConfigMap to `REGISTRY_STORAGE_MAINTENANCE_READONLY={enabled: true}` (the
+ * 1. Take the window: ONE write to the maintenance ConfigMap, conditional on its resourceVersion (a concurrent
+ *    writer gets 409 Conflict and re-reads), sets `REGISTRY_STORAGE_MAINTENANCE_READONLY={enabled: true}` (the
  *    registry Deployment reads it with envFrom; the variable that stops at the section is the spelling v3.1.0
- *    applies, `..._READONLY_ENABLED` panics or is ignored) and restart the Deployment (the annotation
- *    `kubectl rollout restart` sets, which Terraform does not track).
- * 2. Wait until EVERY registry pod was started by that restart, is Ready and none is terminating: only then no
- *    process that accepts writes is left. Any doubt (timeout, a foreign restart, the ConfigMap flipped back by
- *    someone) aborts before a single blob is deleted.
+ *    applies, `..._READONLY_ENABLED` panics or is ignored) and `GC_WINDOW_OWNER=<pod> until <epoch>`. Another live
+ *    window (its pod Running or Pending, its time not over) makes this one refuse; a read-only switch without owner
+ *    (set by hand) too. A window whose pod died (OOM or node loss kill the trap with it) is reopened first.
+ *    Why the ConfigMap and not a Lease: the switch and its owner change together in one write, nothing can hold a
+ *    lock without the switch or the reverse, and the Role stays get/patch on that one named object.
+ * 2. Restart the Deployment (the annotation `kubectl rollout restart` sets; the registry Deployment ignores it in
+ *    Terraform) and wait until EVERY live registry pod (not Failed or Succeeded: an evicted pod stays listed) was
+ *    started by that restart, is Ready and none is terminating: only then no process that accepts writes is left.
+ *    Any doubt (timeout, a foreign restart, the switch or its owner changed) aborts before a single blob is deleted.
  * 3. Run `registry garbage-collect` with the registry's own config.yml and storage. Pushes now fail with
- *    `405 Method Not Allowed` (`Allow: GET, HEAD`); pulls are served.
- * 4. Always (exit trap: success, GC failure, SIGTERM from the Job's deadline) first stop and wait for the GC
- *    process, THEN flip the ConfigMap back and restart: the registry never takes writes while GC still deletes.
+ *    `405 Method Not Allowed` (`Allow: GET, HEAD`); pulls are served, except during the two restarts, which with
+ *    one replica and Recreate (host-path) are each a short full outage.
+ * 4. Always (exit trap: success, GC failure, SIGTERM from the Job's deadline) first stop the GC process (KILL after
+ *    GC_STOP_SECONDS), flush the Redis cache's entries of the deleted blobs when there is one, THEN switch back and
+ *    clear the owner (conditional write, only while this window still owns the switch) and restart. The trap's
+ *    worst case is closeWindowSeconds(); the pod's grace period is longer.
  *
- * A pod killed with SIGKILL (node loss) leaves the registry read-only: data-safe; the docs say how to leave.
  * Pure module: no cdktf import.
  */
 import * as rules from '../rules';

@@ -48,8 +48,8 @@ export function validateGarbageCollection(
     )]);
   }
   if (!(storage instanceof ClaimStorage)) {
-    // Object storage: the GC pod would need the store's credentials, CA and identity, and the Redis cache must be
-    // flushed after GC (it keeps answering for deleted blobs). Until the job carries both, the README's procedure.
+    // Object storage: the GC pod would need the store's credentials, CA and identity (the Redis flush after GC the
+    // window already does, on claim storage with Redis). Until the job carries them, the README's procedure.
     check('garbageCollection', storage.kind, [never(
       'claim storage (Storage.hostPath() or a ReadWriteMany claim); on object storage run GC by the README procedure (scale to 0, garbage-collect, flush Redis, scale back)',
     )]);
