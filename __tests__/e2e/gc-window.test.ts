@@ -409,7 +409,7 @@ describe('GC window of registry-example-ops on the real registry', () => {
 
   test('a window that no longer owns the switch (another took it over) leaves it as it is when it ends', async () => {
     const other = `registry-gc-other until ${Math.floor(Date.now() / 1000) + 3600}`;
-    const window = await runWindow(gcPod(json).container.command[2], { PATH: await slowCollector(2) }, (output) => {
+    const window = await runWindow(gcPod(json).container.command[2], { PATH: await slowCollector(1) }, (output) => {
       if (output.includes('registry is read-only') && owner() !== other) {
         // what a window that found this one dead writes (one conditional write: a new resourceVersion)
         Object.assign(cluster.configMap, { [WINDOW_OWNER_KEY]: other });

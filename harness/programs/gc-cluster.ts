@@ -78,26 +78,18 @@ export interface GcCluster {
   readonly restarts: Array<{ token: string; requested: number; ready?: number }>;
 }
 
+/**
+ * The stub: POSTs its argv (NUL-separated) with curl, prints the answer's body as stdout and its `x-stderr` header
+ * (base64) as stderr, exits with its `x-status` header. A few small programs rather than a node start per call: the
+ * script issues a dozen calls per window, and a busy machine makes each node start cost much more.
+ */
 const STUB = `#!/bin/sh
-exec node "$(dirname "$0")/kubectl.js" "$@"
-`;
-
-/** The stub's client: POSTs argv, prints what comes back, exits with its status. */
-const CLIENT = `const http = require('node:http');
-const body = JSON.stringify(process.argv.slice(2));
-const req = http.request(process.env.FAKE_KUBE_URL, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-  let text = '';
-  res.setEncoding('utf8');
-  res.on('data', (c) => (text += c));
-  res.on('end', () => {
-    const { status, stdout, stderr } = JSON.parse(text);
-    process.stdout.write(stdout);
-    process.stderr.write(stderr);
-    process.exitCode = status;
-  });
-});
-req.on('error', (e) => { process.stderr.write('fake kubectl: ' + e.message + '\\n'); process.exitCode = 1; });
-req.end(body);
+h=$(mktemp)
+printf '%s\\0' "$@" | curl -sS -D "$h" --data-binary @- -H 'content-type: application/octet-stream' "$FAKE_KUBE_URL" || { rm -f "$h"; echo "fake kubectl: no answer" >&2; exit 1; }
+status=$(sed -n 's/^x-status: *\\([0-9]*\\).*$/\\1/p' "$h")
+sed -n 's/^x-stderr: *//p' "$h" | tr -d '\\r' | base64 -d >&2
+rm -f "$h"
+exit "\${status:-1}"
 `;
 
 const RESTART_ANNOTATION_PATH = /^\{"spec":\{"template":\{"metadata":\{"annotations":\{"kubectl\.kubernetes\.io\/restartedAt":"([^"]+)"\}\}\}\}\}$/;
@@ -107,7 +99,6 @@ export async function startGcCluster(cleanup: Cleanup, dir: string, options: GcC
   const binDir = path.join(dir, 'bin');
   await fs.mkdir(binDir, { recursive: true });
   await fs.writeFile(path.join(binDir, 'kubectl'), STUB, { mode: 0o755 });
-  await fs.writeFile(path.join(binDir, 'kubectl.js'), CLIENT);
   const cluster: GcCluster = {
     binDir,
     calls: [],
@@ -252,13 +243,18 @@ export async function startGcCluster(cleanup: Cleanup, dir: string, options: GcC
   };
 
   const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      handle(JSON.parse(body) as string[])
+      const argv = Buffer.concat(chunks).toString('utf8').split('\0');
+      argv.pop(); // after the last NUL
+      handle(argv)
         .catch((err: Error) => ({ status: 1, stdout: '', stderr: `fake kubectl: ${err.message}\n` }))
-        .then((answer) => res.end(JSON.stringify(answer)));
+        .then((answer) => {
+          res.setHeader('x-status', String(answer.status));
+          res.setHeader('x-stderr', Buffer.from(answer.stderr).toString('base64'));
+          res.end(answer.stdout);
+        });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

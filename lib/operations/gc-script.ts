@@ -302,6 +302,7 @@ open_window() {
       log "the window of $owner was left open (its pod is gone or its time is over): reopening the registry first"
       if write_state "$rv" false '' && restart "$token-reopened" $(( $(date +%s) + ROLLOUT_TIMEOUT )); then
         log "registry is read-write again (left open by $owner)"
+        continue
       fi
     elif [ "$setting" = '${READ_ONLY_VALUE.on}' ]; then
       log "the registry is read-only and no window owns it (set by hand?): not starting; set $MAINTENANCE_CONFIGMAP back to {enabled: false} to allow windows"
@@ -309,14 +310,17 @@ open_window() {
     else
       # Set before the write: the trap releases only what this window owns, so a write that failed is harmless.
       window_open=1
-      write_state "$rv" true "$mine" && return 0
+      write_state "$rv" true "$mine" 2>"$WORK/write.err" && return 0
+      cat "$WORK/write.err" >&2
     fi
     tries=$((tries + 1))
     if [ "$tries" -ge 5 ]; then
       log "could not take the window after $tries attempts"
       return 1
     fi
-    sleep "$POLL"
+    # a conflict means another writer just won: read again at once; anything else waits a little
+    grep -q '(Conflict)' "$WORK/write.err" 2>/dev/null || sleep "$POLL"
+    rm -f "$WORK/write.err"
   done
 }
 
