@@ -107,7 +107,7 @@ describe('operations options of an environment', () => {
     const [cronJob] = resourcesOf(ops, 'kubernetes_cron_job_v1');
     const container = cronJob.spec.job_template.spec.template.spec.container[0];
     const [secret] = resourcesOf(ops, 'kubernetes_secret_v1').filter((s: any) => s.metadata.name.endsWith('-redis'));
-    expect(container.command[2]).toContain('flush_cache "$WORK/gc.log"');
+    expect(container.command[2]).toContain('flush_cache "$WORK/gc.deleted" "$WORK/gc.marked"');
     expect(container.env).toEqual(expect.arrayContaining([
       { name: 'REDIS_ADDRS', value: '${join(" ", var.redis_addresses)}' },
       { name: 'REDIS_USERNAME', value: '${var.redis_username}' },

@@ -97,7 +97,7 @@ describe('GC window of registry-example-ops on the real registry', () => {
     const podName = `registry-gc-${++windowCount}`;
     return new Promise((done) => {
       // its own process group: a test can kill the whole pod (trap, collector and all) at once
-      const child = spawn('sh', ['-c', script, 'registry-gc'], {
+      const child = spawn(path.join(toolsDir, 'sh'), ['-c', script, 'registry-gc'], {
         detached: true,
         env: { ...env, ...pod.env, POD_NAME: podName, ...extraEnv, CONFIG_PATH: pod.configPath },
       });
@@ -134,9 +134,12 @@ describe('GC window of registry-example-ops on the real registry', () => {
     // The cache the registry uses (2.8 spelling, as the S3 test's stand-in): a password with a '#'.
     redis = await startRedis(cleanup, path.join(dir, 'redis'), { password: 'gc#cache-password' });
     jsonRedis = synth(environment('example-ops', { mirror: undefined, redis: { tls: false }, variables: { redis_addresses: [redis.address] } })).json;
+    // The registry image is Alpine: /bin/sh and the tools the script uses are busybox's, as here.
     toolsDir = path.join(dir, 'tools');
     await fs.mkdir(toolsDir);
-    await fs.symlink('/bin/busybox', path.join(toolsDir, 'nc'));
+    for (const tool of ['sh', 'nc', 'sed', 'grep', 'sort', 'wc', 'tr', 'mkfifo', 'mktemp', 'date', 'sleep', 'cat', 'rm', 'head', 'kill']) {
+      await fs.symlink('/bin/busybox', path.join(toolsDir, tool));
+    }
     // A user at bcrypt cost 4: 2.8.2 checks every request's password under one lock (~65 ms each at the stack's 10).
     const secrets = await stackSecrets(json, path.join(dir, 'tls'), { user: 'gc-test', password: 'gc-test-password', cost: 4 });
     caPem = secrets.tls.caPem;
@@ -342,7 +345,7 @@ describe('GC window of registry-example-ops on the real registry', () => {
     await fs.writeFile(path.join(slow, 'registry'), '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
     const script = gcPod(json).container.command[2];
     let signalled = false;
-    const window = await runWindow(script, { PATH: `${cluster.binDir}:${slow}:/usr/bin:/bin` }, (output, pid) => {
+    const window = await runWindow(script, { PATH: `${cluster.binDir}:${slow}:${toolsDir}:/usr/bin:/bin` }, (output, pid) => {
       if (!signalled && output.includes('registry is read-only')) {
         signalled = true;
         // the kubelet's TERM to the container's process when the Job's deadline passes

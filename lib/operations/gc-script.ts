@@ -161,11 +161,11 @@ resp() {
   for a in "$@"; do printf '$%d\\r\\n%s\\r\\n' "$(printf '%s' "$a" | wc -c)" "$a"; done
 }
 
-# flush_cache GC_LOG: delete the cache entries of every blob the collector deleted (its log names them)
+# flush_cache DELETED MARKED: delete the cache entries of every blob the collector deleted (its log lines name them)
 flush_cache() {
   digests=$(sed -n 's/^.*blob eligible for deletion: \\(sha256:[0-9a-f]\\{64\\}\\).*$/\\1/p' "$1" | sort -u)
   [ -n "$digests" ] || { log "redis: no blob deleted, nothing to flush"; return 0; }
-  repos=$(sed -n 's/^\\([a-z0-9][a-z0-9._/-]*\\): marking manifest .*$/\\1/p' "$1" | sort -u)
+  repos=$(sed -n 's/^\\([a-z0-9][a-z0-9._/-]*\\): marking manifest .*$/\\1/p' "$2" 2>/dev/null | sort -u)
   : > "$WORK/redis.in"
   if [ -n "$REDIS_PASSWORD" ]; then
     if [ -n "$REDIS_USERNAME" ]; then resp AUTH "$REDIS_USERNAME" "$REDIS_PASSWORD"; else resp AUTH "$REDIS_PASSWORD"; fi >> "$WORK/redis.in"
@@ -362,7 +362,7 @@ close_window() {
   fi
   if [ "$window_open" = 1 ]; then
     deadline=$(( $(date +%s) + CLOSE_SECONDS ))
-${opts.redisCache ? `    if [ -s "$WORK/gc.log" ] && ! flush_cache "$WORK/gc.log"; then
+${opts.redisCache ? `    if [ -s "$WORK/gc.deleted" ] && ! flush_cache "$WORK/gc.deleted" "$WORK/gc.marked"; then
       status=1
     fi
 ` : ''}    release_window "$deadline"
@@ -408,11 +408,12 @@ fi
 # One replica with Recreate (host-path): each of the two restarts was a short full outage; pulls work in between.
 log "registry is read-only (pushes refused; pulls served between the restarts): registry $GC_ARGS $CONFIG_PATH"
 started=$(date +%s)
-# In the background, its output through a FIFO into the log and a file (the cache flush reads which blobs went):
-# a TERM reaches the trap at once instead of after the collector.
+# In the background: a TERM reaches the trap at once instead of after the collector.
+${opts.redisCache ? `# Its output goes to the log through a FIFO; sed also keeps the lines naming deleted blobs and marked manifests'
+# repositories (what the cache flush needs, far less than the whole output).
 mkfifo "$WORK/gc.fifo"
-tee "$WORK/gc.log" < "$WORK/gc.fifo" &
-registry $GC_ARGS "$CONFIG_PATH" > "$WORK/gc.fifo" 2>&1 &
+sed -n -e p -e "/blob eligible for deletion: /w $WORK/gc.deleted" -e "/: marking manifest /w $WORK/gc.marked" < "$WORK/gc.fifo" &
+registry $GC_ARGS "$CONFIG_PATH" > "$WORK/gc.fifo" 2>&1 &` : 'registry $GC_ARGS "$CONFIG_PATH" &'}
 gc_pid=$!
 wait "$gc_pid"
 gc_status=$?
