@@ -21,6 +21,9 @@ module.exports = {
   // One worker per core: jest's default (cores - 1) is a single worker on 2 cores, and the suites spend part of
   // their time waiting on real registries, nginx and terraform (all suites: 58 s -> 46 s on a 2-core machine).
   maxWorkers: '100%',
+  // Tests and hooks that run terraform, a registry, nginx or ceph: under load on a 2-core machine one terraform init
+  // + test took over jest's 5 s default. Tests that need longer still say so.
+  testTimeout: 60_000,
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup/cdktf.ts'],
   // The whole suite type-checks and synthesizes every test environment once (harness/json.ts reads them); a file
   // run by path synthesizes what it needs itself (and `npm run typecheck` type-checks).

@@ -105,3 +105,14 @@ export function resolveVariable(json: Pick<Synthesized, 'variable'>, value: stri
   if (!variable || variable.default === undefined) throw new Error(`variable ${match[1]} has no default in cdk.tf.json`);
   return variable.default;
 }
+
+/**
+ * The text Terraform makes of a literal string argument (a script, a config file escaped by lib/hcl.ts
+ * `literalText`): `$${` and `%%{` become `${` and `%{`. A string that still interpolates is refused: its value is
+ * Terraform's to compute (read it from a plan instead).
+ */
+export function templateLiteral(template: string): string {
+  const interpolation = /(?<!\$)\$\{|(?<!%)%\{/.exec(template.replace(/\$\$\{|%%\{/g, ''));
+  if (interpolation) throw new Error(`not a literal: the string interpolates at "${template.slice(interpolation.index, interpolation.index + 40)}"`);
+  return template.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}

@@ -18,8 +18,8 @@ export * from './json';
 const dev = ENVIRONMENTS.find((e) => e.name === 'dev')!;
 
 /**
- * The shipped and example environments plus four that exercise the other structural choices: provided TLS on shared
- * storage-class storage behind a configmap-only controller, an existing claim with no exposure, a route attached to
+ * The shipped and example environments plus six that exercise the other structural choices: provided TLS on shared
+ * storage-class storage behind a configmap-only controller, an existing claim with no exposure, GC with deleteUntagged, S3 with redirects on, a route attached to
  * a Gateway that exists (on a named listener), and AWS S3 by pod identity with Redis over TLS and an autoscaler.
  */
 export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
@@ -53,6 +53,23 @@ export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
       s3_encrypt: true,
       redis_addresses: ['registry-cache.abc123.clustercfg.euw1.cache.amazonaws.com:6379'],
     },
+  },
+  {
+    // example-s3 on a store whose certificate clients trust (no private CA): blob GETs redirect to the store.
+    ...EXAMPLE_ENVIRONMENTS.find((e) => e.name === 'example-s3')!,
+    name: 's3-trusted-store',
+    storage: Storage.s3({ credentials: 'access-keys' }),
+    variables: { ...EXAMPLE_ENVIRONMENTS.find((e) => e.name === 'example-s3')!.variables, s3_disable_redirect: false },
+  },
+  {
+    // GC that also deletes untagged manifests: only the registry:3 line may run it (a 2.x image is refused).
+    name: 'gc-untagged',
+    tlsMode: 'generated',
+    storage: Storage.hostPath(),
+    exposure: Exposure.ingressNginx.install(),
+    serviceType: 'ClusterIP',
+    garbageCollection: { deleteUntagged: true },
+    variables: { ...dev.variables },
   },
   {
     name: 'claim',

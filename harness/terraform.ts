@@ -5,13 +5,14 @@
  * - `evaluateWithTerraform`: synthesized expressions evaluated the way `apply` would.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { escapeTemplate } from '../lib/rules';
+import { escapeTemplate } from '../lib/hcl';
 import type { Synthesized } from './json';
+import { removeDirectory } from './remove';
 
 export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
 const TERRAFORM_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
@@ -89,7 +90,7 @@ export class TerraformWorkspace {
   }
 
   remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDirectory(this.dir);
   }
 }
 
@@ -179,4 +180,73 @@ export async function evaluateVariantsWithTerraform<V extends string>(
 export async function terraformCommand(dir: string, ...args: string[]): Promise<string> {
   return run(TERRAFORM, [...args, '-no-color'], { cwd: dir, env: TERRAFORM_ENV })
     .then((r) => r.stdout + r.stderr, (e) => `${e.stdout}${e.stderr}FAILED`);
+}
+
+/**
+ * A synthesized stack's cdk.tf.json run by the real terraform against providers given by `env` (the stand-ins of
+ * harness/providers: `startStandInProviders().env`), in a temp directory of its own (its own lock file: never the
+ * real providers' hashes). Every method is async, so stacks run in parallel; `remove()` cannot fail a run.
+ */
+export class TerraformStack {
+  readonly dir: string;
+  private readonly env: NodeJS.ProcessEnv;
+
+  /** `config`: the cdk.tf.json content (object) or a path to it; `timeoutMs`: per command (busy 2-core machines). */
+  constructor(config: object | string, env: NodeJS.ProcessEnv, private readonly timeoutMs = 120_000) {
+    this.dir = mkdtempSync(join(tmpdir(), 'registry-stack-'));
+    const json = typeof config === 'string' ? fs.readFile(config, 'utf8') : Promise.resolve(JSON.stringify(config, null, 1));
+    this.written = json.then((text) => fs.writeFile(join(this.dir, 'cdk.tf.json'), text));
+    this.env = { ...TERRAFORM_ENV, ...env };
+  }
+
+  private readonly written: Promise<void>;
+
+  /** Runs `terraform <args> -no-color`; throws with terraform's output when it fails. */
+  async run(...args: string[]): Promise<string> {
+    await this.written;
+    try {
+      const r = await run(TERRAFORM, [...args, '-no-color'], { cwd: this.dir, env: this.env, timeout: this.timeoutMs, maxBuffer: 64 << 20 });
+      return r.stdout + r.stderr;
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message?: string };
+      throw new Error(`terraform ${args.join(' ')} failed in ${this.dir}:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+    }
+  }
+
+  /** terraform.tfvars.json from a JS object (values stay literal: `${` is not a template in tfvars). */
+  async setVariables(vars: Record<string, unknown>): Promise<void> {
+    await fs.writeFile(join(this.dir, 'terraform.tfvars.json'), JSON.stringify(vars, null, 1));
+  }
+
+  init(): Promise<string> {
+    return this.run('init', '-input=false');
+  }
+
+  validate(): Promise<string> {
+    return this.run('validate');
+  }
+
+  /** `plan -out` then `show -json` of that plan: the parsed plan (resource_changes, planned_values, ...). */
+  async plan(...args: string[]): Promise<any> {
+    await this.run('plan', '-input=false', '-out=tfplan', ...args);
+    return JSON.parse(await this.run('show', '-json', 'tfplan'));
+  }
+
+  /** Applies the last saved plan (after `plan()`), or plans and applies at once. */
+  async apply(fromPlan = false): Promise<string> {
+    return fromPlan ? this.run('apply', '-input=false', 'tfplan') : this.run('apply', '-input=false', '-auto-approve');
+  }
+
+  /** The state as `show -json` prints it. */
+  async state(): Promise<any> {
+    return JSON.parse(await this.run('show', '-json'));
+  }
+
+  destroy(): Promise<string> {
+    return this.run('destroy', '-input=false', '-auto-approve');
+  }
+
+  async remove(): Promise<void> {
+    await fs.rm(this.dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+  }
 }

@@ -19,6 +19,7 @@ export function synthesize(environments: readonly EnvironmentSettings[], options
   const log = options.log ?? console;
   const app = new App(options.outdir ? { outdir: options.outdir } : {});
   try {
+    refuseDuplicateNames(environments);
     const stacks = environments.map((environment) => new RegistryStack(app, `registry-${environment.name}`, { environment }));
     app.synth();
     if (options.report ?? true) {
@@ -28,5 +29,19 @@ export function synthesize(environments: readonly EnvironmentSettings[], options
   } catch (error) {
     log.error(`synth failed: ${(error as Error).message}`);
     return 1;
+  }
+}
+
+/**
+ * Each environment is one stack, `registry-<name>`: a second environment of the same name would otherwise surface as
+ * cdktf's construct-name error.
+ */
+function refuseDuplicateNames(environments: readonly EnvironmentSettings[]): void {
+  const seen = new Set<string>();
+  for (const { name } of environments) {
+    if (seen.has(name)) {
+      throw new Error(`environment name: ${JSON.stringify(name)} is not allowed a second time; expected one environment per name (each becomes the stack registry-${name}, with its own state).`);
+    }
+    seen.add(name);
   }
 }

@@ -187,10 +187,23 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
       replicas: 2,
       s3_bucket: 'registry',
       s3_region_endpoint: 'https://s3.example.internal',
+      // The registry trusts the private CA; clients and nodes do not: blobs are streamed, never redirected to the store.
+      s3_disable_redirect: true,
       redis_addresses: ['redis.registry-cache.svc.cluster.local:6379'],
     },
   },
 ];
+
+/** Every setting an environment may carry: a misspelt one (`nodeTrsut`) would otherwise be ignored silently. */
+const SETTING_NAMES = [
+  'name', 'tlsMode', 'storage', 'redis', 'autoscaling', 'exposure', 'serviceType', 'preventDestroy', 'cloud', 'nodeTrust',
+  'nodeTrustSeLinuxType', 'seLinuxOptions', 'variables', 'garbageCollection', 'mirror',
+] as const satisfies readonly (keyof EnvironmentSettings)[];
+
+// Compile-time check that SETTING_NAMES lists every setting: a new setting must be added there.
+type Missing = Exclude<keyof EnvironmentSettings, (typeof SETTING_NAMES)[number]>;
+const everySettingListed: [Missing] extends [never] ? true : Missing = true;
+void everySettingListed;
 
 const TLS_MODES: readonly TlsMode[] = ['generated', 'provided'];
 const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
@@ -216,6 +229,11 @@ function requireStrategy(field: string, value: unknown, isStrategy: boolean, fac
  */
 export function validateEnvironment(env: EnvironmentSettings): void {
   rules.check('environment name', env.name, [rules.dns1123Label]);
+  for (const key of Object.keys(env)) {
+    if (!(SETTING_NAMES as readonly string[]).includes(key)) {
+      throw new Error(`environment ${env.name}: ${key}: is not allowed; expected one of the settings ${SETTING_NAMES.join(', ')} (lib/environments.ts EnvironmentSettings).`);
+    }
+  }
   const check = (setting: string, value: unknown, settingRules: readonly rules.Rule[]) =>
     rules.check(`environment ${env.name}: ${setting}`, value, settingRules);
   check('tlsMode', env.tlsMode, [rules.oneOf(TLS_MODES)]);

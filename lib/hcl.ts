@@ -4,6 +4,32 @@
  * nested templates) and they live here so a reader finds every hand-written HCL string in one place.
  */
 
+/**
+ * Text placed verbatim in a Terraform string: in Terraform's JSON syntax every string is a template, where `${`
+ * starts an interpolation and `%{` a directive. Escaped, they stay literal (`$${`, `%%{`).
+ */
+export function escapeTemplate(text: string): string {
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/** How cdktf marks a string token inside a string until synthesis resolves it (cdktf's BEGIN_STRING_TOKEN_MARKER). */
+const CDKTF_STRING_TOKEN = '${TfToken[';
+
+/**
+ * Literal text that enters a resource: a script, a config file, a template. Every resource argument that takes
+ * such text receives it through this function, so shell (`${VAR:-}`, `${#x}`) and template syntax reach the
+ * container as written instead of being read by Terraform. cdktf tokens inside the text (a variable's value
+ * spliced into a file) are left alone and still resolve to Terraform expressions.
+ */
+export function literalText(text: string): string {
+  return text.split(CDKTF_STRING_TOKEN).map((part, i) => {
+    if (i === 0) return escapeTemplate(part);
+    // `part` starts with the token's key: keep it up to the marker's end, escape what follows.
+    const end = part.indexOf(']}') + 2;
+    return CDKTF_STRING_TOKEN + part.slice(0, end) + escapeTemplate(part.slice(end));
+  }).join('');
+}
+
 /** `var.<name>` as a Terraform reference inside an expression. */
 export const variableRef = (name: string): string => `var.${name}`;
 

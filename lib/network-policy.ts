@@ -52,6 +52,18 @@ export interface RegistryNetworkPolicyProps {
   readonly clientCidrs?: string[];
 }
 
+/** Another workload served like the registry (a feature's: the pull-through cache), for `protect()`. */
+export interface ProtectedWorkload {
+  /** Name of its policy. */
+  readonly name: string;
+  /** Labels selecting its pods. */
+  readonly podSelector: Record<string, string>;
+  /** The port clients use. */
+  readonly registryPort: number;
+  /** Its metrics/debug port. */
+  readonly metricsPort: number;
+}
+
 /**
  * Ingress isolation for the registry pods: the registry port only from the exposure's proxies (the ingress
  * controller's namespace, or a Gateway's data-plane pods by namespace and labels) and the namespaces the operator
@@ -68,7 +80,7 @@ export class RegistryNetworkPolicy extends Construct {
   /** The policy admitting `peerPods` to the registry port (absent without them). */
   public readonly peerPodsPolicy?: NetworkPolicyV1;
 
-  constructor(scope: Construct, id: string, props: RegistryNetworkPolicyProps) {
+  constructor(scope: Construct, id: string, private readonly props: RegistryNetworkPolicyProps) {
     super(scope, id);
     const registryClients = props.peerNamespaces === undefined
       ? props.allowedClientNamespaces
@@ -132,5 +144,16 @@ export class RegistryNetworkPolicy extends Construct {
         },
       });
     }
+  }
+
+  /**
+   * Isolates another workload in the registry's namespace the same way: its own policy (in `scope`, under `id`)
+   * admitting the same proxies, client namespaces, networks and monitoring namespace to its ports.
+   */
+  protect(scope: Construct, id: string, workload: ProtectedWorkload): RegistryNetworkPolicy {
+    const { peerNamespaces, peerPods, allowedClientNamespaces, monitoringNamespace, clientCidrs } = this.props;
+    return new RegistryNetworkPolicy(scope, id, {
+      namespace: this.props.namespace, ...workload, peerNamespaces, peerPods, allowedClientNamespaces, monitoringNamespace, clientCidrs,
+    });
   }
 }

@@ -28,23 +28,44 @@ export interface RegistryOutputsProps {
   readonly storage?: Record<string, unknown>;
 }
 
-/** The stack's outputs: the endpoint, the CA, users and passwords, and ready-to-run commands. */
-export function addRegistryOutputs(stack: TerraformStack, props: RegistryOutputsProps): void {
-  const output = (name: string, value: unknown, description: string, sensitive = false) =>
-    new TerraformOutput(stack, name, { value, description, sensitive }).overrideLogicalId(name);
+/**
+ * The stack's outputs: the endpoint, the CA, users and passwords, and ready-to-run commands. A feature adds its own
+ * with `add()` (the pull-through cache's `mirror_endpoint`); every output is stack-level, named as it is written.
+ */
+export class RegistryOutputs {
+  constructor(private readonly stack: TerraformStack, props: RegistryOutputsProps) {
+    writeRegistryOutputs(this, props);
+  }
+
+  /**
+   * One more output of the stack, its Terraform name `name`.
+   * @param sensitive hide the value in plans and `cdktf output` (default: not marked)
+   */
+  add(name: string, value: unknown, description: string, sensitive?: boolean): TerraformOutput {
+    const output = new TerraformOutput(this.stack, name, { value, description, sensitive });
+    output.overrideLogicalId(name);
+    return output;
+  }
+}
+
+function writeRegistryOutputs(outputs: RegistryOutputs, props: RegistryOutputsProps): void {
+  const output = (name: string, value: unknown, description: string, sensitive = false) => outputs.add(name, value, description, sensitive);
   const endpoint = endpointExpression(props.clientPort);
   const stackName = props.stackName;
   output('registry_endpoint', endpoint, 'host:port clients use (docker/podman/skopeo/registry-check).');
   output('ca_certificate_pem', props.caPem, 'CA certificate that clients and nodes must trust.');
   output('registry_users', props.users, 'Users with generated passwords.');
   output('registry_passwords', props.passwords, 'Generated passwords by user.', true);
+  // outputs.json holds every password: created afresh by the owner only (umask 077 in a subshell; an existing file
+  // would keep its old mode, hence rm -f). The CA files that follow are public and keep the usual mode.
   output('save_ca', [
-    `npx cdktf output ${stackName} --outputs-file outputs.json --outputs-file-include-sensitive-outputs`,
+    `(umask 077 && rm -f outputs.json && npx cdktf output ${stackName} --outputs-file outputs.json --outputs-file-include-sensitive-outputs)`,
     `jq -r --arg s ${stackName} '.[$s].ca_certificate_pem' outputs.json > registry-ca.crt`,
     'mkdir -p registry-certs && cp registry-ca.crt registry-certs/ca.crt',
-  ].join(' && '), 'Run first: saves outputs.json (holds passwords: delete it afterwards), registry-ca.crt and registry-certs/ca.crt.');
+  ].join(' && '), 'Run first: saves outputs.json (mode 0600, holds passwords: delete it afterwards), registry-ca.crt and registry-certs/ca.crt.');
   output('login_commands', loginCommandsByUser(stackName, endpoint),
-    'Per user, ready to run after save_ca: docker, podman and skopeo login (password via stdin) and registry-check.');
+    'Per user: docker, podman and skopeo login (password via stdin) and registry-check. podman, skopeo and registry_check run after ' +
+    'save_ca; docker needs trust_ca.docker (or a system-wide trust_ca) first: its daemon reads the CA from /etc/docker/certs.d only.');
   output('curl_catalog', `curl --cacert registry-ca.crt -u <user> https://${endpoint}/v2/_catalog`,
     'List the repositories (curl asks for the password).');
   output('certificate_expires_at', props.certificateExpiresAt,

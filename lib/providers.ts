@@ -25,6 +25,13 @@ export function configureBackend(stack: TerraformStack, stackName: string, cloud
 }
 
 /**
+ * The Terraform the configuration needs: cross-variable validations (a condition that reads another `var.`) came in
+ * 1.9, `removed` blocks in 1.7. An older Terraform, such as a Terraform Cloud workspace pinned to 1.5, then stops
+ * at init with one line ("Unsupported Terraform Core version") instead of failing on the first such block.
+ */
+export const REQUIRED_TERRAFORM_VERSION = '>= 1.9';
+
+/**
  * Kubernetes and Helm connect with a kubeconfig (workstation) or with host + token + CA (Terraform Cloud
  * workers, which have no kubeconfig and no local files). A non-empty kube_host wins over the kubeconfig.
  */
@@ -39,6 +46,8 @@ export function configureProviders(stack: TerraformStack, variables: StackVariab
     token: nullIfEmpty('kube_token'),
     clusterCaCertificate: nullIfEmpty('kube_cluster_ca_certificate'),
   };
+  stack.addOverride('terraform.required_version', REQUIRED_TERRAFORM_VERSION);
+  // The provider versions (exact) come with the pinned @cdktf/provider-* bindings: required_providers names them.
   new KubernetesProvider(stack, 'provider-kubernetes', connection);
   new HelmProvider(stack, 'provider-helm', { kubernetes: connection });
   new TlsProvider(stack, 'provider-tls');

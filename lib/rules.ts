@@ -8,6 +8,7 @@
  * explicit character classes only, `^...$` anchors (neither engine lets `$` match before a final newline).
  */
 import { isIP } from 'node:net';
+import { escapeTemplate } from './hcl';
 
 /** The value kinds a rule can look at, matching the Terraform variable types we use. */
 export type RuleValue = string | number | string[] | undefined | null;
@@ -124,6 +125,71 @@ export const notAnIpAddress: Rule = {
   condition: (ref) => `!can(regex(${hcl('(^|\\.)[0-9]+$')}, ${ref}))`,
 };
 
+// ---- composing rules: hosts, ports, endpoints -----------------------------------------------------------------
+
+/** Every rule holds (one message: `allowed`). */
+export function allOf(parts: readonly Rule[], allowed: string): Rule {
+  return {
+    allowed,
+    test: (v) => parts.every((rule) => rule.test(v)),
+    condition: (ref) => parts.map((rule) => `(${rule.condition(ref)})`).join(' && '),
+  };
+}
+
+/** At least one rule holds (one message: `allowed`). */
+export function anyOf(parts: readonly Rule[], allowed: string): Rule {
+  return {
+    allowed,
+    test: (v) => parts.some((rule) => rule.test(v)),
+    condition: (ref) => parts.map((rule) => `(${rule.condition(ref)})`).join(' || '),
+  };
+}
+
+/** The rule does not hold (a name must not look like an IP address, for example). */
+export function not(rule: Rule, allowed: string): Rule {
+  return { allowed, test: (v) => typeof v === 'string' && !rule.test(v), condition: (ref) => `!(${rule.condition(ref)})` };
+}
+
+/** Text that must not occur (`source` unanchored, or anchored as it says). */
+export function forbidden(source: string, allowed: string): Rule {
+  const re = new RegExp(source);
+  return { allowed, test: (v) => typeof v === 'string' && !re.test(v), condition: (ref) => `!can(regex(${hcl(source)}, ${ref}))` };
+}
+
+/** A TCP port as text, 1 to 65535 (no leading zeros): the port of host:port and of URLs. */
+const PORT = '([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])';
+
+/**
+ * A host as URLs and host:port write it: a DNS name that does not end in a numeric label, or an IP address (IPv6
+ * without brackets here; `hostAndPort` strips them). The existing name and address rules, composed.
+ */
+export const host = anyOf(
+  [allOf([domainName, notAnIpAddress], domainName.allowed), ipAddress],
+  'a lowercase DNS name (no empty or dash-edged labels) or an IP address',
+);
+
+/**
+ * `<scheme>host[:port][path]`, the host judged by `host` (an IPv6 address in brackets) and the port from 1 to
+ * 65535. Terraform applies the host rule to the captured host in a one-element `for`, so the rule's expression
+ * names it once; `try()` turns a value of the wrong shape into false.
+ */
+export function hostAndPort(options: { scheme: string; port: 'required' | 'optional'; path?: boolean; maxLength: number; allowed: string }): Rule {
+  const shape = `^${options.scheme}(\\[[0-9A-Fa-f:.]+\\]|[^/:\\[\\]]+)(:${PORT})${options.port === 'optional' ? '?' : ''}${options.path ? '(/[!-~]*)?' : ''}$`;
+  const re = new RegExp(shape);
+  const bare = (h: string) => h.replace(/^\[(.*)\]$/, '$1');
+  const bracketsOnlyForIpv6 = (h: string) => h.startsWith('[') === h.includes(':');
+  return {
+    allowed: options.allowed,
+    test: (v) => {
+      const match = typeof v === 'string' && v.length <= options.maxLength ? re.exec(v) : null;
+      return match !== null && bracketsOnlyForIpv6(match[1]) && host.test(bare(match[1]));
+    },
+    condition: (ref) =>
+      `try(length(${ref}) <= ${options.maxLength} && alltrue([for h in [regex(${hcl(shape)}, ${ref})[0]] : ` +
+      `startswith(h, "[") == strcontains(h, ":") && alltrue([for bare_host in [trim(h, "[]")] : ${host.condition('bare_host')}])]), false)`,
+  };
+}
+
 /** A list of at most `max` entries, with why in words. */
 export function maxItems(max: number, why: string): Rule {
   return {
@@ -219,6 +285,22 @@ export const pinnedImage: Rule = {
   test: (v) => typeof v === 'string' && (/@sha256:/.test(v) || (/:[^/]+$/.test(v) && !/:latest$/.test(v))),
   condition: (ref) => `strcontains(${ref}, "@sha256:") || (can(regex(":[^/]+$", ${ref})) && !endswith(${ref}, ":latest"))`,
 };
+
+/**
+ * Cross-setting rule on the registry image when GC runs with `deleteUntagged`: distribution 2.x's
+ * `--delete-untagged` deletes the platform manifests of a tagged multi-arch index (issues #3178, #4939; v3.1 keeps
+ * them). Refuses a 2.x tag (`registry:2`, `:2.8.3`, `:2.8.3@sha256:...`); a digest alone names no version.
+ */
+export const notDistribution2WithDeleteUntagged = forbidden(
+  ':2(\\.[0-9]+)*(-[A-Za-z0-9_.-]+)?(@sha256:[a-f0-9]{64})?$',
+  'an image of the registry:3 line while garbageCollection.deleteUntagged is true (distribution 2.x deletes the ' +
+    'platform manifests of multi-arch images with --delete-untagged: use registry:3.x or set deleteUntagged: false)',
+);
+
+/** A bool that must be true in this environment, with why in words. */
+export function mustBeTrue(why: string): Rule {
+  return { allowed: `true (${why})`, test: (v) => v === true, condition: (ref) => `${ref} == true` };
+}
 
 export const userName = pattern(
   '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
@@ -340,10 +422,10 @@ export const semver = pattern(
   'an exact chart version such as 4.15.1 (no ranges, no leading v)',
 );
 
-export const httpsUrl = pattern(
-  '^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$',
-  'an https:// URL of the Kubernetes API server such as https://203.0.113.5:6443',
-);
+export const httpsUrl = hostAndPort({
+  scheme: 'https://', port: 'optional', path: true, maxLength: 2048,
+  allowed: 'an https:// URL of the Kubernetes API server such as https://203.0.113.5:6443 (port 1-65535)',
+});
 
 /** A kubeconfig file: `~` is expanded by the providers; a relative path is read from the stack's directory. */
 export const kubeconfigPath = pattern(
@@ -368,10 +450,16 @@ export const bearerToken = pattern(
 
 // ---- object storage and Redis ------------------------------------------------------------------------------
 
-export const s3BucketName = pattern(
-  '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
-  "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
-);
+/**
+ * S3's bucket naming rules (general purpose buckets): the shape, then what the shape lets through (two dots in a
+ * row, an IP address, the prefixes and suffixes S3 keeps for itself).
+ */
+export const s3BucketName = allOf([
+  pattern('^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', 'a bucket name shape'),
+  forbidden('\\.\\.|^xn--|^sthree-|^amzn-s3-demo-|-s3alias$|--ol-s3$|--x-s3$|\\.mrap$', 'no reserved part'),
+  not(ipAddress, 'not an IP address'),
+], "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit, " +
+  "no '..', not an IP address, no xn--, sthree- or amzn-s3-demo- prefix, no -s3alias, --ol-s3, --x-s3 or .mrap suffix");
 
 export const s3Region = pattern(
   '^[a-z0-9][a-z0-9-]{0,62}$',
@@ -379,11 +467,10 @@ export const s3Region = pattern(
 );
 
 /** The endpoint of an S3-compatible store: scheme and host (and port), nothing after it. */
-export const s3Endpoint = pattern(
-  '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$',
-  'an http:// or https:// URL of an S3-compatible endpoint such as https://s3.example.internal:9000 (no path, no trailing /)',
-  2048,
-);
+export const s3Endpoint = hostAndPort({
+  scheme: 'https?://', port: 'optional', maxLength: 2048,
+  allowed: 'an http:// or https:// URL of an S3-compatible endpoint such as https://s3.example.internal:9000 (a DNS name or IP address, port 1-65535, no path, no trailing /)',
+});
 
 /** distribution v3.1.0's storage classes (storage.s3.storageclass; NONE sends no class, for stores without them). */
 export const S3_STORAGE_CLASSES = [
@@ -430,11 +517,10 @@ export function emptyUnless(other: string, otherValue: unknown): Rule {
 }
 
 /** A Redis address: host:port, with an IPv6 host in brackets. */
-export const redisAddress = pattern(
-  '^([A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$',
-  'a Redis address host:port such as redis.registry.svc:6379 or [2001:db8::6]:6379 (no scheme)',
-  260,
-);
+export const redisAddress = hostAndPort({
+  scheme: '', port: 'required', maxLength: 260,
+  allowed: 'a Redis address host:port such as redis.registry.svc:6379 or [2001:db8::6]:6379 (no scheme; port 1-65535)',
+});
 
 export const redisUserName = printable('a Redis ACL user name', 128);
 
@@ -551,11 +637,6 @@ function showValue(value: unknown, sensitive: boolean, rule: Rule): string {
   return rule.describe ? `(sensitive value${rule.describe(value)})` : '(sensitive value)';
 }
 
-/** Text placed verbatim in an HCL template: `${` and `%{` would start an interpolation or a directive. */
-export function escapeTemplate(text: string): string {
-  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
-}
-
 /**
  * The Terraform `validation` blocks for a variable. The error message repeats the TypeScript wording; the value
  * is shown with jsonencode (non-sensitive variables only) and, for lists, the offending elements are named.
@@ -594,33 +675,73 @@ export function terraformValidations(
 
 // ---- operations: garbage collection and the pull-through cache ------------------------------------------------
 
-/** A cron schedule: five fields, or a macro such as @weekly (what a CronJob's `schedule` takes). */
+/**
+ * One field of a cron line as Kubernetes reads it (robfig/cron v3's standard parser): `*` or `?`, a value, or a
+ * range `a-b`, each with an optional `/step`, comma-separated. `values` is the alternation of allowed values.
+ * (A range written backwards, `5-1`, still passes: a regular expression cannot compare its ends.)
+ */
+const cronField = (values: string) => {
+  const term = `([*?]|(${values})(-(${values}))?)(/[1-9][0-9]{0,2})?`;
+  return `${term}(,${term})*`;
+};
+
+/** Three-letter names as robfig/cron matches them (case-insensitively): sun, Sun and SUN. */
+const cronNames = (names: string) => names.split(' ').flatMap((n) => [n, n[0].toUpperCase() + n.slice(1), n.toUpperCase()]).join('|');
+
+const CRON_FIELDS = [
+  '0?[0-9]|[1-5][0-9]', // minute 0-59
+  '0?[0-9]|1[0-9]|2[0-3]', // hour 0-23
+  '0?[1-9]|[12][0-9]|3[01]', // day of month 1-31
+  `0?[1-9]|1[0-2]|${cronNames('jan feb mar apr may jun jul aug sep oct nov dec')}`, // month 1-12 or a name
+  `0?[0-6]|${cronNames('sun mon tue wed thu fri sat')}`, // day of week 0-6 or a name (7 is not Sunday here)
+];
+
+/**
+ * A cron schedule as a CronJob's `spec.schedule` takes it: five fields within their ranges, or a descriptor.
+ * Kubernetes also takes `@every <duration>`; a GC window is a time of day, so it is not offered. `TZ=`/`CRON_TZ=`
+ * prefixes are refused by Kubernetes since 1.27 (the CronJob's `timeZone` field replaces them).
+ */
 export const cronSchedule = pattern(
-  '^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*,/-]+ [0-9*,/-]+ [0-9*,/?LW-]+ [0-9A-Za-z*,/-]+ [0-9A-Za-z*,/?L#-]+)$',
-  'a cron schedule of five fields such as "0 3 * * 0" (Sundays 03:00) or a macro such as @weekly',
+  `^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|${CRON_FIELDS.map(cronField).join(' ')})$`,
+  'a cron schedule of five fields such as "0 3 * * 0" (Sundays 03:00): minute 0-59, hour 0-23, day of month 1-31, ' +
+    'month 1-12 or jan-dec, day of week 0-6 or sun-sat; only * ? , - / as special characters; or a macro such as @weekly',
   100,
 );
 
 /** The upstream of a pull-through cache: an https:// origin, no path (distribution's `proxy.remoteurl`). */
-export const registryUrl = pattern(
-  '^https://[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$',
-  'an https:// registry URL without a path such as https://registry-1.docker.io or https://quay.io',
-  253,
-);
+export const registryUrl = hostAndPort({
+  scheme: 'https://', port: 'optional', maxLength: 253,
+  allowed: 'an https:// registry URL without a path such as https://registry-1.docker.io or https://quay.io (port 1-65535)',
+});
 
 /** The registry name image references use (the part before the first '/'): docker.io, quay.io, host:port. */
-export const registryHost = pattern(
-  '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$',
-  'a registry name as written in image references such as docker.io, quay.io or registry.example.com:5000 (no scheme or path)',
-  253,
-);
+export const registryHost = hostAndPort({
+  scheme: '', port: 'optional', maxLength: 253,
+  allowed: 'a registry name as written in image references such as docker.io, quay.io or registry.example.com:5000 (no scheme or path; port 1-65535)',
+});
 
-/** A distribution duration for `proxy.ttl`: hours, minutes, seconds, or 0 for never. */
-export const ttlDuration = pattern(
-  '^(0|([0-9]+h)?([0-9]+m)?([0-9]+s)?)$',
-  'a duration such as 168h, 72h30m or 0 (cached content never expires)',
-  32,
-);
+/** Go's largest duration, 2562047h47m16.854775807s, in whole seconds (the units offered here are h, m and s). */
+const MAX_DURATION_SECONDS = 9223372036;
+const DURATION = '^(0|([0-9]+h)?([0-9]+m)?([0-9]+s)?)$';
+
+/**
+ * A distribution duration for `proxy.ttl` (read with Go's time.ParseDuration): hours, minutes, seconds, or 0 for
+ * never; not empty, and at most Go's largest duration (a larger one fails when the registry starts).
+ */
+export const ttlDuration: Rule = {
+  allowed: 'a duration such as 168h, 72h30m or 0 (cached content never expires), at most 2562047h47m16s',
+  test: (v) => {
+    const match = typeof v === 'string' && v !== '' ? new RegExp(DURATION).exec(v) : null;
+    if (!match) return false;
+    const [h, m, s] = [match[2], match[3], match[4]].map((part) => Number(part?.slice(0, -1) ?? 0));
+    return h * 3600 + m * 60 + s <= MAX_DURATION_SECONDS;
+  },
+  // regex() gives null for a group that did not take part: coalesce() makes it 0.
+  condition: (ref) =>
+    `try(${ref} != "" && alltrue([for g in [regex(${hcl(DURATION)}, ${ref})] : ` +
+    `tonumber(trimsuffix(coalesce(g[1], "0h"), "h")) * 3600 + tonumber(trimsuffix(coalesce(g[2], "0m"), "m")) * 60 + ` +
+    `tonumber(trimsuffix(coalesce(g[3], "0s"), "s")) <= ${MAX_DURATION_SECONDS}]), false)`,
+};
 
 /** A credential typed into a variable: printable, no spaces or line breaks (a pasted newline breaks basic auth). */
 export const credential = pattern(

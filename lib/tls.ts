@@ -7,6 +7,7 @@ import { LocallySignedCert } from '@cdktf/provider-tls/lib/locally-signed-cert';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { DataTlsCertificate } from '@cdktf/provider-tls/lib/data-tls-certificate';
 import { componentLabels } from './labels';
+import type { StackVariables } from './variables/stack-variables';
 
 /** The CA outlives many leaf renewals, so nodes that trust it keep trusting the registry. */
 export const CA_VALIDITY_HOURS = 87600;
@@ -115,4 +116,27 @@ export class RegistryTls extends Construct {
       data: { 'tls.crt': certificate, 'tls.key': privateKey, 'ca.crt': this.caPem },
     });
   }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A stack's TLS source: generated (CA + leaf, with its lifetime variables) or provided PEMs (their variables). */
+export function tlsSource(mode: TlsMode, vars: StackVariables, dnsNames: string[], ipAddresses: string[]): DistributiveOmit<RegistryTlsProps, 'namespace' | 'secretName'> {
+  if (mode === 'provided') {
+    return {
+      mode: 'provided',
+      provided: {
+        certificate: vars.string('tls_certificate_pem'),
+        privateKey: vars.string('tls_private_key_pem'),
+        ca: vars.string('tls_ca_pem'),
+      },
+    };
+  }
+  return {
+    mode: 'generated',
+    dnsNames,
+    ipAddresses,
+    validityHours: vars.number('cert_validity_hours'),
+    earlyRenewalHours: vars.number('cert_early_renewal_hours'),
+  };
 }

@@ -3,7 +3,7 @@
  * and outputs, and what they refuse. The objects as the cluster receives them (Terraform-evaluated, rendered by the
  * chart, checked against the Gateway API CRDs) are in __tests__/e2e/gateway-objects.test.ts.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AssetType } from 'cdktf';
@@ -11,6 +11,7 @@ import { Exposure, type ExposureStrategy } from '../../lib/exposure';
 import { GATEWAY_CHART_DIR, GATEWAY_RELEASE_NAME, GatewayTlsRoute, type GatewayTlsRouteProps } from '../../lib/exposure/gateway';
 import { renderChart } from '../../harness/gateway-objects';
 import { buildStack, environment, only, resourcesOf, synth, synthConstruct } from '../../harness/synth';
+import { removeDirectory } from '../../harness/remove';
 
 const target = { namespace: 'registry', serviceName: 'registry', port: 5000 };
 
@@ -191,7 +192,7 @@ describe('the chart', () => {
       writeFileSync(path.join(dir, 'templates', 'tlsroute.yaml'), '{{ toYaml .Values.tlsRoute | replace "a" "b" }}\n');
       expect(() => renderChart({ tlsRoute: route }, dir)).toThrow(/tlsroute.yaml: not a template this renderer knows/);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      removeDirectory(dir);
     }
   });
 });

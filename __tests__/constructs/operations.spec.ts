@@ -5,6 +5,7 @@ import { RESTART_ANNOTATION_IGNORE } from '../../lib/registry/server';
 import { Exposure } from '../../lib/exposure';
 import { Storage } from '../../lib/storage';
 import { environment, only, resourcesOf, synth, synthConstruct } from '../../harness/synth';
+import { templateLiteral } from '../../harness/json';
 
 const storage = {
   driver: { filesystem: { rootdirectory: '/var/lib/registry' } },
@@ -36,7 +37,7 @@ describe('RegistryGarbageCollection alone', () => {
     expect(pod.container[0].resources).toEqual({ requests: { cpu: '50m', memory: '1Gi' }, limits: { memory: '1Gi' } });
     // the window's owner is the pod's own name
     expect(pod.container[0].env).toContainEqual({ name: 'POD_NAME', value_from: { field_ref: { field_path: 'metadata.name' } } });
-    expect(pod.container[0].command).toEqual(['/bin/sh', '-c', result.script, 'registry-gc']);
+    expect(pod.container[0].command.map(templateLiteral)).toEqual(['/bin/sh', '-c', result.script, 'registry-gc']);
     expect(result.script).toContain("GC_ARGS='garbage-collect'");
     // AND the ConfigMap starts read-write and Terraform never flips it back
     expect(only(json, 'kubernetes_config_map_v1')).toMatchObject({

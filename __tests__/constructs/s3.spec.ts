@@ -84,7 +84,7 @@ describe('Storage.s3() alone', () => {
   });
 
   test('a private CA: a ConfigMap mounted beside the system roots through SSL_CERT_DIR, and a CA change rolls the pods', () => {
-    const { json, result, resolve } = bindAlone(Storage.s3({ caBundle: true }));
+    const { json, result, resolve } = bindAlone(Storage.s3({ caBundle: true }), { ...s3Variables, s3_disable_redirect: true });
     const configMap = only(json, 'kubernetes_config_map_v1');
     expect(configMap).toMatchObject({ metadata: { name: 'registry-s3-ca' }, data: { 'ca.crt': '${var.s3_ca_pem}' } });
     expect(resolve(result.volumes)).toEqual([{

@@ -15,6 +15,7 @@ import { READ_ONLY_ENV, READ_ONLY_VALUE, renderGcScript, WINDOW_OWNER_KEY } from
 import { byPath, environment, referencedAddress, resourceAt, resourcesOf, synth, type Synthesized } from '../../harness/synth';
 import { skopeoCopy, startRedis, startRegistry, tempDir, useCleanup, freePort, type RedisProcess, type RegistryProcess, type Cleanup } from '../../harness/programs';
 import { startGcCluster, type GcCluster } from '../../harness/programs/gc-cluster';
+import { templateLiteral } from '../../harness/json';
 import { prepareLocalPod, registryWorkload } from '../../harness/programs/pod';
 import { stackSecrets } from '../../harness/programs/stack-registry';
 
@@ -40,7 +41,9 @@ function blobFile(root: string, digest: string): string {
 function gcPod(json: Synthesized) {
   const [cronJob] = resourcesOf(json, 'kubernetes_cron_job_v1');
   const pod = cronJob.spec.job_template.spec.template.spec;
-  return { cronJob, pod, container: pod.container[0], role: resourcesOf(json, 'kubernetes_role_v1')[0] };
+  // the script as the pod gets it: Terraform turns the escaped literal ($${ -> ${) back into the text
+  const container = { ...pod.container[0], command: pod.container[0].command.map(templateLiteral) };
+  return { cronJob, pod, container, role: resourcesOf(json, 'kubernetes_role_v1')[0] };
 }
 
 interface Window {

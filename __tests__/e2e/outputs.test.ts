@@ -33,15 +33,22 @@ describe('outputs an operator copies and runs', () => {
     }, values);
     expect(out.endpoint).toBe(`localhost:${stack.port}`);
     expect(Object.keys(out.login_commands)).toEqual(Object.keys(stack.users));
-    // What `npx cdktf output ... --outputs-file outputs.json --outputs-file-include-sensitive-outputs` writes.
+    // `npx cdktf output ... --outputs-file outputs.json` stood in by a script that writes what cdktf writes, the way
+    // it writes it (a new file's mode comes from the umask). An outputs.json of an earlier run is there, readable by all.
     const work = path.join(dir, 'work');
+    const bin = path.join(dir, 'bin');
     await fs.mkdir(work);
-    await fs.writeFile(path.join(work, 'outputs.json'), JSON.stringify({
+    await fs.mkdir(bin);
+    await fs.writeFile(path.join(dir, 'outputs.json'), JSON.stringify({
       'registry-dev': { ca_certificate_pem: stack.tls.caPem, registry_passwords: stack.users },
     }));
-    const [first, ...rest] = (out.save_ca as string).split(' && ');
-    expect(first).toMatch(/^npx cdktf output registry-dev --outputs-file outputs.json --outputs-file-include-sensitive-outputs$/);
-    await sh('sh', ['-c', rest.join(' && ')], { cwd: work });
+    await fs.writeFile(path.join(bin, 'npx'), `#!/bin/sh\ncat ${JSON.stringify(path.join(dir, 'outputs.json'))} > outputs.json\n`, { mode: 0o755 });
+    await fs.writeFile(path.join(work, 'outputs.json'), '{}', { mode: 0o644 });
+    expect(out.save_ca).toMatch(/npx cdktf output registry-dev --outputs-file outputs.json --outputs-file-include-sensitive-outputs/);
+    await sh('sh', ['-c', `umask 022 && ${out.save_ca}`], { cwd: work, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    // The passwords are readable by the operator alone; the CA stays public.
+    expect((await fs.stat(path.join(work, 'outputs.json'))).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(path.join(work, 'registry-ca.crt'))).mode & 0o777).toBe(0o644);
     expect((await fs.readFile(path.join(work, 'registry-certs/ca.crt'), 'utf8')).trim()).toBe(stack.tls.caPem.trim());
 
     const authFile = path.join(work, 'auth.json');

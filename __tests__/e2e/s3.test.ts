@@ -1,6 +1,7 @@
 /**
  * End to end: registry-example-s3 as synthesized (Storage.s3 with static keys and a private CA, two replicas,
- * Redis) run on real programs on 127.0.0.1: Ceph RADOS Gateway on a single-node Ceph (harness/programs/ceph.ts),
+ * Redis, blobs streamed), and the same on a store clients trust with redirects on (test environment
+ * s3-trusted-store: a private CA requires s3_disable_redirect), run on real programs on 127.0.0.1: Ceph RADOS Gateway on a single-node Ceph (harness/programs/ceph.ts),
  * redis-server, Debian's docker-registry (distribution 2.8.2) for each replica, nginx stream holding both replicas
  * as the Service would, skopeo and registry-check as clients.
  *
@@ -41,10 +42,13 @@ const ACCESS_KEY = `0x${randomBytes(8).toString('hex').toUpperCase()}`;
 const SECRET_KEY = `#0x1F:"${randomBytes(12).toString('hex')}"`;
 
 let json: Synthesized;
+/** example-s3 without the private CA: blob GETs redirect to the store. */
+let redirectJson: Synthesized;
 let workload: RegistryWorkload;
 
 beforeAll(() => {
   json = synthesized('example-s3');
+  redirectJson = synthesized('s3-trusted-store');
   workload = registryWorkload(json);
 });
 
@@ -115,8 +119,10 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
 
   /** 2.8.2 only: see the file comment. */
   const standIn = () => ({ AWS_CA_BUNDLE: undefined, REGISTRY_REDIS_ADDR: redis.address });
+  /** Variants evaluated on the redirecting stack (the others on example-s3). */
+  const redirecting = new Set<StackValues>();
   const replica = (which: StackValues, env: Record<string, string | undefined> = {}) =>
-    startStackRegistry(cleanup, json, { material, values: which, env: { ...standIn(), ...env } });
+    startStackRegistry(cleanup, redirecting.has(which) ? redirectJson : json, { material, values: which, env: { ...standIn(), ...env } });
   const client = (port: number, user = LOAD_USER.user, password = LOAD_USER.password) => {
     const c = new RegistryClient({ host: '127.0.0.1', port, username: user, password, caPem: material.tls.caPem });
     cleanup.add(() => c.close());
@@ -170,16 +176,22 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
       s3_ca_pem: s3Tls.caPem, redis_addresses: [redis.address], redis_password: redis.password!,
     };
     const tls = { s3_region_endpoint: `https://127.0.0.1:${s3TlsFront.port}`, s3_disable_redirect: true };
-    const variants = {
-      redirect: base,
-      streamed: { ...base, s3_disable_redirect: true },
-      privateCa: { ...base, ...tls },
-      otherCa: { ...base, ...tls, s3_ca_pem: material.tls.caPem },
-      // GC walks every repository under its root: a prefix of its own keeps that walk short.
-      gcPrefix: { ...base, s3_root_directory: '/gc-test' },
-    };
-    // One terraform apply evaluates every variant (the stack's variables as a module called once per variant).
-    values = await evaluateStackValueVariants(json, path.join(dir, 'tf'), variants);
+    const { s3_ca_pem: _ca, ...trusted } = base;
+    // One terraform apply per stack evaluates its variants (the stack's variables as a module called once per variant).
+    const [onTrustedStore, onPrivateCa] = await Promise.all([
+      evaluateStackValueVariants(redirectJson, path.join(dir, 'tf-redirect'), {
+        redirect: trusted,
+        // GC walks every repository under its root: a prefix of its own keeps that walk short.
+        gcPrefix: { ...trusted, s3_root_directory: '/gc-test' },
+      }),
+      evaluateStackValueVariants(json, path.join(dir, 'tf'), {
+        streamed: base,
+        privateCa: { ...base, ...tls },
+        otherCa: { ...base, ...tls, s3_ca_pem: material.tls.caPem },
+      }),
+    ]);
+    values = { ...onTrustedStore, ...onPrivateCa };
+    redirecting.add(values.redirect).add(values.gcPrefix);
     timings.terraform = Date.now() - t0;
     [a, b] = await Promise.all([replica(values.redirect), replica(values.redirect)]);
     nginx = await startNginxStream(cleanup, { dir: path.join(dir, 'nginx'), port: await freePort(), upstreamPorts: [a.port, b.port] });
@@ -205,11 +217,8 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
       REGISTRY_REDIS_ADDRS: JSON.stringify([redis.address]),
       REGISTRY_REDIS_PASSWORD: JSON.stringify(redis.password!),
     });
+    // example-s3 streams blobs by default: its private CA is the registry's alone.
     expect(values.streamed.evaluated).toEqual(expect.objectContaining({ '${var.s3_disable_redirect}': 'true' }));
-    // The private CA is mounted and added to the roots: SSL_CERT_DIR re-pointed at the volume, the system dir kept.
-    const [caDir, systemDir] = env.SSL_CERT_DIR.split(':');
-    expect(systemDir).toBe('/etc/ssl/certs');
-    await expect(fs.readFile(path.join(caDir, 'ca.crt'), 'utf8')).resolves.toBe(s3Tls.caPem);
     expect(a.pod.env.REGISTRY_HTTP_SECRET).toBe(b.pod.env.REGISTRY_HTTP_SECRET);
     // Ceph, Redis and both registries listen on 127.0.0.1 only.
     for (const pid of [...Object.values(ceph.pids), redis.pid, a.registry.pid, b.registry.pid]) {
@@ -349,6 +358,10 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
 
   it('verifies a private TLS endpoint with the CA from s3_ca_pem (SSL_CERT_DIR), and refuses it without that CA', async () => {
     const trusting = await replica(values.privateCa);
+    // The private CA is mounted and added to the roots: SSL_CERT_DIR re-pointed at the volume, the system dir kept.
+    const [caDir, systemDir] = trusting.pod.env.SSL_CERT_DIR.split(':');
+    expect(systemDir).toBe('/etc/ssl/certs');
+    await expect(fs.readFile(path.join(caDir, 'ca.crt'), 'utf8')).resolves.toBe(s3Tls.caPem);
     const image = await pushImage(client(trusting.port), 'e2e/private-ca', 'v1');
     tagged.set('e2e/private-ca:v1', image.manifestDigest);
     await expect(pullImage(client(trusting.port), 'e2e/private-ca', 'v1', image.manifestDigest)).resolves.toMatchObject({ digest: image.manifestDigest });
@@ -367,6 +380,7 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
       secrets: Object.fromEntries(Object.entries(values.redirect.secrets).map(([address, data]) =>
         [address, 'secretkey' in data ? { ...data, secretkey: JSON.stringify(`${SECRET_KEY}x`) } : data])),
     };
+    redirecting.add(wrong);
     // Only the interval is shortened; the threshold is the synthesized one.
     const broken = await replica(wrong, { REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: '200ms' });
     const catalog = await rawRequest(`https://${broken.registry.address}/v2/_catalog`, 'GET', material.tls.caPem, auth.creds!);

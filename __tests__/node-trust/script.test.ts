@@ -1,12 +1,13 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { NodeTrustScriptOptions, renderContainerdHostsToml, renderNodeTrustScript } from '../../lib/node-trust/script';
+import { removeDirectory } from '../../harness/remove';
 
 // ---------------------------------------------------------------------------------------------------------------
 // helpers
@@ -97,7 +98,7 @@ beforeAll(() => {
   ca1 = makeCa(work, 'registry-ca-1');
   ca2 = makeCa(work, 'registry-ca-2');
 });
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => removeDirectory(work));
 
 // ---------------------------------------------------------------------------------------------------------------
 

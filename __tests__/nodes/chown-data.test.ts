@@ -12,6 +12,7 @@ import { MOUNTS } from '../../lib/registry/config';
 import { environment, synth, only } from '../../harness/synth';
 import { Storage } from '../../lib/storage';
 import { isRoot, rootWithCapabilities } from '../../harness/programs';
+import { removeDirectory } from '../../harness/remove';
 
 const rootOnly = isRoot ? test : test.skip;
 
@@ -21,7 +22,7 @@ describe('chown init container', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-chown-'));
     fs.chmodSync(dir, 0o755);
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => removeDirectory(dir));
 
   /** A data directory like one created by hand as root on the node, with the registry's layout. */
   function rootOwnedData(): string {

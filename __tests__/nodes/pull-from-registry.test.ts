@@ -14,7 +14,7 @@ import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust/daem
 import { freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, useCleanup } from '../../harness/programs';
 import { htpasswdEntry } from '../../harness/programs/htpasswd';
 import { minimalConfig } from '../../harness/programs';
-import { synthesized, byPath, address, Synthesized } from '../../harness/json';
+import { synthesized, byPath, address, Synthesized, templateLiteral } from '../../harness/json';
 import { isRoot, rootWithCapabilities } from '../../harness/programs';
 import { evaluateWithTerraform } from '../../harness/terraform';
 
@@ -77,7 +77,7 @@ function runNodeTrust(registryHosts: string) {
   const root = fs.mkdtempSync(path.join(dir, 'node-'));
   const mapped = (p: string) => path.join(root, p);
   const container = daemonSetScript();
-  let script: string = container.command[2];
+  let script = templateLiteral(container.command[2]);
   // every directory the container mounts (the registries.conf.d one only with a pull-through cache)
   for (const mount of container.volume_mount.map((m: { mount_path: string }) => m.mount_path)) {
     expect(script).toContain(`'${mount}`);

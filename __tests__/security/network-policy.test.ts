@@ -6,6 +6,8 @@ import { DEBUG_PORT, REGISTRY_PORT } from '../../lib/registry/config';
 import { NAMESPACE_NAME_LABEL } from '../../lib/network-policy';
 import { byPath, resourcesOf, synthesized, testEnvironmentNames, type Synthesized } from '../../harness/json';
 import { hcl, runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
+import { environment, synth, TEST_ENVIRONMENTS } from '../../harness/synth';
+import { GatewayExposure } from '../../lib/exposure/gateway';
 import { REQUIRED_VARS } from '../validation/cases';
 
 const policyOf = (json: Synthesized) => resourcesOf(json, 'kubernetes_network_policy_v1');
@@ -122,8 +124,12 @@ describe('network policy', () => {
   });
 
   test('a Gateway exposure admits its data-plane pods (namespace AND labels) to the registry port alone, in a policy of its own', () => {
-    for (const [name, json] of stacks) {
-      const gateway = /gateway/.test(name);
+    // Whether an environment is a Gateway one comes from its exposure setting, never its name: an operator's
+    // `staging-gw` is one too.
+    const settings = [...TEST_ENVIRONMENTS, environment('example-gateway', { name: 'staging-gw' })];
+    const all: [string, Synthesized][] = [...stacks, ['staging-gw', synth(settings.at(-1)!).json]];
+    for (const [name, json] of all) {
+      const gateway = settings.find((env) => env.name === name)!.exposure instanceof GatewayExposure;
       const peerPolicies = policyOf(json).filter((p) => p.metadata.name.endsWith('-exposure'));
       expect({ name, peerPolicies: peerPolicies.length }).toEqual({ name, peerPolicies: gateway ? 1 : 0 });
       if (!gateway) continue;

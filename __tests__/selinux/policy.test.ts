@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { removeDirectory } from '../../harness/remove';
 
 const repoRoot = resolve(__dirname, '..', '..');
 const buildScript = join(repoRoot, 'scripts', 'build-selinux.sh');
@@ -43,7 +44,7 @@ describe('SELinux module allowregistrypolicy', () => {
   beforeEach(() => {
     work = mkdtempSync(join(tmpdir(), 'selinux-'));
   });
-  afterEach(() => rmSync(work, { recursive: true, force: true }));
+  afterEach(() => removeDirectory(work));
 
   test('builds a non-empty package named after the file and says how to load it', () => {
     const out = join(work, 'out');

@@ -1,8 +1,8 @@
 /** Jest global teardown: removes the directory __tests__/setup/synthesize.ts wrote. */
-import { rmSync } from 'node:fs';
 import { SYNTH_CACHE_ENV } from '../../harness/json';
+import { removeDirectory } from '../../harness/remove';
 
 export default function removeSynthesized(): void {
   const dir = process.env[SYNTH_CACHE_ENV];
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) removeDirectory(dir);
 }

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { removeDirectory } from '../../harness/remove';
 
 const HOOK = path.join(__dirname, '../../scripts/register-ts.js');
 const MAP = `//# sourceMappingURL=data:application/json;base64,${Buffer.from('{"version":3,"mappings":""}').toString('base64')}\n`;
@@ -17,7 +18,7 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'register-ts-'));
   cacheDir = path.join(dir, 'cache');
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterEach(() => removeDirectory(dir));
 
 /** Writes `node_modules/<pkg>/<file>` under the temp dir and returns its path. */
 function install(pkg: string, file: string, source: string): string {

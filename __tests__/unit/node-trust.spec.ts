@@ -1,5 +1,6 @@
 import { environment, synth, byPath, address } from '../../harness/synth';
 import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust/daemon-set';
+import { templateLiteral } from '../../harness/json';
 
 describe('RegistryNodeTrust', () => {
   const { json } = synth(environment('dev'));
@@ -58,7 +59,7 @@ describe('RegistryNodeTrust', () => {
 
   test('runs the node trust script, with every registry domain and IP at the external port from REGISTRY_HOSTS', () => {
     expect(container.command.slice(0, 2)).toEqual(['sh', '-c']);
-    expect(container.command[2]).toContain('REGISTRY_HOSTS=${REGISTRY_HOSTS:-}');
+    expect(templateLiteral(container.command[2])).toContain('REGISTRY_HOSTS=${REGISTRY_HOSTS:-}');
     expect(container.command[2]).toContain(`CA_PATH='${NODE_TRUST_MOUNTS.caDir}/ca.crt'`);
     const hosts = container.env.find((e: any) => e.name === REGISTRY_HOSTS_ENV).value;
     expect(hosts).toMatch(/^\$\{join\(" ", /);

@@ -8,7 +8,7 @@ export interface Case {
   /** Finishes "fails when ..." / "accepts ...". */
   readonly title: string;
   /** Test environment whose stack declares the variables. */
-  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach' | 'example-s3' | 's3-aws';
+  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach' | 'example-s3' | 's3-aws' | 'gc-untagged';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -37,6 +37,7 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   'gateway-attach': {},
   'example-s3': { s3_access_key: 'AKIAIOSFODNN7EXAMPLE', s3_secret_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', s3_ca_pem: CERTIFICATE },
   's3-aws': { redis_ca_pem: CERTIFICATE },
+  'gc-untagged': {},
 };
 
 const bad = (stack: Case['stack'], field: VariableName, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
@@ -191,6 +192,41 @@ export const BAD_CASES: readonly Case[] = [
   bad('s3-aws', 'max_replicas', 21, 'max_replicas is above 20'),
   bad('s3-aws', 'max_replicas', 2, 'max_replicas is below replicas'),
   bad('s3-aws', 'autoscaling_cpu_percent', 5, 'the autoscaler CPU target is below 10%'),
+  // Values both paths used to accept, then Kubernetes, S3 or the registry refused (issue 21).
+  bad('example-ops', 'gc_schedule', '0 3 * * 7', 'the GC day of week is 7 (robfig/cron knows 0-6)'),
+  bad('example-ops', 'gc_schedule', '61 3 * * 0', 'the GC minute is 61'),
+  bad('example-ops', 'gc_schedule', '0 24 * * 0', 'the GC hour is 24'),
+  bad('example-ops', 'gc_schedule', '0 3 32 * *', 'the GC day of month is 32'),
+  bad('example-ops', 'gc_schedule', '0 3 * 13 *', 'the GC month is 13'),
+  bad('example-ops', 'gc_schedule', '0 3 L * *', "the GC schedule uses Quartz's L"),
+  bad('example-ops', 'gc_schedule', '0 3 * * 5#3', "the GC schedule uses Quartz's #"),
+  bad('example-ops', 'gc_schedule', '0 3 * * sunday', 'the GC day of week is a full name'),
+  bad('example-ops', 'gc_schedule', 'CRON_TZ=UTC 0 3 * * 0', 'the GC schedule carries a time zone (the CronJob refuses TZ since 1.27)'),
+  bad('example-ops', 'gc_schedule', '*/0 3 * * 0', 'the GC schedule has a step of 0'),
+  bad('example-ops', 'mirror_ttl', '99999999h', "the cache ttl is beyond Go's largest duration"),
+  bad('example-ops', 'mirror_ttl', '2562047h47m17s', "the cache ttl is one second beyond Go's largest duration"),
+  bad('example-ops', 'mirror_ttl', '', 'the cache ttl is empty'),
+  bad('example-s3', 's3_region_endpoint', 'https://s3.example.internal:99999', 'the S3 endpoint port is above 65535'),
+  bad('example-s3', 's3_region_endpoint', 'https://s3.example.internal:0', 'the S3 endpoint port is 0'),
+  bad('example-s3', 's3_region_endpoint', 'https://s3..example.internal', 'the S3 endpoint host has an empty label'),
+  bad('example-s3', 's3_region_endpoint', 'https://-s3.example.internal', 'the S3 endpoint host starts with a dash'),
+  bad('example-s3', 's3_region_endpoint', 'https://999.1.2.3', 'the S3 endpoint host is an IPv4 address with an octet above 255'),
+  bad('example-s3', 'redis_addresses', ['redis.registry.svc:99999'], 'a Redis port is above 65535'),
+  bad('example-s3', 'redis_addresses', ['redis.registry.svc:0'], 'a Redis port is 0'),
+  bad('example-s3', 'redis_addresses', ['redis..registry.svc:6379'], 'a Redis host has an empty label'),
+  bad('example-ops', 'mirror_remote_url', 'https://registry-1.docker.io:99999', 'the upstream URL port is above 65535'),
+  bad('example-ops', 'mirror_remote_url', 'https://registry-1.docker.io:0', 'the upstream URL port is 0'),
+  bad('example-ops', 'mirror_upstream_registry', 'docker.io:99999', 'the upstream registry port is above 65535'),
+  bad('example-ops', 'mirror_upstream_registry', 'docker.io:0', 'the upstream registry port is 0'),
+  bad('dev', 'kube_host', 'https://203.0.113.5:99999', 'the API server port is above 65535'),
+  bad('example-s3', 's3_bucket', 'registry..images', 'the bucket name has two dots in a row'),
+  bad('example-s3', 's3_bucket', '192.168.10.5', 'the bucket name is an IP address'),
+  bad('example-s3', 's3_bucket', 'xn--registry', "the bucket name has S3's reserved xn-- prefix"),
+  bad('example-s3', 's3_bucket', 'registry--ol-s3', "the bucket name has S3's reserved --ol-s3 suffix"),
+  bad('example-s3', 's3_disable_redirect', false, "redirects stay on with a private S3 CA (clients would follow a 307 to a store they do not trust)"),
+  bad('gc-untagged', 'registry_image', 'docker.io/library/registry:2.8.3', 'GC deletes untagged manifests with a 2.8 image'),
+  bad('gc-untagged', 'registry_image', 'registry:2', 'GC deletes untagged manifests with the registry:2 tag'),
+  bad('gc-untagged', 'registry_image', `registry:2.8.3@sha256:${hex64}`, 'GC deletes untagged manifests with a digest-pinned 2.8.3 tag'),
 ];
 
 const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Partial<Case> = {}): Case =>
@@ -244,5 +280,12 @@ export const GOOD_CASES: readonly Case[] = [
     redis_addresses: ['10.0.0.5:6379', '[2001:db8::6]:6379', 'redis-0.redis:6380'], redis_db: 15, redis_username: 'registry',
     redis_password: 'p@ss word#1',
   }, 'several Redis nodes by IPv4, IPv6 and name, an ACL user and a password with spaces'),
+  good('example-ops', { gc_schedule: '*/30 0-6,22-23 ? JAN-mar,Oct mon-fri', mirror_ttl: '2562047h47m16s' }, 'a schedule with steps, lists, ? and month and day names, and the largest ttl'),
+  good('example-ops', { gc_schedule: '00 03 1 1 0', registry_image: 'docker.io/library/registry:2.8.3' }, 'leading zeros in a schedule, and a 2.8 image while GC keeps untagged manifests'),
+  good('gc-untagged', { registry_image: `docker.io/library/registry:3.1.0@sha256:${hex64}` }, 'GC deleting untagged manifests with a digest-pinned 3.1.0 image'),
+  good('example-s3', {
+    s3_region_endpoint: 'https://[2001:db8::5]:65535', s3_bucket: 'registry.images-2', redis_addresses: ['192.0.2.6:1', 'redis:65535'],
+  }, 'an S3 endpoint by IPv6 on port 65535, a bucket with a dot, Redis on ports 1 and 65535'),
+  good('example-ops', { mirror_remote_url: 'https://192.0.2.7:5000', mirror_upstream_registry: 'registry.example.com:65535' }, 'an upstream by IP address and port'),
   good('s3-aws', { replicas: 1, max_replicas: 20, autoscaling_cpu_percent: 100, s3_region: 'us-gov-west-1' }, 'an autoscaler from 1 to 20 pods in GovCloud'),
 ];

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cleanup } from './cleanup';
+import { removeDirectoryAsync } from '../remove';
 
 /** A loopback TCP port that was free a moment ago (the OS picked it). */
 export function freePort(): Promise<number> {
@@ -50,7 +51,7 @@ export function tcpAccepts(port: number, host = '127.0.0.1'): Promise<boolean> {
 /** A fresh directory under the OS temp dir, removed by the cleanup scope. */
 export async function tempDir(cleanup: Cleanup, prefix = 'registry-e2e-'): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  cleanup.add(() => fs.rm(dir, { recursive: true, force: true }));
+  cleanup.add(() => removeDirectoryAsync(dir));
   return dir;
 }
 

@@ -241,6 +241,7 @@ export class GatewayExposure extends ExposureStrategy {
         podLabels: variables.list('gateway_proxy_pod_labels'),
       }],
       statusCommand: route.statusCommand,
+      addRoute: this.refuseRoutes(),
     };
   }
 }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { TerraformStack, Token } from 'cdktf';
+import { Lazy, TerraformStack, Token } from 'cdktf';
 import { stringify } from 'yaml';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ConfigMapV1Data } from '@cdktf/provider-kubernetes/lib/config-map-v1-data';
@@ -30,11 +30,6 @@ interface IngressNginxCommonProps {
   readonly target: ServiceTarget;
   /** Namespace of the controller. */
   readonly controllerNamespace: string;
-  /**
-   * More ports routed the same way (a pull-through cache beside the registry).
-   * @default - none
-   */
-  readonly additionalRoutes?: readonly ExposureRoute[];
 }
 
 export interface IngressNginxHelmProps extends IngressNginxCommonProps {
@@ -87,14 +82,18 @@ export class IngressNginxTcp extends Construct {
   public readonly tcpConfigMap?: ConfigMapV1Data;
   /** What the operator must still do by hand, if anything (configmap-only mode). */
   public readonly manualSteps?: string;
+  /** Ports routed besides the registry's, in the order they were added (read at synth). */
+  private readonly additionalRoutes: ExposureRoute[] = [];
 
   constructor(scope: Construct, id: string, props: IngressNginxTcpProps) {
     super(scope, id);
     const port = portText(props.externalPort);
+    // Features add their routes after this construct: the map is read when the stack is synthesized.
+    const routes = () => tcpMap(props.externalPort, props.target, this.additionalRoutes);
     if (props.mode === 'configmap-only') {
       this.tcpConfigMap = new ConfigMapV1Data(this, 'tcp-services', {
         metadata: { name: props.tcpConfigMapName, namespace: props.controllerNamespace },
-        data: tcpMap(props.externalPort, props.target, props.additionalRoutes ?? []),
+        data: Token.asStringMap(Lazy.anyValue({ produce: routes })),
         // Only our keys are managed (server-side apply, own field manager): other routes in the map are left alone,
         // and a key this stack wrote before is removed when the port changes.
         fieldManager: 'private-registry-stack',
@@ -124,10 +123,11 @@ export class IngressNginxTcp extends Construct {
       chart: 'ingress-nginx',
       version: props.chartVersion,
       createNamespace: props.mode === 'install',
-      values: [renderedMaps
-        ? adoptedTcpValues(`${renderedMaps.fqn}.objects`, Object.entries(tcpMap(props.externalPort, props.target, props.additionalRoutes ?? []))
-          .map(([routePort, route]) => ({ port: routePort, route })))
-        : tcpValues(props.externalPort, props.target, props.additionalRoutes)],
+      values: [Lazy.stringValue({
+        produce: () => renderedMaps
+          ? adoptedTcpValues(`${renderedMaps.fqn}.objects`, Object.entries(routes()).map(([routePort, route]) => ({ port: routePort, route })))
+          : tcpValues(props.externalPort, props.target, this.additionalRoutes),
+      })],
       // adopt: keep every value the release already had and merge ours on top.
       reuseValues: adopt,
       atomic: true,
@@ -147,6 +147,11 @@ export class IngressNginxTcp extends Construct {
         to: `${this.release.terraformResourceType}.${this.release.friendlyUniqueId}`,
       }]);
     }
+  }
+
+  /** Routes one more port the same way (a pull-through cache beside the registry). */
+  addRoute(route: ExposureRoute): void {
+    this.additionalRoutes.push(route);
   }
 }
 
@@ -208,10 +213,10 @@ export class IngressNginxExposure extends ExposureStrategy {
     return true;
   }
 
-  bind(scope: Construct, { target, variables, additionalRoutes }: ExposureBindOptions): ExposureBinding {
+  bind(scope: Construct, { target, variables }: ExposureBindOptions): ExposureBinding {
     const externalPort = variables.number('external_port');
     const controllerNamespace = variables.string('ingress_namespace');
-    const common = { externalPort, target, controllerNamespace, ...(additionalRoutes?.length ? { additionalRoutes } : {}) };
+    const common = { externalPort, target, controllerNamespace };
     const exposure = this.mode === 'configmap-only'
       ? new IngressNginxTcp(scope, 'exposure', { ...common, mode: this.mode, tcpConfigMapName: variables.string('tcp_services_configmap') })
       : new IngressNginxTcp(scope, 'exposure', {
@@ -223,6 +228,7 @@ export class IngressNginxExposure extends ExposureStrategy {
       peerNamespaces: [controllerNamespace],
       manualSteps: exposure.manualSteps,
       managedAddresses: [exposure.release ? INGRESS_NGINX_RELEASE_ADDRESS : INGRESS_NGINX_TCP_KEY_ADDRESS],
+      addRoute: (route) => exposure.addRoute(route),
     };
   }
 }

@@ -13,6 +13,6 @@ export class NoExposure extends ExposureStrategy {
   bind(_scope: Construct, { variables }: ExposureBindOptions): ExposureBinding {
     // Clients connect to the Service (LoadBalancer, NodePort) themselves: the network policy must admit their
     // networks, or every CNI that enforces policy drops them.
-    return { clientCidrs: variables.list('allowed_client_cidrs') };
+    return { clientCidrs: variables.list('allowed_client_cidrs'), addRoute: this.refuseRoutes() };
   }
 }

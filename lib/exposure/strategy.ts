@@ -11,7 +11,7 @@ export interface ServiceTarget {
   readonly port: number;
 }
 
-/** One more port clients reach on the same names (a pull-through cache beside the registry). */
+/** One more port clients reach on the same names (a pull-through cache beside the registry): `exposure.addRoute()`. */
 export interface ExposureRoute {
   /** The port clients connect to. */
   readonly externalPort: number;
@@ -21,17 +21,18 @@ export interface ExposureRoute {
 export interface ExposureBindOptions {
   /** The registry Service. */
   readonly target: ServiceTarget;
-  /**
-   * More ports to route on the same names; only strategies whose `routesAdditionalPorts` is true take them.
-   * @default - none
-   */
-  readonly additionalRoutes?: readonly ExposureRoute[];
   /** The stack's variables: an exposure reads its own (external_port, ingress_namespace, ...). */
   readonly variables: StackVariables;
 }
 
 /** What the rest of the stack needs from an exposure once it is bound. */
 export interface ExposureBinding {
+  /**
+   * Routes one more port on the registry's names to another Service (a feature's: the pull-through cache). Read when
+   * the stack is synthesized, so a feature added after the exposure is bound still gets its route. Only exposures
+   * whose `routesAdditionalPorts` is true take one; the others refuse it.
+   */
+  addRoute(route: ExposureRoute): void;
   /**
    * Namespaces whose pods forward client connections to the registry port (the network policy admits them).
    * @default - none: clients reach the Service directly
@@ -84,7 +85,7 @@ export abstract class ExposureStrategy {
   /** Checks the strategy's own settings. */
   validate(_check: SettingCheck): void {}
 
-  /** Whether `bind` routes `additionalRoutes` (environments with a mirror need it). */
+  /** Whether the binding's `addRoute` routes a second port (environments with a mirror need it). */
   get routesAdditionalPorts(): boolean {
     return false;
   }
@@ -95,6 +96,13 @@ export abstract class ExposureStrategy {
    */
   addedRules(_variable: ExposedVariable): readonly Rule[] {
     return [];
+  }
+
+  /** `addRoute` of an exposure that routes one port only. */
+  protected refuseRoutes(): (route: ExposureRoute) => void {
+    return () => {
+      throw new Error(`exposure ${this.kind}: addRoute: is not allowed; expected an exposure that routes a second port on the registry names: Exposure.ingressNginx.*().`);
+    };
   }
 
   /** Creates the exposure's resources in `scope`. */

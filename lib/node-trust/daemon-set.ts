@@ -7,6 +7,7 @@ import { DEFAULT_CONTAINERD_HOST_CERTS_DIR, MIRROR_ENV, renderNodeTrustScript } 
 import { seLinuxName } from '../registry/selinux';
 import { MANAGED_BY, workloadLabels, selectorLabels } from '../labels';
 import * as rules from '../rules';
+import { literalText } from '../hcl';
 
 /** Name of the node-trust DaemonSet; prefix of its CA ConfigMap. */
 export const NODE_TRUST_NAME = 'registry-node-trust';
@@ -175,7 +176,7 @@ export class RegistryNodeTrust extends Construct {
                 name: 'node-trust',
                 image: props.image,
                 imagePullPolicy: 'IfNotPresent',
-                command: ['sh', '-c', this.script, 'node-trust'],
+                command: ['sh', '-c', literalText(this.script), 'node-trust'],
                 env: [
                   { name: REGISTRY_HOSTS_ENV, value: Fn.join(' ', props.registryHosts) },
                   ...(props.mirror ? [

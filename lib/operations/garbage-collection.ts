@@ -6,8 +6,10 @@ import { RoleV1 } from '@cdktf/provider-kubernetes/lib/role-v1';
 import { RoleBindingV1 } from '@cdktf/provider-kubernetes/lib/role-binding-v1';
 import { ServiceAccountV1 } from '@cdktf/provider-kubernetes/lib/service-account-v1';
 import type { DeploymentV1SpecTemplateSpecContainerEnvFrom } from '@cdktf/provider-kubernetes/lib/deployment-v1';
+import type { PodContext } from '../context';
 import type { StorageBinding } from '../storage';
-import { componentLabels, workloadLabels } from '../labels';
+import type { GarbageCollectionSettings } from './settings';
+import { componentLabels, selectorLabels, workloadLabels } from '../labels';
 import { MOUNTS } from '../registry/config';
 import type { SeLinuxOptions } from '../registry/selinux';
 import * as rules from '../rules';
@@ -16,6 +18,7 @@ import {
   closeWindowSeconds, GC_REDIS_ENV, GC_SCRIPT_ENV, READ_ONLY_ENV, READ_ONLY_VALUE, renderGcScript, WINDOW_OWNER_KEY,
 } from './gc-script';
 import { registryContainerSecurityContext, registryPodSecurityContext } from '../registry/pod-security';
+import { literalText } from '../hcl';
 
 /** Where the GC pod finds the kubectl its init container copies in. */
 const TOOLS_DIR = '/tools';
@@ -89,7 +92,7 @@ export interface RegistryGarbageCollectionProps {
  * Least privilege: a ServiceAccount whose Role may get and patch exactly the maintenance ConfigMap and the registry
  * Deployment (by name) and list pods in the namespace (to see that every old pod is gone), nothing else; the pod
  * meets the "restricted" Pod Security Standard. The registry Deployment must add `envFrom` (this construct's
- * `registryEnvFrom`): the stack wires it.
+ * `registryEnvFrom`): `attach` adds it to the registry pod.
  */
 export class RegistryGarbageCollection extends Construct {
   /** Holds the read-only switch; Terraform creates it read-write and never changes it back (ignore_changes). */
@@ -102,6 +105,29 @@ export class RegistryGarbageCollection extends Construct {
   public readonly script: string;
   /** What the registry container needs to read the switch. */
   public readonly registryEnvFrom: DeploymentV1SpecTemplateSpecContainerEnvFrom[];
+
+  /**
+   * The GC window as a feature of the registry: reads the `gc_*` variables, runs with the registry's image, config
+   * and storage, and adds the read-only switch to the registry pod.
+   */
+  /** `cache`: the registry's Redis cache, when it has one (the window flushes the entries of the blobs GC deleted). */
+  static attach(context: PodContext, settings: GarbageCollectionSettings, cache?: RegistryRedisCache): RegistryGarbageCollection {
+    const gc = new RegistryGarbageCollection(context.scope, 'garbage-collection', {
+      namespace: context.namespace,
+      deploymentName: context.appName,
+      podSelector: selectorLabels(context.appName, 'registry'),
+      image: context.image,
+      configMapName: context.pod.configMapName,
+      storage: context.storage,
+      kubectlImage: context.variables.string('gc_kubectl_image'),
+      schedule: context.variables.string('gc_schedule'),
+      deleteUntagged: settings.deleteUntagged ?? false,
+      cache,
+      seLinuxOptions: context.environment.seLinuxOptions,
+    });
+    context.pod.addEnvFrom(...gc.registryEnvFrom);
+    return gc;
+  }
 
   constructor(scope: Construct, id: string, props: RegistryGarbageCollectionProps) {
     super(scope, id);
@@ -191,7 +217,7 @@ export class RegistryGarbageCollection extends Construct {
                   name: 'garbage-collect',
                   image: props.image,
                   imagePullPolicy: 'IfNotPresent',
-                  command: ['/bin/sh', '-c', this.script, 'registry-gc'],
+                  command: ['/bin/sh', '-c', literalText(this.script), 'registry-gc'],
                   env: [
                     { name: 'PATH', value: `${TOOLS_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
                     { name: 'HOME', value: '/tmp' },

@@ -3,6 +3,8 @@ import { Fn } from 'cdktf';
 import { PersistentVolumeClaimV1 } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import type { RegistryAuth } from '../auth';
+import type { RegistryContext } from '../context';
+import { nullIfEmpty } from '../hcl';
 import type { RegistryTls } from '../tls';
 import { componentLabels } from '../labels';
 import { MOUNTS } from '../registry/config';
@@ -57,12 +59,47 @@ export interface RegistryMirrorProps {
  * sends a pod's pull-secret credentials only to the image's own host, not to a mirror) nor CRI-O (registries.conf
  * has no credential for a mirror) can authenticate to a mirror per pod, so an htpasswd-protected cache would be
  * skipped silently. What it can serve is what the upstream credentials can read: give it a read-only token for
- * public content (docs/operations.md). Its network policy admits the exposure's namespace and the listed clients.
+ * public content (docs/operations.md). Its network policy admits the registry's peers.
+ *
+ * As a feature (`attach`) it is the worked example of the pattern: one construct that reads its own variables and
+ * attaches itself to the shared parts: a route on the exposure, a network policy with the registry's peers, a mirror
+ * in node trust, and its output.
  */
 export class RegistryMirror extends Construct {
   public readonly upstreamSecret: SecretV1;
   public readonly claim: PersistentVolumeClaimV1;
   public readonly server: RegistryServer;
+
+  /** The pull-through cache as a feature of the registry in `context`: reads the `mirror_*` variables and attaches itself. */
+  static attach(context: RegistryContext): RegistryMirror {
+    const vars = context.variables;
+    const mirror = new RegistryMirror(context.scope, 'mirror', {
+      namespace: context.namespace,
+      name: Fn.format('%s-mirror', [context.appName]),
+      image: context.image,
+      remoteUrl: vars.string('mirror_remote_url'),
+      ttl: vars.string('mirror_ttl'),
+      upstreamUsername: vars.string('mirror_username'),
+      upstreamPassword: vars.string('mirror_password'),
+      storageSize: vars.string('mirror_storage_size'),
+      storageClassName: (vars.declare('mirror_storage_class'), nullIfEmpty('mirror_storage_class')),
+      tls: context.tls,
+      auth: context.auth,
+      resources: context.resources,
+      seLinuxOptions: context.environment.seLinuxOptions,
+    });
+    const server = mirror.server;
+    const externalPort = vars.number('mirror_external_port');
+    context.exposure.addRoute({ externalPort, target: { namespace: context.namespace, serviceName: server.service.metadata.name, port: server.port } });
+    context.networkPolicy.protect(mirror, 'network-policy', {
+      name: server.service.metadata.name, podSelector: server.selector, registryPort: server.port, metricsPort: server.debugPort,
+    });
+    // The cache on the registry's first name, as nodes and clients reach it.
+    const hostPort = Fn.format('%s:%s', [Fn.element(context.domains, 0), externalPort]);
+    context.nodeTrust?.addMirror({ hostPort, upstreamRegistry: vars.string('mirror_upstream_registry'), upstreamUrl: vars.string('mirror_remote_url') });
+    context.outputs.add('mirror_endpoint', hostPort, 'host:port of the pull-through cache (pull <upstream>/<image> as <mirror_endpoint>/<image>).');
+    return mirror;
+  }
 
   constructor(scope: Construct, id: string, props: RegistryMirrorProps) {
     super(scope, id);

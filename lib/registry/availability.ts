@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { HorizontalPodAutoscalerV2 } from '@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2';
 import { PodDisruptionBudgetV1 } from '@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1';
+import type { RegistryContext } from '../context';
 import { componentLabels } from '../labels';
 
 export interface RegistryAutoscalingProps {
@@ -33,6 +34,19 @@ export interface RegistryAvailabilityProps {
 export class RegistryAvailability extends Construct {
   public readonly disruptionBudget: PodDisruptionBudgetV1;
   public readonly autoscaler?: HorizontalPodAutoscalerV2;
+
+  /** Availability of the registry's pods: the budget, and the autoscaler when the environment sets `autoscaling`. */
+  static attach(context: RegistryContext): RegistryAvailability {
+    const vars = context.variables;
+    return new RegistryAvailability(context.scope, 'availability', {
+      namespace: context.namespace,
+      name: context.server.deployment.metadata.name,
+      podSelector: context.server.selector,
+      autoscaling: context.environment.autoscaling
+        ? { minReplicas: vars.number('replicas'), maxReplicas: vars.number('max_replicas'), cpuPercent: vars.number('autoscaling_cpu_percent') }
+        : undefined,
+    });
+  }
 
   constructor(scope: Construct, id: string, props: RegistryAvailabilityProps) {
     super(scope, id);

@@ -15,6 +15,7 @@ import { selectorLabels, workloadLabels } from '../labels';
 import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, renderRegistryConfig, type RegistryConfigOptions } from './config';
 import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
 import { registryContainerSecurityContext, registryPodSecurityContext } from './pod-security';
+import { literalText } from '../hcl';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
@@ -121,7 +122,7 @@ export class RegistryServer extends Construct {
       ? {}
       : { 'private-registry-stack/credentials-sha256': Token.asString(Fn.nonsensitive(Fn.sha256(Fn.join('\n', [auth.httpSecretValue, ...restartOn])))) };
 
-    this.configMap = new ConfigMapV1(this, 'config', { metadata, data: { 'config.yml': this.configYaml } });
+    this.configMap = new ConfigMapV1(this, 'config', { metadata, data: { 'config.yml': literalText(this.configYaml) } });
 
     const probe = (periodSeconds: number, failureThreshold: number) => ({
       // GET / answers 200 without credentials and 503 when storage is unhealthy; /v2/ would answer 401.

@@ -6,6 +6,7 @@ import { componentLabels } from '../labels';
 import * as rules from '../rules';
 import { ClaimStorage } from './claim-storage';
 import type { PodSecurityLevel, SettingCheck, StorageBindOptions, StorageBinding } from './strategy';
+import { literalText } from '../hcl';
 
 export interface HostPathStorageOptions {
   /**
@@ -99,7 +100,7 @@ function chownInitContainer(image: string): DeploymentV1SpecTemplateSpecInitCont
     name: 'chown-data',
     image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['sh', '-c', CHOWN_DATA_SCRIPT],
+    command: ['sh', '-c', literalText(CHOWN_DATA_SCRIPT)],
     securityContext: {
       runAsUser: '0',
       runAsGroup: '0',

@@ -7,6 +7,7 @@ import type {
   DeploymentV1SpecTemplateSpecVolume,
 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
+import type { PodContext } from '../context';
 import { componentLabels } from '../labels';
 import type { PodAdditions } from './strategy';
 
@@ -72,6 +73,22 @@ export class RegistryRedisCache extends Construct implements PodAdditions {
   public readonly volumes: DeploymentV1SpecTemplateSpecVolume[];
   public readonly volumeMounts: DeploymentV1SpecTemplateSpecContainerVolumeMount[];
   public readonly restartOnChange: string[];
+
+  /** The cache as a feature of the registry: reads the `redis_*` variables and adds itself to the registry pod. */
+  static attach(context: PodContext, settings: RedisCacheSettings): RegistryRedisCache {
+    const vars = context.variables;
+    const cache = new RegistryRedisCache(context.scope, 'redis', {
+      namespace: context.namespace,
+      appName: context.appName,
+      addresses: vars.list('redis_addresses'),
+      username: vars.string('redis_username'),
+      password: vars.string('redis_password'),
+      db: vars.number('redis_db'),
+      caPem: settings.tls ? vars.string('redis_ca_pem') : undefined,
+    });
+    context.pod.addCache(cache);
+    return cache;
+  }
 
   constructor(scope: Construct, id: string, props: RegistryRedisCacheProps) {
     super(scope, id);

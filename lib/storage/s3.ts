@@ -8,7 +8,7 @@ import { isSet, notPlainHttp } from '../hcl';
 import { componentLabels } from '../labels';
 import * as rules from '../rules';
 import type { StackVariables } from '../variables/stack-variables';
-import { type RolloutStrategy, type SettingCheck, type StorageBindOptions, type StorageBinding, StorageStrategy } from './strategy';
+import { type RolloutStrategy, type SettingCheck, type StorageBindOptions, type StorageBinding, type StorageVariable, StorageStrategy } from './strategy';
 
 /** How the registry authenticates to the bucket. */
 export type S3Credentials = 'access-keys' | 'pod-identity';
@@ -97,6 +97,17 @@ export class S3Storage extends StorageStrategy {
     this.validateOptionNames(check, 'Storage.s3()', this.options, ['credentials', 'caBundle']);
     check('storage.credentials', this.credentials, [rules.oneOf(S3_CREDENTIALS)]);
     check('storage.caBundle', this.caBundle, [rules.boolean]);
+  }
+
+  /**
+   * A private CA is trusted by the registry only: a blob GET redirected (307) to the store would take clients and
+   * nodes to a certificate they do not trust, so the registry streams blobs itself.
+   */
+  override addedRules(variable: StorageVariable): readonly rules.Rule[] {
+    if (variable === 's3_disable_redirect' && this.caBundle) {
+      return [rules.mustBeTrue("with Storage.s3({ caBundle: true }): clients and nodes do not trust the store's private CA, so a redirect to it fails")];
+    }
+    return [];
   }
 
   bind(scope: Construct, options: StorageBindOptions): StorageBinding {

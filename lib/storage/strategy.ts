@@ -77,6 +77,9 @@ export interface StorageBinding extends PodAdditions {
   readonly description?: Record<string, unknown>;
 }
 
+/** Variables whose rules depend on the storage's settings. */
+export type StorageVariable = 's3_disable_redirect';
+
 /** A setting check that names the environment: `check('storage.accessMode', value, rules)`. */
 export type SettingCheck = (setting: string, value: unknown, settingRules: readonly rules.Rule[]) => void;
 
@@ -114,6 +117,14 @@ export abstract class StorageStrategy {
   abstract readonly replicasDescription: string;
   /** Rules of the `replicas` variable in an environment with this storage. */
   abstract readonly replicaRules: readonly rules.Rule[];
+
+  /**
+   * Rules this storage adds to one of its variables (a private S3 CA needs s3_disable_redirect).
+   * @default - none
+   */
+  addedRules(_variable: StorageVariable): readonly rules.Rule[] {
+    return [];
+  }
 
   /** Checks the strategy's own settings (for JavaScript callers and hand-edited environments). */
   abstract validate(check: SettingCheck): void;

@@ -11,6 +11,7 @@
 import type { ExposureStrategy } from '../exposure/strategy';
 import * as rules from '../rules';
 import type { StorageStrategy } from '../storage/strategy';
+import type { GarbageCollectionSettings } from '../operations/settings';
 
 export type VariableType = 'string' | 'number' | 'bool' | 'list(string)';
 
@@ -20,6 +21,8 @@ export interface VariableContext {
   readonly storage: StorageStrategy;
   /** The environment's exposure (the rules it adds to the registry's names and addresses). */
   readonly exposure: ExposureStrategy;
+  /** The environment's garbage collection, if any (its options decide which images are safe). */
+  readonly garbageCollection?: GarbageCollectionSettings;
   /** The default another variable has in this environment (the environment's override, else the catalog's). */
   defaultOf(name: string): unknown;
 }
@@ -73,7 +76,11 @@ export const VARIABLES = {
   },
   registry_image: {
     type: 'string', description: 'Registry container image, pinned by tag or digest (distribution v3 line).',
-    default: 'docker.io/library/registry:3.1.0', rules: [rules.imageReference, rules.pinnedImage],
+    default: 'docker.io/library/registry:3.1.0',
+    rules: ({ garbageCollection }) => [
+      rules.imageReference, rules.pinnedImage,
+      ...(garbageCollection?.deleteUntagged ? [rules.notDistribution2WithDeleteUntagged] : []),
+    ],
   },
   replicas: {
     type: 'number',
@@ -207,8 +214,8 @@ export const VARIABLES = {
     description: 'Most copy requests one multipart copy runs at once.',
   },
   s3_disable_redirect: {
-    type: 'bool', declaredWhen: 'Storage.s3()', default: false, rules: [],
-    description: 'Stream blob downloads through the registry instead of redirecting clients to presigned URLs on the store (for stores clients cannot reach).',
+    type: 'bool', declaredWhen: 'Storage.s3()', default: false, rules: ({ storage }) => storage.addedRules('s3_disable_redirect'),
+    description: 'Stream blob downloads through the registry instead of redirecting clients to presigned URLs on the store (for stores clients cannot reach or do not trust: required with Storage.s3({ caBundle: true })).',
   },
   s3_access_key: {
     type: 'string', sensitive: true, perEnvironment: false, declaredWhen: "Storage.s3({ credentials: 'access-keys' })",

@@ -30,6 +30,9 @@ export function variablesTable(): string {
   return ['| variable | type | default | declared when | what |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
+/** What a variable without a default shows in the example: a value of its type. */
+const PLACEHOLDERS: Record<VariableSpec['type'], string> = { 'list(string)': '["..."]', number: '0', bool: 'false', string: '"..."' };
+
 /** terraform.tfvars.example: every variable, commented out, with what it is for. */
 export function tfvarsExample(): string {
   const header = [
@@ -48,7 +51,7 @@ export function tfvarsExample(): string {
       spec.declaredWhen ? `declared with ${spec.declaredWhen}` : '',
       spec.sensitive ? `sensitive: prefer TF_VAR_${name} or a sensitive workspace variable` : '',
     ].filter(Boolean);
-    const value = spec.default === undefined ? (spec.type === 'number' ? '0' : '"..."') : hclValue(spec.default);
+    const value = spec.default === undefined ? PLACEHOLDERS[spec.type] : hclValue(spec.default);
     return [`# ${docsOf(spec)}${notes.length ? ` (${notes.join('; ')})` : ''}`, `# ${name} = ${value}`].join('\n');
   });
   return [header.join('\n'), ...blocks].join('\n\n') + '\n';

@@ -28,6 +28,7 @@ export class StackVariables {
     this.context = {
       storage: environment.storage,
       exposure: environment.exposure,
+      garbageCollection: environment.garbageCollection,
       defaultOf: (name) => this.defaultOf(name as VariableName),
     };
   }
