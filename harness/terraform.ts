@@ -194,12 +194,42 @@ export class TerraformStack {
   /** `config`: the cdk.tf.json content (object) or a path to it; `timeoutMs`: per command (busy 2-core machines). */
   constructor(config: object | string, env: NodeJS.ProcessEnv, private readonly timeoutMs = 120_000) {
     this.dir = mkdtempSync(join(tmpdir(), 'registry-stack-'));
-    const json = typeof config === 'string' ? fs.readFile(config, 'utf8') : Promise.resolve(JSON.stringify(config, null, 1));
-    this.written = json.then((text) => fs.writeFile(join(this.dir, 'cdk.tf.json'), text));
+    const json = typeof config === 'string' ? fs.readFile(config, 'utf8').then((text) => JSON.parse(text)) : Promise.resolve(config);
+    this.written = json.then((c) => this.write(c));
     this.env = { ...TERRAFORM_ENV, ...env };
   }
 
   private readonly written: Promise<void>;
+
+  /** Replaces the configuration (the same environment synthesized with other settings): state stays. */
+  async setConfig(config: object): Promise<void> {
+    await this.written;
+    await this.write(config);
+  }
+
+  /**
+   * Writes the configuration with its state in this directory: a stack's own backend (a local path relative to
+   * cdktf.out, Terraform Cloud) would share state between runs, or leave this machine.
+   */
+  private write(config: any): Promise<void> {
+    const terraform = { ...config.terraform, backend: { local: { path: 'terraform.tfstate' } } };
+    delete terraform.cloud;
+    return fs.writeFile(join(this.dir, 'cdk.tf.json'), JSON.stringify({ ...config, terraform }, null, 1));
+  }
+
+  /**
+   * Drift the stand-in providers report on refresh from now on (harness/providers/README.md):
+   * `{ "<type>": { "<id>": <patch deep-merged over the state> } }`; `undefined` ends it.
+   */
+  async setDrift(drift: Record<string, Record<string, unknown>> | undefined): Promise<void> {
+    if (!drift) {
+      delete this.env.STANDIN_DRIFT_FILE;
+      return;
+    }
+    const file = join(this.dir, 'drift.json');
+    await fs.writeFile(file, JSON.stringify(drift));
+    this.env.STANDIN_DRIFT_FILE = file;
+  }
 
   /** Runs `terraform <args> -no-color`; throws with terraform's output when it fails. */
   async run(...args: string[]): Promise<string> {

@@ -4,7 +4,7 @@ import type { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { validateEnvironment, type EnvironmentSettings } from './environments';
 import type { PodContext, RegistryContext } from './context';
 import type { ExposureBinding } from './exposure';
-import { keepEarlierIngressNginx } from './exposure/ingress-nginx';
+import { keepEarlier } from './keep-earlier';
 import type { StorageBinding } from './storage';
 import { RegistryTls, tlsSource } from './tls';
 import { RegistryAuth } from './auth';
@@ -143,8 +143,8 @@ export class RegistryStack extends TerraformStack {
       target: { namespace: ns, serviceName: this.server.service.metadata.name, port: this.server.port },
       variables: vars,
     });
-    // A controller adopted (or a tcp key written) under an earlier setting is released from state, never removed.
-    keepEarlierIngressNginx(this, this.exposure.managedAddresses);
+    // A controller, tcp key, volume or claim of an earlier setting is released from state, never removed.
+    keepEarlier(this);
     this.networkPolicy = new RegistryNetworkPolicy(this, 'network-policy', {
       namespace: ns,
       name: appName,

@@ -8,7 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { Exposure } from '../../lib/exposure';
-import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS } from '../../lib/exposure/ingress-nginx';
+import { INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS } from '../../lib/keep-earlier';
 import { address, environment, only, synth, Synthesized } from '../../harness/synth';
 import { evaluateVariantsWithTerraform, terraformCommand } from '../../harness/terraform';
 import { synthesized, testEnvironmentNames } from '../../harness/json';

@@ -33,11 +33,23 @@ function allInputs(block: SchemaBlock): Path[] {
   ];
 }
 
+/**
+ * Spec fields the real provider 2.38 replaces the object for (ForceNew in its persistent volume (claim) schemas):
+ * a claim cannot change class, volume or access modes in place; a volume cannot change its source or node affinity.
+ */
+const KUBERNETES_FORCE_NEW_SPEC: Record<string, string[]> = {
+  kubernetes_persistent_volume_claim_v1: ['access_modes', 'selector', 'volume_name', 'storage_class_name', 'volume_mode'],
+  kubernetes_persistent_volume_v1: ['persistent_volume_source', 'node_affinity', 'volume_mode'],
+};
+
 const kubernetes: Behaviour = {
   legacyTypeSystem: true,
-  forceNew: (_type, block) => (block.block_types.metadata
-    ? ['name', 'namespace'].filter((n) => n in block.block_types.metadata.block.attributes).map((n) => ['metadata', 0, n])
-    : []),
+  forceNew: (type, block) => [
+    ...(block.block_types.metadata
+      ? ['name', 'namespace'].filter((n) => n in block.block_types.metadata.block.attributes).map((n) => ['metadata', 0, n])
+      : []),
+    ...(KUBERNETES_FORCE_NEW_SPEC[type] ?? []).map((n) => ['spec', 0, n]),
+  ],
   // The real provider does not mark metadata.0.resource_version unknown when an object changes (issues #1087, #1315):
   // apply changes it anyway, which terraform tolerates from an SDKv2 provider.
   unknownOnUpdate: () => [],

@@ -23,7 +23,7 @@ const run = promisify(execFile);
 const MAGIC_COOKIE = 'd602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2';
 
 export interface StandInProviders {
-  /** Environment for terraform: TF_CLI_CONFIG_FILE (the mirror), TF_PLUGIN_CACHE_DIR, CHECKPOINT_DISABLE, ... */
+  /** Environment for terraform: TF_CLI_CONFIG_FILE (the mirror; no plugin cache: concurrent inits race on it), CHECKPOINT_DISABLE, ... */
   readonly env: NodeJS.ProcessEnv;
   /** RPC names served so far, with counts (for notes on what terraform calls). */
   readonly calls: Map<string, number>;
@@ -72,7 +72,6 @@ export async function startStandInProviders(): Promise<StandInProviders> {
     await writeFile(file, launcherScript(name));
     await chmod(file, 0o755);
   })]);
-  await mkdir(join(dir, 'plugin-cache'));
   const cliConfig = join(dir, 'terraform.rc');
   await writeFile(cliConfig, `provider_installation {\n  filesystem_mirror {\n    path    = ${JSON.stringify(mirror)}\n` +
     `    include = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n`);
@@ -108,7 +107,6 @@ export async function startStandInProviders(): Promise<StandInProviders> {
   return {
     env: {
       TF_CLI_CONFIG_FILE: cliConfig,
-      TF_PLUGIN_CACHE_DIR: join(dir, 'plugin-cache'),
       CHECKPOINT_DISABLE: '1',
       TF_IN_AUTOMATION: '1',
       STANDIN_PROVIDERS_SOCKET: socket,

@@ -50,6 +50,7 @@ function protoBlock(block: SchemaBlock): Obj {
 const CAPABILITIES = { plan_destroy: true, get_provider_schema_optional: true };
 
 /** The schema (read once per process) and its GetProviderSchema answer, serialized once. */
+const keep = (t: string) => !process.env.STANDIN_TYPES || process.env.STANDIN_TYPES.split(',').includes(t);
 function load(name: ProviderName): Loaded {
   let entry = loaded.get(name);
   if (!entry) {
@@ -57,8 +58,8 @@ function load(name: ProviderName): Loaded {
     const proto = (s: { version: number; block: SchemaBlock }) => ({ version: s.version, block: protoBlock(s.block) });
     const response = {
       provider: proto(schema.provider),
-      resource_schemas: Object.fromEntries(Object.entries(schema.resource_schemas).map(([k, v]) => [k, proto(v)])),
-      data_source_schemas: Object.fromEntries(Object.entries(schema.data_source_schemas).map(([k, v]) => [k, proto(v)])),
+      resource_schemas: Object.fromEntries(Object.entries(schema.resource_schemas).filter(([k]) => keep(k)).map(([k, v]) => [k, proto(v)])),
+      data_source_schemas: Object.fromEntries(Object.entries(schema.data_source_schemas).filter(([k]) => keep(k)).map(([k, v]) => [k, proto(v)])),
       server_capabilities: CAPABILITIES,
     };
     const method = services().provider.GetProviderSchema;
@@ -142,6 +143,9 @@ export function providerHandlers(name: ProviderName, options: LaunchOptions = {}
       const proposed = decodeValue(r.proposed_new_state?.msgpack, block);
       const legacy = { legacy_type_system: behaviour.legacyTypeSystem };
       if (proposed === null) return { planned_state: dv(null, block), ...legacy };
+      // Nothing changed (terraform's proposal carries the prior computed values): the plan is the prior state, as
+      // with the real providers. Without this, an unchanged release would plan its computed parts unknown forever.
+      if (prior !== null && equal(prior, proposed)) return { planned_state: dv(prior, block), planned_private: r.prior_private, ...legacy };
       const planned = planBlock(prior, proposed, block) as Obj;
       const requiresReplace: Path[] = [];
       if (prior !== null && !equal(prior, planned)) {

@@ -4,7 +4,6 @@ import { stringify } from 'yaml';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ConfigMapV1Data } from '@cdktf/provider-kubernetes/lib/config-map-v1-data';
 import { DataKubernetesResources } from '@cdktf/provider-kubernetes/lib/data-kubernetes-resources';
-import { makeUniqueId } from 'cdktf/lib/private/unique';
 import { adoptedTcpValues, installedChart } from '../hcl';
 import * as rules from '../rules';
 import type { SettingCheck } from '../storage/strategy';
@@ -158,7 +157,7 @@ export class IngressNginxTcp extends Construct {
 /**
  * An adopted controller belongs to everyone on the cluster: the stack never uninstalls it. `prevent_destroy` makes
  * a plan that would (`cdktf destroy`, a changed release name or namespace, which force replacement) fail; leaving
- * adopt mode releases it from state instead (keepAdoptedRelease). A chart upgrade through a release whose values
+ * adopt mode releases it from state instead (lib/keep-earlier.ts). A chart upgrade through a release whose values
  * are reused would render the new chart with the old chart's defaults: the version must match the installed one.
  */
 function adoptedLifecycle(...controllerObjects: string[]) {
@@ -173,21 +172,6 @@ function adoptedLifecycle(...controllerObjects: string[]) {
         'defaults: upgrade ingress-nginx the way its owner does, then set ingress_chart_version to the new version.',
     }],
   };
-}
-
-/** The addresses of what an ingress-nginx exposure manages, whatever the mode: `exposure/release`, `exposure/tcp-services`. */
-export const INGRESS_NGINX_RELEASE_ADDRESS = `helm_release.${makeUniqueId(['exposure', 'release'])}`;
-export const INGRESS_NGINX_TCP_KEY_ADDRESS = `kubernetes_config_map_v1_data.${makeUniqueId(['exposure', 'tcp-services'])}`;
-
-/**
- * What an ingress-nginx exposure of an earlier setting managed and the current one does not is released from state
- * and left as it is (`removed` with `destroy = false`, Terraform >= 1.7): an adopted (or installed) release keeps
- * running, a tcp-services key keeps routing until the operator takes it off (a switch to a Gateway keeps the old
- * port serving while DNS moves). Where nothing is in state at an address, its block does nothing.
- */
-export function keepEarlierIngressNginx(stack: TerraformStack, current: readonly string[] = []): void {
-  const earlier = [INGRESS_NGINX_RELEASE_ADDRESS, INGRESS_NGINX_TCP_KEY_ADDRESS].filter((a) => !current.includes(a));
-  stack.addOverride('removed', earlier.map((from) => ({ from, lifecycle: { destroy: false } })));
 }
 
 /** ingress-nginx TCP services as an exposure strategy: reads its variables and builds `IngressNginxTcp`. */
@@ -227,7 +211,6 @@ export class IngressNginxExposure extends ExposureStrategy {
     return {
       peerNamespaces: [controllerNamespace],
       manualSteps: exposure.manualSteps,
-      managedAddresses: [exposure.release ? INGRESS_NGINX_RELEASE_ADDRESS : INGRESS_NGINX_TCP_KEY_ADDRESS],
       addRoute: (route) => exposure.addRoute(route),
     };
   }

@@ -52,12 +52,6 @@ export interface ExposureBinding {
    */
   readonly statusCommand?: string;
   /**
-   * Terraform addresses of the ingress-nginx objects this exposure manages. What an earlier setting managed and
-   * this one does not is released from state, never uninstalled (keepEarlierIngressNginx).
-   * @default - none
-   */
-  readonly managedAddresses?: readonly string[];
-  /**
    * Source networks that reach the registry port directly (no proxy in front): the network policy admits them.
    * @default - none
    */
