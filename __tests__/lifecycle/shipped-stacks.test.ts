@@ -17,6 +17,8 @@ interface Run {
   readonly stack: TerraformStack;
   readonly first: any;
   readonly second: any;
+  /** With a GC window: plans after `kubectl rollout restart` set its annotation, and after another annotation. */
+  readonly restarted?: { restartedAt: any; otherAnnotation: any };
   readonly destroy: { plan?: any; error?: string };
 }
 
@@ -31,8 +33,23 @@ async function lifecycle(name: string): Promise<Run> {
   const first = await stack.plan();
   await stack.apply(true);
   const second = await stack.plan();
+  const restarted = json.resource.kubernetes_cron_job_v1 ? await restartDrift(stack) : undefined;
   const destroy = await stack.plan('-destroy').then((plan) => ({ plan }), (err: Error) => ({ error: err.message }));
-  return { stack, first, second, destroy };
+  return { stack, first, second, restarted, destroy };
+}
+
+/** The registry Deployment's pod template as the cluster has it after a window's `kubectl rollout restart`. */
+async function restartDrift(stack: TerraformStack): Promise<NonNullable<Run['restarted']>> {
+  const deployments = (await stack.state()).values.root_module.resources.filter((r: any) => r.type === 'kubernetes_deployment_v1');
+  const annotate = (key: string) => Object.fromEntries(deployments.map((d: any) => [
+    d.values.id, { spec: [{ template: [{ metadata: [{ annotations: { [key]: '2026-12-06T03:00:12Z' } }] }] }] },
+  ]));
+  await stack.setDrift({ kubernetes_deployment_v1: annotate('kubectl.kubernetes.io/restartedAt') });
+  const restartedAt = await stack.plan();
+  await stack.setDrift({ kubernetes_deployment_v1: annotate('example.com/edited-by-hand') });
+  const otherAnnotation = await stack.plan();
+  await stack.setDrift(undefined);
+  return { restartedAt, otherAnnotation };
 }
 
 beforeAll(async () => {
@@ -58,6 +75,17 @@ describe.each(SHIPPED.map((env) => [env.name, env] as const))('registry-%s', (na
     // A perpetual diff would show here: every plan would change (and for a pod template, restart) something.
     expect(summary(second)).toEqual([]);
   }, 120_000);
+
+  if (synthesized(name).resource.kubernetes_cron_job_v1) {
+    test('a GC window\'s `kubectl rollout restart` leaves no change to plan (ignore_changes on exactly its annotation)', async () => {
+      const { restarted } = await runs.get(name)!;
+      expect(summary(restarted!.restartedAt)).toEqual([]);
+      // any other annotation set by hand is still drift Terraform puts right (on each Deployment it was set on)
+      const other = changes(restarted!.otherAnnotation);
+      expect(other.length).toBeGreaterThan(0);
+      expect(other.map((c) => [c.address.split('.')[0], c.actions])).toEqual(other.map(() => ['kubernetes_deployment_v1', ['update']]));
+    }, 120_000);
+  }
 
   // The images live in a claim (and volume) the stack owns, or in a bucket the stack only names.
   const holdsData = Object.keys(synthesized(name).resource).includes('kubernetes_persistent_volume_claim_v1');
