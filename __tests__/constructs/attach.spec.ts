@@ -78,13 +78,18 @@ describe('nodeTrust.addHost() / addMirror()', () => {
   test("a mirror reaches the script's environment and adds the registries.conf.d mount", () => {
     const { json, result } = synthConstruct((scope) => {
       const targets = new NodeTrustTargets(['r.example.com:5000']);
-      targets.addMirror({ hostPort: 'r.example.com:5001', upstreamRegistry: 'docker.io', upstreamUrl: 'https://registry-1.docker.io' });
+      targets.addMirror({ hostPort: 'r.example.com:5001', upstreamRegistry: 'docker.io', upstreamUrl: 'https://registry-1.docker.io', basicAuth: 'bWlycm9yLXB1bGw6cA==' });
       return new RegistryNodeTrust(scope, 'nt', { ...base, ...targets.props });
     });
     expect(envOf(json)).toMatchObject({
       [MIRROR_ENV.host]: 'r.example.com:5001', [MIRROR_ENV.upstream]: 'docker.io', [MIRROR_ENV.upstreamUrl]: 'https://registry-1.docker.io',
     });
     expect(only(json, 'kubernetes_daemon_set_v1').spec.template.spec.volume.map((v: any) => v.name)).toContain('containers-registries');
+    // the cache's credential from a Secret beside the DaemonSet (a Secret is not readable across namespaces)
+    const credential = only(json, 'kubernetes_secret_v1');
+    expect(credential.data).toEqual({ auth: 'bWlycm9yLXB1bGw6cA==' });
+    const authEnv = only(json, 'kubernetes_daemon_set_v1').spec.template.spec.container[0].env.find((e: any) => e.name === MIRROR_ENV.auth);
+    expect(authEnv.value_from.secret_key_ref).toMatchObject({ key: 'auth', name: expect.stringContaining('mirror-credential') });
     expect(result.script).toContain('registries.conf.d');
   });
 
@@ -101,7 +106,7 @@ describe('nodeTrust.addHost() / addMirror()', () => {
 
   test('fails when a second mirror is added', () => {
     const targets = new NodeTrustTargets([]);
-    const mirror = { hostPort: 'h:1', upstreamRegistry: 'docker.io', upstreamUrl: 'https://registry-1.docker.io' };
+    const mirror = { hostPort: 'h:1', upstreamRegistry: 'docker.io', upstreamUrl: 'https://registry-1.docker.io', basicAuth: 'YTpi' };
     targets.addMirror(mirror);
     expect(() => targets.addMirror(mirror)).toThrow(/^node trust: addMirror: is not allowed twice/);
   });

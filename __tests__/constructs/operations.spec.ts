@@ -76,6 +76,23 @@ describe('operations options of an environment', () => {
     expect(ops.output.mirror_endpoint.value).toBe('${format("%s:%s", element(var.registry_domains, 0), var.mirror_external_port)}');
   });
 
+  test('the cache rolls when its upstream credentials change, and is closed: its own htpasswd, outputs for who may pull', () => {
+    const ops = synth(environment('example-ops')).json;
+    const mirror = resourcesOf(ops, 'kubernetes_deployment_v1').find((d: any) => d.metadata.name.includes('mirror')) as any;
+    const annotations = mirror.spec.template.metadata.annotations;
+    // GIVEN a rotated mirror_password THEN the pod template's content hash changes (the hash is over the value)
+    expect(annotations['private-registry-stack/credentials-sha256']).toMatch(/sha256\(join\("\\n", \[.*var\.mirror_username, var\.mirror_password\]\)\)/);
+    const upstream = resourcesOf(ops, 'kubernetes_secret_v1').find((s: any) => s.metadata.name.includes('upstream')) as any;
+    expect(upstream.data).toEqual({ username: '${jsonencode(var.mirror_username)}', password: '${jsonencode(var.mirror_password)}' });
+    // closed: the htpasswd volume is the cache's own file (the machine user), not the registry's users
+    const authVolume = mirror.spec.template.spec.volume.find((v: any) => v.name === 'auth');
+    expect(authVolume.secret.secret_name).toContain('mirror_htpasswd');
+    expect(ops.output.mirror_pull_username.value).toBe('mirror-pull');
+    expect(ops.output.mirror_pull_password.sensitive).toBe(true);
+    // CRI-O's missing step cannot be missed: an output saying what each CRI-O node needs
+    expect(ops.output.node_steps.value).toMatch(/global_auth_file = .*private-registry-mirror-auth\.json.*systemctl restart crio/s);
+  });
+
   test('fails when GC is asked for on a ReadWriteOnce storage-class claim', () => {
     expect(() => synth(environment('example-ops', { storage: Storage.storageClass() }))).toThrow(
       /^environment example-ops: garbageCollection: "storage-class" is not allowed; expected storage the GC pod can mount beside the registry/,
@@ -100,7 +117,7 @@ describe('operations options of an environment', () => {
     expect(RESTART_ANNOTATION_IGNORE).toBe('spec[0].template[0].metadata[0].annotations["kubectl.kubernetes.io/restartedAt"]');
     expect(deployment(synth(environment('example-ops')).json).lifecycle).toEqual({ ignore_changes: [RESTART_ANNOTATION_IGNORE] });
     // with an autoscaler the replica count stays ignored too
-    expect(deployment(synth(environment('example-s3', { autoscaling: true })).json).lifecycle.ignore_changes).toEqual(['spec[0].replicas', RESTART_ANNOTATION_IGNORE]);
+    expect(deployment(synth(environment('example-s3', { autoscaling: true })).json).lifecycle.ignore_changes).toEqual([RESTART_ANNOTATION_IGNORE, 'spec[0].replicas']);
   });
 
   test('with the Redis cache the window flushes it: the connection from the cache\'s variables, the password unencoded from its Secret', () => {

@@ -84,7 +84,7 @@ describe('s3-aws (pod identity, Redis over TLS, an autoscaler)', () => {
       min_replicas: '${var.replicas}', max_replicas: '${var.max_replicas}',
       scale_target_ref: { kind: 'Deployment', name: `\${${address(aws, 'kubernetes_deployment_v1', 'registry/deployment')}.metadata[0].name}` },
     });
-    expect(deploymentOf(aws).lifecycle).toEqual({ ignore_changes: ['spec[0].replicas', RESTART_ANNOTATION_IGNORE] });
+    expect(deploymentOf(aws).lifecycle).toEqual({ ignore_changes: [RESTART_ANNOTATION_IGNORE, 'spec[0].replicas'] });
     expect(aws.variable.max_replicas.validation.map((v: any) => v.condition)).toContain('${var.max_replicas >= var.replicas}');
   });
 

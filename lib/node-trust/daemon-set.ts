@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { DaemonSetV1 } from '@cdktf/provider-kubernetes/lib/daemon-set-v1';
 import { DEFAULT_CONTAINERD_HOST_CERTS_DIR, MIRROR_ENV, renderNodeTrustScript } from './script';
 import { seLinuxName } from '../registry/selinux';
@@ -78,6 +79,11 @@ export interface RegistryNodeTrustProps {
     readonly upstreamRegistry: string;
     /** The upstream's URL, containerd's fallback `server` (https://registry-1.docker.io). */
     readonly upstreamUrl: string;
+    /**
+     * base64("user:password") of the cache's pull credential (sensitive): kept in a Secret beside the DaemonSet and
+     * written on the nodes as containerd's `Authorization: Basic` header and a containers-auth.json for CRI-O.
+     */
+    readonly basicAuth: string;
   };
   /**
    * The registries.conf.d directory on the node (only with `mirror`).
@@ -102,6 +108,8 @@ export class RegistryNodeTrust extends Construct {
   public readonly script: string;
   /** Key of the CA in `caConfigMap`. */
   public readonly caKey = 'ca.crt';
+  /** The cache's pull credential beside the DaemonSet (only with `mirror`): a Secret cannot be read across namespaces. */
+  public readonly mirrorCredential?: SecretV1;
 
   constructor(scope: Construct, id: string, props: RegistryNodeTrustProps) {
     super(scope, id);
@@ -146,6 +154,13 @@ export class RegistryNodeTrust extends Construct {
       data: { [this.caKey]: props.caPem },
     });
 
+    if (props.mirror) {
+      this.mirrorCredential = new SecretV1(this, 'mirror-credential', {
+        metadata: { name: `${name}-mirror-credential`, namespace: ns, labels },
+        data: { auth: props.mirror.basicAuth },
+      });
+    }
+
     const hostDir = (volume: string, path: string) => ({ name: volume, hostPath: { path, type: 'DirectoryOrCreate' } });
 
     this.daemonSet = new DaemonSetV1(this, 'daemon-set', {
@@ -156,7 +171,11 @@ export class RegistryNodeTrust extends Construct {
         selector: { matchLabels: selector },
         revisionHistoryLimit: 3,
         template: {
-          metadata: { labels },
+          metadata: {
+            labels,
+            // The script reads the credential from its environment at start: a new one restarts the pods.
+            ...(props.mirror ? { annotations: { 'private-registry-stack/mirror-credential-sha256': Fn.nonsensitive(Fn.sha256(props.mirror.basicAuth)) } } : {}),
+          },
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
@@ -183,6 +202,7 @@ export class RegistryNodeTrust extends Construct {
                     { name: MIRROR_ENV.upstream, value: props.mirror.upstreamRegistry },
                     { name: MIRROR_ENV.upstreamUrl, value: props.mirror.upstreamUrl },
                     { name: MIRROR_ENV.host, value: props.mirror.hostPort },
+                    { name: MIRROR_ENV.auth, valueFrom: { secretKeyRef: { name: this.mirrorCredential!.metadata.name, key: 'auth', optional: false } } },
                   ] : []),
                 ],
                 resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { memory: '32Mi' } },

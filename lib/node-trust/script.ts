@@ -46,7 +46,12 @@ export interface NodeTrustScriptOptions {
 /** The drop-in the script keeps in registries.conf.d (CRI-O reads it on start and on SIGHUP). */
 export const MIRROR_DROP_IN = 'private-registry-mirror.conf';
 /** Environment variables the script reads the cache settings from. */
-export const MIRROR_ENV = { upstream: 'MIRROR_UPSTREAM', upstreamUrl: 'MIRROR_UPSTREAM_URL', host: 'MIRROR_HOST' } as const;
+export const MIRROR_ENV = { upstream: 'MIRROR_UPSTREAM', upstreamUrl: 'MIRROR_UPSTREAM_URL', host: 'MIRROR_HOST', auth: 'MIRROR_AUTH' } as const;
+/**
+ * The cache's credential for CRI-O / podman (containers-auth.json(5)), beside the drop-in in registries.conf.d (only
+ * `*.conf` files there are read as configuration). CRI-O uses it once `global_auth_file` names it (`node_steps`).
+ */
+export const MIRROR_AUTH_FILE = 'private-registry-mirror-auth.json';
 
 export const DEFAULT_CONTAINERD_HOST_CERTS_DIR = '/etc/containerd/certs.d';
 
@@ -101,7 +106,7 @@ export function validateNodeTrustScriptOptions(opts: NodeTrustScriptOptions): vo
  * A containerd `hosts.toml` (its documented format: `server`, then a `[host."<url>"]` table with `capabilities` and
  * `ca`): pulls go to `hostUrl`, trusting `caHostPath`; `server` is the fallback.
  */
-function containerdHostsToml(server: string, hostUrl: string, caHostPath: string): string {
+function containerdHostsToml(server: string, hostUrl: string, caHostPath: string, basicAuth?: string): string {
   return [
     '# Written by the registry node-trust script; rewritten when it differs.',
     `server = "${server}"`,
@@ -109,6 +114,8 @@ function containerdHostsToml(server: string, hostUrl: string, caHostPath: string
     `[host."${hostUrl}"]`,
     '  capabilities = ["pull", "resolve"]',
     `  ca = "${caHostPath}"`,
+    // containerd sends these headers with every request to this host (and pod pull secrets only to the image's host).
+    ...(basicAuth === undefined ? [] : [`  header = { Authorization = "Basic ${basicAuth}" }`]),
     '',
   ].join('\n');
 }
@@ -122,8 +129,13 @@ export function renderContainerdHostsToml(hostPort: string, caHostPath: string):
  * containerd `<certs.d>/<upstream>/hosts.toml` sending pulls of `upstream` to the cache first, the upstream itself
  * (`server`) when the cache fails.
  */
-export function renderContainerdMirrorHostsToml(upstreamUrl: string, mirrorHostPort: string, caHostPath: string): string {
-  return containerdHostsToml(upstreamUrl, `https://${mirrorHostPort}`, caHostPath);
+export function renderContainerdMirrorHostsToml(upstreamUrl: string, mirrorHostPort: string, caHostPath: string, basicAuth: string): string {
+  return containerdHostsToml(upstreamUrl, `https://${mirrorHostPort}`, caHostPath, basicAuth);
+}
+
+/** containers-auth.json(5) with the cache's credential (`basicAuth` = base64("user:password")). */
+export function renderMirrorAuthJson(mirrorHostPort: string, basicAuth: string): string {
+  return `{"auths": {"${mirrorHostPort}": {"auth": "${basicAuth}"}}}\n`;
 }
 
 /**
@@ -181,15 +193,17 @@ CONTAINERS_REGISTRIES_DIR=${shq(opts.mirror.containersRegistriesDir)}
 MIRROR_UPSTREAM=\${${MIRROR_ENV.upstream}:-}
 MIRROR_UPSTREAM_URL=\${${MIRROR_ENV.upstreamUrl}:-}
 MIRROR_HOST=\${${MIRROR_ENV.host}:-}
+MIRROR_AUTH=\${${MIRROR_ENV.auth}:-}
 `;
 }
 
 function mirrorFunctions(opts: NodeTrustScriptOptions): string {
   if (!opts.mirror) return '';
   const toml = printfArgs(
-    renderContainerdMirrorHostsToml('\0url', '\0mirror', '$CONTAINERD_HOST_CERTS_DIR/\0upstream/ca.crt'),
-    { url: '$MIRROR_UPSTREAM_URL', mirror: '$MIRROR_HOST', upstream: '$MIRROR_UPSTREAM' },
+    renderContainerdMirrorHostsToml('\0url', '\0mirror', '$CONTAINERD_HOST_CERTS_DIR/\0upstream/ca.crt', '\0auth'),
+    { url: '$MIRROR_UPSTREAM_URL', mirror: '$MIRROR_HOST', upstream: '$MIRROR_UPSTREAM', auth: '$MIRROR_AUTH' },
   );
+  const authJson = printfArgs(renderMirrorAuthJson('\0mirror', '\0auth'), { mirror: '$MIRROR_HOST', auth: '$MIRROR_AUTH' });
   const conf = printfArgs(renderRegistriesConfMirror('\0upstream', '\0mirror'), { upstream: '$MIRROR_UPSTREAM', mirror: '$MIRROR_HOST' });
   return `
 # the same text as renderContainerdMirrorHostsToml(): the cache first, the upstream as the fallback server
@@ -202,6 +216,12 @@ ${toml}
 mirror_registries_conf() {
   printf '%s\\n' \\
 ${conf}
+}
+
+# the same text as renderMirrorAuthJson()
+mirror_auth_json() {
+  printf '%s\\n' \\
+${authJson}
 }
 
 # valid_registry NAME: a registry as image references name it (DNS name or IPv4, optional :port)
@@ -223,9 +243,15 @@ sync_mirror() {
     https://*) valid_registry "\${MIRROR_UPSTREAM_URL#https://}" || { log "MIRROR_UPSTREAM_URL '$MIRROR_UPSTREAM_URL' is not https://<registry>"; return 1; } ;;
     *) log "MIRROR_UPSTREAM_URL '$MIRROR_UPSTREAM_URL' is not https://<registry>"; return 1 ;;
   esac
+  # base64 of user:password: it goes into a TOML and a JSON string as it is
+  case "$MIRROR_AUTH" in
+    '' | *[!A-Za-z0-9+/=]*) log "MIRROR_AUTH is empty or not base64; nothing written for the cache (it refuses pulls without it)"; return 1 ;;
+  esac
   put_file "$CONTAINERD_CERTS_DIR/$MIRROR_UPSTREAM/ca.crt" cat -- "$CA_PATH" || return 1
-  put_file "$CONTAINERD_CERTS_DIR/$MIRROR_UPSTREAM/hosts.toml" mirror_hosts_toml || return 1
+  # the two files holding the credential are readable by root only (the runtimes run as root)
+  put_private "$CONTAINERD_CERTS_DIR/$MIRROR_UPSTREAM/hosts.toml" mirror_hosts_toml || return 1
   put_file "$CONTAINERS_CERTS_DIR/$MIRROR_HOST/ca.crt" cat -- "$CA_PATH" || return 1
+  put_private "$CONTAINERS_REGISTRIES_DIR/${MIRROR_AUTH_FILE}" mirror_auth_json || return 1
   put_file "$CONTAINERS_REGISTRIES_DIR/${MIRROR_DROP_IN}" mirror_registries_conf || return 1
 }
 `;
@@ -314,11 +340,21 @@ put_file() {
     return 0
   fi
   if [ -e "$dest" ]; then action=updated; else action=created; fi
-  chmod 0644 "$tmp" || return 1
+  chmod "$file_mode" "$tmp" || return 1
   mv -f -- "$tmp" "$dest" || return 1
   tmp=''
   log "$action $dest"
   changes=$((changes + 1))
+}
+
+# put_private DEST COMMAND...: put_file for a file holding a credential (mode 0600; the runtimes run as root)
+file_mode=0644
+put_private() {
+  file_mode=0600
+  put_file "$@"
+  rc=$?
+  file_mode=0644
+  return $rc
 }
 
 sync_once() {

@@ -8,6 +8,7 @@ import {
   type DeploymentV1SpecTemplateSpecContainerEnvFrom,
 } from '@cdktf/provider-kubernetes/lib/deployment-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
+import type { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import type { RegistryAuth } from '../auth';
 import type { RegistryTls } from '../tls';
 import type { PodAdditions, StorageBinding, RolloutStrategy } from '../storage';
@@ -81,6 +82,18 @@ export interface RegistryServerProps {
    * @default - none
    */
   readonly envFrom?: DeploymentV1SpecTemplateSpecContainerEnvFrom[];
+  /**
+   * The htpasswd file this server checks, when it is not the registry's users (the pull-through cache's machine
+   * user).
+   * @default - `auth.htpasswdSecret` (the registry's users)
+   */
+  readonly htpasswd?: { readonly secret: SecretV1; readonly key: string };
+  /**
+   * More values the registry reads only at start (credentials in `extraEnv` secrets): their content hash rolls the
+   * pod when one changes.
+   * @default - none beyond the storage's and the cache's
+   */
+  readonly restartOnChange?: string[];
 }
 
 /** The registry itself: its config, the Deployment that runs it and the Service in front of it. */
@@ -109,15 +122,16 @@ export class RegistryServer extends Construct {
     const labels = workloadLabels(props.name, 'registry');
     const metadata = { name: props.name, namespace: props.namespace, labels };
     const { tls, auth } = props;
+    const htpasswd = props.htpasswd ?? { secret: auth.htpasswdSecret, key: auth.htpasswdKey };
     // The pod rolls when TLS material, users or the http secret change: a hash of the secrets' CONTENT, known at
     // plan time, so the change reaches the pod in the same apply. (resource_version is computed after the apply
     // and the provider does not mark it unknown on update: an annotation built from it rolled the pod one apply
     // late.) The hash reveals nothing of the secrets, so it is declassified for the plan output.
-    const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.secret.data, auth.htpasswdSecret.data, auth.httpSecret.data])));
+    const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.secret.data, htpasswd.secret.data, auth.httpSecret.data])));
     const additions = [props.storage, ...(props.cache ? [props.cache] : [])];
     // Credentials the registry reads only at start: a content hash, salted with the http secret so that a weak
     // password cannot be brute-forced from the annotation (and shown in plans: the hash reveals nothing).
-    const restartOn = additions.flatMap((a) => a.restartOnChange ?? []);
+    const restartOn = [...additions.flatMap((a) => a.restartOnChange ?? []), ...(props.restartOnChange ?? [])];
     const credentialsHash: Record<string, string> = restartOn.length === 0
       ? {}
       : { 'private-registry-stack/credentials-sha256': Token.asString(Fn.nonsensitive(Fn.sha256(Fn.join('\n', [auth.httpSecretValue, ...restartOn])))) };
@@ -140,11 +154,12 @@ export class RegistryServer extends Construct {
       waitForRollout: true,
       lifecycle: {
         ignoreChanges: [
-          ...(props.autoscaled ? ['spec[0].replicas'] : []),
-          // `kubectl rollout restart` (the GC window, an operator) sets it; provider 2.38.0 reports it as drift
-          // (structures_deployment.go flattens the template's metadata without removeInternalKeys; issue #2411),
-          // and the next apply would remove it and restart the registry.
+          // `kubectl rollout restart` (and the GC window) stamps this annotation; provider 2.38.0 reads it back into
+          // state (structures_deployment.go keeps it, upstream issue #2411) and the next apply would strip it and
+          // restart the registry once more.
           RESTART_ANNOTATION_IGNORE,
+          // the autoscaler owns the replica count
+          ...(props.autoscaled ? ['spec[0].replicas'] : []),
         ],
       },
       spec: {
@@ -228,10 +243,10 @@ export class RegistryServer extends Construct {
               ...(authenticated ? [{
                 name: 'auth',
                 secret: {
-                  secretName: auth.htpasswdSecret.metadata.name,
+                  secretName: htpasswd.secret.metadata.name,
                   optional: false,
                   defaultMode: '0440',
-                  items: [{ key: auth.htpasswdKey, path: 'htpasswd' }],
+                  items: [{ key: htpasswd.key, path: 'htpasswd' }],
                 },
               }] : []),
               ...additions.flatMap((a) => a.volumes),
