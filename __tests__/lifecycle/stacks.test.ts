@@ -59,7 +59,7 @@ function after<T>(name: string, steps: (stack: TerraformStack) => Promise<T>): P
 const devJson = synthesized('dev');
 const deploymentAddress = address(devJson, 'kubernetes_deployment_v1', 'registry/deployment');
 const alicePassword = `${address(devJson, 'random_password', 'auth/user-passwords')}["alice"]`;
-let devDayTwo: Promise<{ rotation: any; restarted: any }>;
+let devDayTwo: Promise<{ rotation: any; restarted: any; edited: any }>;
 
 async function rotateAndRestart(stack: TerraformStack) {
   // docs/operations.md, rotate a password: replace the user's random_password
@@ -67,14 +67,16 @@ async function rotateAndRestart(stack: TerraformStack) {
   // the annotation a rollout restart writes, as provider 2.38.0 reads it back (upstream #2411)
   const state = await stack.state();
   const id = state.values.root_module.resources.find((r: any) => r.address === deploymentAddress).values.id;
-  await stack.setDrift({
-    kubernetes_deployment_v1: {
-      [id]: { spec: [{ template: [{ metadata: [{ annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-12-06T03:00:00Z' } }] }] }] },
-    },
+  const annotate = (key: string) => ({
+    kubernetes_deployment_v1: { [id]: { spec: [{ template: [{ metadata: [{ annotations: { [key]: '2026-12-06T03:00:12Z' } }] }] }] } },
   });
+  await stack.setDrift(annotate('kubectl.kubernetes.io/restartedAt'));
   const restarted = await stack.plan();
+  // any other annotation set by hand is still Terraform's to put back
+  await stack.setDrift(annotate('example.com/edited-by-hand'));
+  const edited = await stack.plan();
   await stack.setDrift(undefined);
-  return { rotation, restarted };
+  return { rotation, restarted, edited };
 }
 
 // ---- day 2 on prod (host-path storage, adopted ingress-nginx, preventDestroy): changes of setting ----------------
@@ -159,9 +161,10 @@ describe('day 2 on registry-dev', () => {
   }, TIMEOUT);
 
   test('a rollout restart (restartedAt on the pod template) is not undone by the next plan', async () => {
-    const { restarted } = await devDayTwo;
+    const { restarted, edited } = await devDayTwo;
     // an update here would strip the annotation and restart the registry once more
     expect(summary(restarted)).toEqual([]);
+    expect(summary(edited)).toEqual([`${deploymentAddress}: update`]);
   }, TIMEOUT);
 });
 
