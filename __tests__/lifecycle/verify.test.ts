@@ -24,22 +24,19 @@ beforeAll(async () => {
 afterAll(() => removeDirectoryAsync(dir));
 
 test('plans the stack with the tfvars, and fails on a misspelt variable name and on a refused value, naming each', async () => {
-  // GIVEN a tfvars file with a good value, a misspelt name and a value the rules refuse
-  const file = join(dir, 'dev.tfvars');
-  await writeFile(file, 'registry_users = ["alice"]\nregistry_domain = ["registry.example.com"]\nreplicas = 0\n');
-  const good = join(dir, 'good.tfvars');
-  await writeFile(good, 'registry_users = ["alice"]\n');
-  // WHEN verify runs on each
-  const [bad, ok] = await Promise.all([verify(`--var-file=${file}`, 'registry-dev'), verify(`--var-file=${good}`, 'registry-dev')]);
-  // THEN the good one plans, the bad one fails saying which variable and why
-  expect(ok).toMatchObject({ code: 0 });
-  expect(ok.stdout).toMatch(/^registry-dev: plan OK \(\d+ to add, 0 to change, 0 to destroy/m);
-  expect(bad.code).toBe(1);
-  expect(bad.stdout).toContain('replicas: 0 is not allowed');
-  // Terraform only warns about the misspelt name: verify reads the warning; with the plan failing on replicas,
-  // the same file without that line shows it.
-  await writeFile(file, 'registry_domain = ["registry.example.com"]\n');
-  const misspelt = await verify(`--var-file=${file}`, 'registry-dev');
-  expect(misspelt.code).toBe(1);
+  // GIVEN one tfvars file with a misspelt name, one with a value the rules refuse
+  const misspeltFile = join(dir, 'misspelt.tfvars');
+  await writeFile(misspeltFile, 'registry_users = ["alice"]\nregistry_domain = ["registry.example.com"]\n');
+  const refusedFile = join(dir, 'refused.tfvars');
+  await writeFile(refusedFile, 'replicas = 0\n');
+  // WHEN verify runs with each
+  const [misspelt, refused] = await Promise.all([verify(`--var-file=${misspeltFile}`, 'registry-dev'), verify(`--var-file=${refusedFile}`, 'registry-dev')]);
+  // THEN the stack plans, but the misspelt name fails the run (Terraform only warns, and the default applies)
+  expect(misspelt.stdout).toMatch(/^registry-dev: plan OK \(\d+ to add, 0 to change, 0 to destroy/m);
   expect(misspelt.stdout).toContain('the tfvars set "registry_domain", which no stack declares');
+  expect(misspelt.code).toBe(1);
+  // AND the refused value fails with the rule's own words
+  expect(refused.stdout).toContain('registry-dev: FAILED');
+  expect(refused.stdout).toContain('replicas: 0 is not allowed');
+  expect(refused.code).toBe(1);
 }, 180_000);
