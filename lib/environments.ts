@@ -270,7 +270,7 @@ export function validateEnvironment(env: EnvironmentSettings): void {
   if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
     throw new Error(`environment ${env.name}: nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.`);
   }
-  if (env.garbageCollection !== undefined) validateGarbageCollection(check, env.garbageCollection, env.storage);
+  if (env.garbageCollection !== undefined) validateGarbageCollection(check, env.garbageCollection, env.storage, env.redis);
   if (env.mirror !== undefined) validateMirror(check, env.mirror, env.exposure);
   if (env.monitoring !== undefined) validateMonitoring(check, env.monitoring);
   for (const name of Object.keys(env.variables ?? {})) {

@@ -122,7 +122,7 @@ export class RegistryStack extends TerraformStack {
     };
     if (env.redis) this.redis = RegistryRedisCache.attach(podContext, env.redis);
     // GC in a read-only window: the registry reads its switch.
-    if (env.garbageCollection) this.garbageCollection = RegistryGarbageCollection.attach(podContext, env.garbageCollection);
+    if (env.garbageCollection) this.garbageCollection = RegistryGarbageCollection.attach(podContext, env.garbageCollection, this.redis);
     this.server = pod.builtAs(new RegistryServer(this, 'registry', {
       namespace: ns,
       name: appName,

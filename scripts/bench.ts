@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: synth, test-suite, registry data-path (filesystem and S3) and registry-check start-up timings
  * measured in one run on this machine, printed as one table and written with the machine's description to BENCHMARKS.md.
- *   --sections synth,floor,tests,data,s3,check   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
+ *   --sections synth,floor,tests,terraform,data,s3,check   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
  *   --no-write                           print only, leave BENCHMARKS.md alone
  * Every process it starts is stopped by PID and every temp dir removed, also on failure or Ctrl-C.
  */
@@ -16,6 +16,7 @@ import { DataRow, LAYER_MIB, measureDataPath } from './bench/data-path';
 import { hasGnuTime, loadAverage, runMany, Sample, stats, stopCurrentChild } from './bench/measure';
 import { writeTemplateCopy } from './bench/template-baseline';
 import { measureS3Path, S3_PULL_REDIRECT, S3_PULL_STREAMED } from './bench/s3-path';
+import { measureTerraform } from './bench/terraform-lifecycle';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -176,7 +177,7 @@ async function measureSynth(cleanup: Cleanup, runs: number, rows: Row[], log: (l
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sections: { type: 'string', default: 'synth,floor,tests,data,s3,check' },
+      sections: { type: 'string', default: 'synth,floor,tests,terraform,data,s3,check' },
       runs: { type: 'string', default: '5' },
       'suite-runs': { type: 'string', default: '3' },
       'no-write': { type: 'boolean', default: false },
@@ -216,6 +217,10 @@ async function main(): Promise<void> {
       log(`  ${UNIT} done`);
       rows.push({ group: 'tests', name: SUITE, samples: await runMany(suiteRuns, 'npm', ['test'], { cwd: ROOT }) });
       log(`  ${SUITE} done`);
+    }
+    if (sections.has('terraform')) {
+      log('bench: terraform on the stand-in providers');
+      rows.push(...(await measureTerraform(cleanup, runs, log)).map((r) => ({ group: 'terraform', ...r })));
     }
     if (sections.has('data')) {
       log('bench: data path');
@@ -258,7 +263,7 @@ Measured by \`npm run bench\` (\`scripts/bench.ts\`) on ${date.toISOString().sli
 the same machine. Reproduce with:
 
 \`\`\`console
-npm ci && npm run bench    # ~6 min on 2 cores; options after --: --sections synth,floor,tests,data,s3,check --runs N --suite-runs N --no-write
+npm ci && npm run bench    # ~8 min on 2 cores; options after --: --sections synth,floor,tests,terraform,data,s3,check --runs N --suite-runs N --no-write
 \`\`\`
 
 It needs what the tests need (\`.ci/run\` installs it: docker-registry, nginx with the stream module, skopeo,

@@ -1,5 +1,5 @@
 // `npm run schemas`: writes harness/providers/schemas/<provider>.json from the pinned @cdktf/provider-* bindings,
-// the schemas the stand-in providers serve (__tests__/providers/schemas.test.ts fails when they are stale).
+// the schemas the stand-in providers serve (__tests__/providers/schemas.spec.ts fails when they are stale).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROVIDERS, SCHEMA_DIR, schemaFromBindings, schemaStamp, type ProviderName } from '../harness/providers/schema-source';

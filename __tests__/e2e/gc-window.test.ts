@@ -11,10 +11,11 @@ import { spawn } from 'node:child_process';
 import { pullImage, pullManifest, pushBlob, pushImage, pushManifest } from '../../lib/check/blobs';
 import { RegistryClient } from '../../lib/check/client';
 import { Descriptor, imageConfig, imageManifest, MEDIA_TYPES, probeLayer, sha256Digest } from '../../lib/check/oci';
-import { READ_ONLY_ENV, READ_ONLY_VALUE } from '../../lib/operations/gc-script';
-import { byPath, environment, referencedAddress, resourceAt, resourcesOf, synth, templateLiteral, type Synthesized } from '../../harness/synth';
-import { skopeoCopy, startRegistry, tempDir, useCleanup, freePort, type RegistryProcess, type Cleanup } from '../../harness/programs';
+import { READ_ONLY_ENV, READ_ONLY_VALUE, renderGcScript, WINDOW_OWNER_KEY } from '../../lib/operations/gc-script';
+import { byPath, environment, referencedAddress, resourceAt, resourcesOf, synth, type Synthesized } from '../../harness/synth';
+import { skopeoCopy, startRedis, startRegistry, tempDir, useCleanup, freePort, type RedisProcess, type RegistryProcess, type Cleanup } from '../../harness/programs';
 import { startGcCluster, type GcCluster } from '../../harness/programs/gc-cluster';
+import { templateLiteral } from '../../harness/json';
 import { prepareLocalPod, registryWorkload } from '../../harness/programs/pod';
 import { stackSecrets } from '../../harness/programs/stack-registry';
 
@@ -26,6 +27,7 @@ function resolver(json: Synthesized) {
     value
       .replace(/\$\{format\("%s-([a-z]+)", var\.([a-z_]+)\)\}/g, (_, suffix: string, v: string) => `${json.variable[v].default}-${suffix}`)
       .replace(/\$\{var\.([a-z_]+)\}/g, (_, v: string) => String(json.variable[v].default))
+      .replace(/\$\{join\(" ", var\.([a-z_]+)\)\}/g, (_, v: string) => (json.variable[v].default as string[]).join(' '))
       .replace(/\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.metadata\[0\]\.name\}/g, (m: string) => resolve(resourceAt(json, referencedAddress(m)).metadata.name));
   return resolve;
 }
@@ -39,14 +41,21 @@ function blobFile(root: string, digest: string): string {
 function gcPod(json: Synthesized) {
   const [cronJob] = resourcesOf(json, 'kubernetes_cron_job_v1');
   const pod = cronJob.spec.job_template.spec.template.spec;
-  return { cronJob, pod, container: pod.container[0], role: resourcesOf(json, 'kubernetes_role_v1')[0] };
+  // the script as the pod gets it: Terraform turns the escaped literal ($${ -> ${) back into the text
+  const container = { ...pod.container[0], command: pod.container[0].command.map(templateLiteral) };
+  return { cronJob, pod, container, role: resourcesOf(json, 'kubernetes_role_v1')[0] };
 }
 
 interface Window {
   status: number | null;
   output: string;
   ms: number;
+  /** The window's POD_NAME. */
+  pod: string;
 }
+
+/** Each window's pod name, as a Job's pods get one. */
+let windowCount = 0;
 
 describe('GC window of registry-example-ops on the real registry', () => {
   const cleanup = useCleanup();
@@ -75,13 +84,27 @@ describe('GC window of registry-example-ops on the real registry', () => {
    * Runs the CronJob's script with the CronJob's environment (resolved), `registry` and `kubectl` on PATH, and the
    * registry pod's REGISTRY_* overrides (local paths). `onOutput` sees the output as it comes.
    */
-  function runWindow(script: string, extraEnv: Record<string, string> = {}, onOutput?: (output: string, pid: number) => void): Promise<Window> {
+  function runWindow(
+    script: string,
+    extraEnv: Record<string, string> = {},
+    onOutput?: (output: string, pid: number) => void,
+    of: Synthesized = json,
+  ): Promise<Window> {
     const started = Date.now();
-    const env: Record<string, string> = { PATH: `${cluster.binDir}:${registryBinDir}:/usr/bin:/bin`, ...cluster.urlEnv };
-    for (const entry of gcPod(json).container.env) if (entry.name !== 'PATH') env[entry.name] = resolve(entry.value);
+    const env: Record<string, string> = { PATH: `${cluster.binDir}:${registryBinDir}:${toolsDir}:/usr/bin:/bin`, ...cluster.urlEnv };
+    for (const entry of gcPod(of).container.env) {
+      if (entry.name === 'PATH' || entry.name === 'POD_NAME') continue;
+      // the Redis password comes from the cache's Secret: the test's Redis has its own
+      env[entry.name] = entry.value_from?.secret_key_ref ? redis.password! : (of === json ? resolve : resolver(of))(entry.value);
+    }
+    const podName = `registry-gc-${++windowCount}`;
     return new Promise((done) => {
-      // the script as Terraform hands it to the cluster (cdk.tf.json escapes its shell `${`)
-      const child = spawn('sh', ['-c', templateLiteral(script), 'registry-gc'], { env: { ...env, ...pod.env, ...extraEnv, CONFIG_PATH: pod.configPath } });
+      // its own process group: a test can kill the whole pod (trap, collector and all) at once
+      const child = spawn(path.join(toolsDir, 'sh'), ['-c', script, 'registry-gc'], {
+        detached: true,
+        env: { ...env, ...pod.env, POD_NAME: podName, ...extraEnv, CONFIG_PATH: pod.configPath },
+      });
+      cluster.windowPods.set(podName, 'Running');
       let output = '';
       const add = (c: Buffer) => {
         output += c;
@@ -89,13 +112,21 @@ describe('GC window of registry-example-ops on the real registry', () => {
       };
       child.stdout.on('data', add);
       child.stderr.on('data', add);
-      child.on('close', (status) => done({ status, output, ms: Date.now() - started }));
+      child.on('close', (status) => {
+        cluster.windowPods.set(podName, status === 0 ? 'Succeeded' : 'Failed');
+        done({ status, output, ms: Date.now() - started, pod: podName });
+      });
     });
   }
 
   let pod: Awaited<ReturnType<typeof prepareLocalPod>>;
   let port: number;
   let caPem: string;
+  let redis: RedisProcess;
+  /** registry-example-ops with the Redis cache: its CronJob flushes it. */
+  let jsonRedis: Synthesized;
+  /** Holds `nc` (busybox's, as in the registry image). */
+  let toolsDir: string;
 
   beforeAll(async () => {
     // GIVEN registry-example-ops without its cache (one registry Deployment), synthesized
@@ -103,6 +134,15 @@ describe('GC window of registry-example-ops on the real registry', () => {
     resolve = resolver(json);
     dir = await tempDir(cleanup, 'gc-window-');
     port = await freePort();
+    // The cache the registry uses (2.8 spelling, as the S3 test's stand-in): a password with a '#'.
+    redis = await startRedis(cleanup, path.join(dir, 'redis'), { password: 'gc#cache-password' });
+    jsonRedis = synth(environment('example-ops', { mirror: undefined, redis: { tls: false }, variables: { redis_addresses: [redis.address] } })).json;
+    // The registry image is Alpine: /bin/sh and the tools the script uses are busybox's, as here.
+    toolsDir = path.join(dir, 'tools');
+    await fs.mkdir(toolsDir);
+    for (const tool of ['sh', 'nc', 'sed', 'grep', 'sort', 'wc', 'tr', 'mkfifo', 'mktemp', 'date', 'sleep', 'cat', 'rm', 'head', 'kill']) {
+      await fs.symlink('/bin/busybox', path.join(toolsDir, tool));
+    }
     // A user at bcrypt cost 4: 2.8.2 checks every request's password under one lock (~65 ms each at the stack's 10).
     const secrets = await stackSecrets(json, path.join(dir, 'tls'), { user: 'gc-test', password: 'gc-test-password', cost: 4 });
     caPem = secrets.tls.caPem;
@@ -113,7 +153,11 @@ describe('GC window of registry-example-ops on the real registry', () => {
     await fs.symlink('/usr/bin/docker-registry', path.join(registryBinDir, 'registry'));
     const maintenance = byPath(json, 'kubernetes_config_map_v1', 'garbage-collection/maintenance');
     const start = async (env: Record<string, string>) => {
-      registry = await startRegistry(cleanup, { dir, config: registryWorkload(json).configYaml, configPath: pod.configPath, port, caPem, env: { ...pod.env, ...env } });
+      registry = await startRegistry(cleanup, { dir, config: registryWorkload(json).configYaml, configPath: pod.configPath, port, caPem, env: {
+        ...pod.env,
+        REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR: 'redis', REGISTRY_REDIS_ADDR: redis.address, REGISTRY_REDIS_PASSWORD: redis.password!,
+        ...env,
+      } });
     };
     cluster = await startGcCluster(cleanup as Cleanup, dir, {
       namespace: resolve('${var.namespace}'),
@@ -204,7 +248,17 @@ describe('GC window of registry-example-ops on the real registry', () => {
     const m = imageManifest(c, [l]);
     untagged = { digest: await pushManifest(client, 'gc/untagged', sha256Digest(m), m), size: m.length, blobs: [c.digest, l.digest] };
     deleted = await pushLayers('gc/deleted', 'v1', [probeLayer()]);
+    // Every blob looked up once: Redis holds its descriptor (another application's key shares the database).
+    const headBlob = async (repo: string, digest: string) => {
+      const res = await client.request('HEAD', `/v2/${repo}/blobs/${digest}`);
+      await res.drain();
+      return res.status;
+    };
+    for (const d of deleted.blobs) expect(await headBlob('gc/deleted', d)).toBe(200);
+    for (const d of a.blobs) expect(await headBlob('gc/a', d)).toBe(200);
+    await redis.command('SET', 'another-app:key', 'kept');
     await (await client.expect('DELETE', `/v2/gc/deleted/manifests/${deleted.digest}`, [202])).drain();
+    expect(await redis.command('EXISTS', ...deleted.blobs.map((d) => `blobs::${d}`))).toBe(deleted.blobs.length);
 
     // WHILE the window is open: a push is refused with a clear error, a pull works, by skopeo and the OCI client
     const seen: Record<string, unknown> = {};
@@ -218,7 +272,8 @@ describe('GC window of registry-example-ops on the real registry', () => {
       seen.pull = (await pullImage(client, 'gc/a', 'v1', a.digest)).digest;
       seen.index = await pullIndex();
     };
-    const window = await runWindow(byPath(json, 'kubernetes_cron_job_v1', 'garbage-collection/cron-job').spec.job_template.spec.template.spec.container[0].command[2]);
+    // (the stack with the Redis cache: its CronJob flushes the cache after GC)
+    const window = await runWindow(gcPod(jsonRedis).container.command[2], {}, undefined, jsonRedis);
     duringWindow = undefined;
     // later windows: restarts answered when done (this one waited through a terminating and an unready pod)
     cluster.restartBeforeAnswer = true;
@@ -233,7 +288,7 @@ describe('GC window of registry-example-ops on the real registry', () => {
     expect(seen.index).toBe(index.digest);
     // the push refused during the window is not there afterwards either (never a success later lost)
     await expect(pullManifest(client, 'gc/during', 'v1')).rejects.toMatchObject({ status: 404 });
-    expect(window.output).toMatch(/registry is read-only \(pushes refused, pulls served\): registry garbage-collect \//);
+    expect(window.output).toMatch(/registry is read-only \(pushes refused; pulls served between the restarts\): registry garbage-collect \//);
     expect(window.output).toContain('registry is read-write again');
     expect(cluster.configMap[READ_ONLY_ENV]).toBe(READ_ONLY_VALUE.off);
     expect(cluster.restarts.map((r) => r.token)).toEqual([expect.stringMatching(/^gc-\d{8}T\d{6}Z-read-only$/), expect.stringMatching(/^gc-\d{8}T\d{6}Z-read-write$/)]);
@@ -245,6 +300,12 @@ describe('GC window of registry-example-ops on the real registry', () => {
 
     // THEN the deleted image's blobs are gone from disk, everything tagged (and the untagged manifest) stays
     expect(onDisk([deleted.digest, ...deleted.blobs])).toEqual([]);
+    // AND the cache no longer answers for them (only their keys went: the kept blobs' and the other app's stay)
+    expect(window.output).toMatch(/redis: flushed the cache entries of \d+ deleted blobs/);
+    for (const d of deleted.blobs) expect(await headBlob('gc/deleted', d)).toBe(404);
+    expect(await redis.command('EXISTS', ...deleted.blobs.map((d) => `blobs::${d}`))).toBe(0);
+    expect(await redis.command('EXISTS', ...a.blobs.map((d) => `blobs::${d}`))).toBe(a.blobs.length);
+    expect(await redis.command('GET', 'another-app:key')).toBe('kept');
     const kept = [a.digest, ...a.blobs, b.digest, ...b.blobs, index.digest, ...platforms.flatMap((p) => [p.digest, ...p.blobs]), untagged.digest, ...untagged.blobs];
     expect(onDisk(kept)).toEqual(kept);
     await pullEverythingTagged();
@@ -287,7 +348,7 @@ describe('GC window of registry-example-ops on the real registry', () => {
     await fs.writeFile(path.join(slow, 'registry'), '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
     const script = gcPod(json).container.command[2];
     let signalled = false;
-    const window = await runWindow(script, { PATH: `${cluster.binDir}:${slow}:/usr/bin:/bin` }, (output, pid) => {
+    const window = await runWindow(script, { PATH: `${cluster.binDir}:${slow}:${toolsDir}:/usr/bin:/bin` }, (output, pid) => {
       if (!signalled && output.includes('registry is read-only')) {
         signalled = true;
         // the kubelet's TERM to the container's process when the Job's deadline passes
@@ -299,6 +360,117 @@ describe('GC window of registry-example-ops on the real registry', () => {
     expect(window.output).toContain('registry is read-write again');
     expect(window.status).toBe(143);
     expect(cluster.configMap[READ_ONLY_ENV]).toBe(READ_ONLY_VALUE.off);
+    await pullEverythingTagged();
+  }, 60_000);
+
+  /** A collector that takes its time (a long sleep standing in for a large registry). */
+  async function slowCollector(seconds: number): Promise<string> {
+    const slow = path.join(dir, `slow-bin-${seconds}`);
+    await fs.mkdir(slow, { recursive: true });
+    await fs.writeFile(path.join(slow, 'registry'), `#!/bin/sh\nexec sleep ${seconds}\n`, { mode: 0o755 });
+    return `${cluster.binDir}:${slow}:${toolsDir}:/usr/bin:/bin`;
+  }
+  const owner = () => cluster.configMap[WINDOW_OWNER_KEY];
+
+  test('two windows started together: one takes the lock, the other gets the 409, sees the owner and refuses; the registry stays read-only until the owner is done', async () => {
+    const script = gcPod(json).container.command[2];
+    const conflicts = cluster.conflicts.length;
+    const restarts = cluster.restarts.length;
+    // both read the same resourceVersion, both try to write it: the API server lets one through
+    cluster.readBarrier = 2;
+    const seen: Record<string, unknown> = {};
+    let windows: Promise<Window>[] = [];
+    duringWindow = async () => {
+      duringWindow = undefined;
+      // the winner is about to collect: the loser has given up by now, and left the switch alone
+      const loser = await Promise.race(windows);
+      seen.loser = loser;
+      seen.setting = cluster.configMap[READ_ONLY_ENV];
+      seen.owner = owner();
+      seen.push = await pushImage(client, 'gc/during-two', 'v1').then(() => 'pushed', (e: Error) => e.message);
+    };
+    try {
+      windows = [runWindow(script), runWindow(script)];
+      const [x, y] = await Promise.all(windows);
+      const loser = seen.loser as Window;
+      const winner = loser === x ? y : x;
+
+      expect({ status: loser.status, output: loser.output }).toMatchObject({ status: 1 });
+      expect(loser.output).toContain(`another window is open (${winner.pod} until `);
+      expect(loser.output).toContain('nothing collected');
+      expect(cluster.conflicts.length).toBe(conflicts + 1);
+      expect({ status: winner.status, output: winner.output }).toMatchObject({ status: 0 });
+      expect(seen.setting).toBe(READ_ONLY_VALUE.on);
+      expect(seen.owner).toMatch(new RegExp(`^${winner.pod} until \\d+$`));
+      expect(seen.push).toMatch(/HTTP 405/);
+      // two restarts, both the winner's; then read-write and nobody's
+      expect(cluster.restarts.slice(restarts).map((r) => r.token)).toEqual([expect.stringMatching(/-read-only$/), expect.stringMatching(/-read-write$/)]);
+      expect([cluster.configMap[READ_ONLY_ENV], owner()]).toEqual([READ_ONLY_VALUE.off, '']);
+      await pullEverythingTagged();
+    } finally {
+      cluster.readBarrier = 0;
+      duringWindow = undefined;
+    }
+  }, 60_000);
+
+  test('a window that no longer owns the switch (another took it over) leaves it as it is when it ends', async () => {
+    const other = `registry-gc-other until ${Math.floor(Date.now() / 1000) + 3600}`;
+    const window = await runWindow(gcPod(json).container.command[2], { PATH: await slowCollector(1) }, (output) => {
+      if (output.includes('registry is read-only') && owner() !== other) {
+        // what a window that found this one dead writes (one conditional write: a new resourceVersion)
+        Object.assign(cluster.configMap, { [WINDOW_OWNER_KEY]: other });
+        cluster.resourceVersion += 1;
+      }
+    });
+    try {
+      expect({ status: window.status, output: window.output }).toMatchObject({ status: 0 });
+      expect(window.output).toContain(`the window now belongs to ${other}: leaving the switch as it is`);
+      expect([cluster.configMap[READ_ONLY_ENV], owner()]).toEqual([READ_ONLY_VALUE.on, other]);
+    } finally {
+      Object.assign(cluster.configMap, { [READ_ONLY_ENV]: READ_ONLY_VALUE.off, [WINDOW_OWNER_KEY]: '' });
+      cluster.resourceVersion += 1;
+      await cluster.restartRegistry('test-clean-up');
+    }
+  }, 60_000);
+
+  test('an evicted (Failed) registry pod left in the list does not block the window', async () => {
+    cluster.pods.push({ token: 'evicted', deleting: false, ready: false, phase: 'Failed', name: 'registry-evicted' });
+    try {
+      // the CronJob's script with a 10 s restart wait (a blocked window fails after it)
+      const window = await runWindow(renderGcScript({ rolloutTimeoutSeconds: 10 }));
+      expect({ status: window.status, output: window.output }).toMatchObject({ status: 0 });
+      expect(window.output).toContain('registry is read-write again');
+      // still listed (nobody deleted it), never counted
+      expect(cluster.pods.filter((p) => p.phase === 'Failed')).toHaveLength(1);
+    } finally {
+      cluster.pods = cluster.pods.filter((p) => p.phase !== 'Failed');
+    }
+  }, 60_000);
+
+  test('a window killed with its trap (an OOM kill takes the whole container) stays visible as open; the next window reopens the registry first', async () => {
+    const restarts = cluster.restarts.length;
+    const killed = await runWindow(gcPod(json).container.command[2], { PATH: await slowCollector(30) }, (output, pid) => {
+      // SIGKILL to the whole process group: no trap runs
+      if (output.includes('registry is read-only')) process.kill(-pid, 'SIGKILL');
+    });
+    expect(killed.status).toBeNull();
+    expect(cluster.configMap[READ_ONLY_ENV]).toBe(READ_ONLY_VALUE.on);
+    // what `kubectl -n registry get configmap registry-maintenance` shows: the window, its pod and its end
+    expect(owner()).toMatch(new RegExp(`^${killed.pod} until \\d+$`));
+    await expect(pushImage(client, 'gc/while-left-open', 'v1')).rejects.toThrow(/HTTP 405/);
+
+    const next = await runWindow(gcPod(json).container.command[2]);
+
+    expect({ status: next.status, output: next.output }).toMatchObject({ status: 0 });
+    expect(next.output).toContain(`the window of ${killed.pod} until `);
+    expect(next.output).toMatch(/was left open \(its pod is gone or its time is over\): reopening the registry first/);
+    expect(next.output).toMatch(new RegExp(`registry is read-write again \\(left open by ${killed.pod} until \\d+\\)`));
+    expect(cluster.restarts.slice(restarts).map((r) => r.token)).toEqual([
+      expect.stringMatching(/-read-only$/), expect.stringMatching(/-reopened$/), expect.stringMatching(/-read-only$/), expect.stringMatching(/-read-write$/),
+    ]);
+    expect([cluster.configMap[READ_ONLY_ENV], owner()]).toEqual([READ_ONLY_VALUE.off, '']);
+    const pushed = await pushImage(client, 'gc/after-left-open', 'v1');
+    tagged.set('gc/after-left-open:v1', pushed.manifestDigest);
     await pullEverythingTagged();
   }, 60_000);
 

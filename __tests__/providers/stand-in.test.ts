@@ -1,7 +1,8 @@
 /**
  * The stand-in providers (harness/providers) under the real terraform: init, plan, apply, a no-change plan and
- * destroy per provider, with what the lifecycle tests rely on (real certificates and bcrypt hashes, import of an
- * adopted helm release, injected drift, sensitivity enforced by terraform).
+ * destroy per provider, with what the lifecycle tests rely on (real certificates and bcrypt hashes, sensitivity
+ * enforced by terraform). Kubernetes and helm (injected drift, import of an adopted release) are exercised on the
+ * shipped stacks themselves: __tests__/lifecycle/stacks.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -96,52 +97,6 @@ describe('stand-in providers', () => {
     const rotated = await s.plan('-var', 'rotation=2');
     expect(changes(rotated).map((c: any) => c.change.actions)).toEqual([['delete', 'create']]);
     await s.destroy();
-  }, 90_000);
-
-  test.concurrent('kubernetes: ids and metadata filled on apply, injected drift shows as a change', async () => {
-    const driftFile = join(tmpdir(), `stand-in-drift-${process.pid}-${Date.now()}.json`);
-    const [s] = await stack(['kubernetes'], {
-      provider: { kubernetes: {} },
-      resource: {
-        kubernetes_namespace_v1: { registry: { metadata: [{ name: 'registry' }] } },
-        kubernetes_config_map_v1: { config: { metadata: [{ name: 'registry-config', namespace: '${kubernetes_namespace_v1.registry.metadata[0].name}' }], data: { 'config.yml': 'version: 0.1' } } },
-      },
-      output: { uid: { value: '${kubernetes_config_map_v1.config.metadata[0].uid}' } },
-    }, { STANDIN_DRIFT_FILE: driftFile });
-    await s.init();
-    await s.apply();
-    const config = (await s.state()).values.root_module.resources.find((r: any) => r.type === 'kubernetes_config_map_v1').values;
-    expect(config.id).toBe('registry/registry-config');
-    expect(config.metadata[0].uid).toMatch(/^[0-9a-f-]{36}$/);
-    expect(changes(await s.plan())).toEqual([]);
-    await writeFile(driftFile, JSON.stringify({ kubernetes_config_map_v1: { 'registry/registry-config': { data: { 'config.yml': 'edited by hand' } } } }));
-    const drifted = await s.plan();
-    expect(changes(drifted).map((c: any) => [c.address, c.change.actions])).toEqual([['kubernetes_config_map_v1.config', ['update']]]);
-    await writeFile(driftFile, '{}');
-    await s.destroy();
-    await rm(driftFile, { force: true });
-  }, 90_000);
-
-  test.concurrent('helm: an adopted release is imported from "<namespace>/<name>"', async () => {
-    const [s] = await stack(['helm'], {
-      provider: { helm: { kubernetes: { config_path: '~/.kube/config' } } },
-      import: [{ to: 'helm_release.ingress', id: 'ingress-nginx/ingress-nginx' }],
-      resource: { helm_release: { ingress: {
-        name: 'ingress-nginx', namespace: 'ingress-nginx', chart: 'ingress-nginx', repository: 'https://kubernetes.github.io/ingress-nginx',
-        version: '4.15.1', set: [{ name: 'tcp.5000', value: 'registry/registry:5000' }],
-      } } },
-    });
-    await s.init();
-    const plan = await s.plan();
-    const [release] = plan.resource_changes;
-    expect(release.change.importing).toEqual({ id: 'ingress-nginx/ingress-nginx' });
-    expect(release.change.actions).toEqual(['update']);
-    await s.apply(true);
-    const state = (await s.state()).values.root_module.resources[0].values;
-    expect([state.name, state.namespace, state.status]).toEqual(['ingress-nginx', 'ingress-nginx', 'deployed']);
-    expect(changes(await s.plan())).toEqual([]);
-    const renamed = await s.plan('-replace=helm_release.ingress');
-    expect(changes(renamed)[0].change.actions).toEqual(['delete', 'create']);
   }, 90_000);
 
   test.concurrent('sensitivity is served: an output of a secret value without sensitive = true is refused', async () => {

@@ -25,7 +25,14 @@ export interface FakePod {
   token: string;
   deleting: boolean;
   ready: boolean;
+  /** Failed or Succeeded pods stay listed until deleted (an eviction leaves one behind). @default "Running" */
+  phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  /** @default a name from the token */
+  name?: string;
 }
+
+/** Phases a field selector sees. */
+type Phase = NonNullable<FakePod['phase']>;
 
 export interface GcClusterOptions {
   readonly namespace: string;
@@ -47,37 +54,42 @@ export interface GcCluster {
   readonly binDir: string;
   readonly calls: KubeCall[];
   readonly configMap: Record<string, string>;
+  /** The ConfigMap's resourceVersion: every write bumps it; a patch naming another one is refused (409). */
+  resourceVersion: number;
+  /** Conflicts answered (a patch carried a stale resourceVersion). */
+  readonly conflicts: string[];
   pods: FakePod[];
+  /** Pods of GC windows by name (the script's POD_NAME) and phase: what `kubectl get pods --field-selector metadata.name=` sees. */
+  readonly windowPods: Map<string, Phase>;
   /**
    * Answer a restart only once the new pod is Ready (the script's wait loop then passes at once; faster tests).
    * When false the restart runs after the answer and the script sees the old pod terminating, then the new one
    * not ready yet.
    */
   restartBeforeAnswer: boolean;
+  /**
+   * Hold this many reads of the ConfigMap's resourceVersion until all of them arrived (or 5 s passed), then answer
+   * them alike: windows started together then race for the same version and all but one get the 409.
+   */
+  readBarrier: number;
+  /** Restarts the registry as a rollout does (for a test's own clean-up); resolves when the new pod is Ready. */
+  restartRegistry(token: string): Promise<void>;
   /** Milliseconds since the epoch of every restart request and of every restart that completed. */
   readonly restarts: Array<{ token: string; requested: number; ready?: number }>;
 }
 
+/**
+ * The stub: POSTs its argv (NUL-separated) with curl, prints the answer's body as stdout and its `x-stderr` header
+ * (base64) as stderr, exits with its `x-status` header. A few small programs rather than a node start per call: the
+ * script issues a dozen calls per window, and a busy machine makes each node start cost much more.
+ */
 const STUB = `#!/bin/sh
-exec node "$(dirname "$0")/kubectl.js" "$@"
-`;
-
-/** The stub's client: POSTs argv, prints what comes back, exits with its status. */
-const CLIENT = `const http = require('node:http');
-const body = JSON.stringify(process.argv.slice(2));
-const req = http.request(process.env.FAKE_KUBE_URL, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-  let text = '';
-  res.setEncoding('utf8');
-  res.on('data', (c) => (text += c));
-  res.on('end', () => {
-    const { status, stdout, stderr } = JSON.parse(text);
-    process.stdout.write(stdout);
-    process.stderr.write(stderr);
-    process.exitCode = status;
-  });
-});
-req.on('error', (e) => { process.stderr.write('fake kubectl: ' + e.message + '\\n'); process.exitCode = 1; });
-req.end(body);
+h=$(mktemp)
+printf '%s\\0' "$@" | curl -sS -D "$h" --data-binary @- -H 'content-type: application/octet-stream' "$FAKE_KUBE_URL" || { rm -f "$h"; echo "fake kubectl: no answer" >&2; exit 1; }
+status=$(sed -n 's/^x-status: *\\([0-9]*\\).*$/\\1/p' "$h")
+sed -n 's/^x-stderr: *//p' "$h" | tr -d '\\r' | base64 -d >&2
+rm -f "$h"
+exit "\${status:-1}"
 `;
 
 const RESTART_ANNOTATION_PATH = /^\{"spec":\{"template":\{"metadata":\{"annotations":\{"kubectl\.kubernetes\.io\/restartedAt":"([^"]+)"\}\}\}\}\}$/;
@@ -87,14 +99,35 @@ export async function startGcCluster(cleanup: Cleanup, dir: string, options: GcC
   const binDir = path.join(dir, 'bin');
   await fs.mkdir(binDir, { recursive: true });
   await fs.writeFile(path.join(binDir, 'kubectl'), STUB, { mode: 0o755 });
-  await fs.writeFile(path.join(binDir, 'kubectl.js'), CLIENT);
   const cluster: GcCluster = {
     binDir,
     calls: [],
     configMap: { ...options.maintenanceData },
+    resourceVersion: 1,
+    conflicts: [],
     pods: [{ token: '', deleting: false, ready: true }],
+    windowPods: new Map(),
     restarts: [],
     restartBeforeAnswer: false,
+    readBarrier: 0,
+    restartRegistry: async (token: string) => {
+      restart(token);
+      await rollout;
+    },
+  };
+  let waiting: Array<() => void> = [];
+  const barrier = async () => {
+    if (cluster.readBarrier <= 1) return;
+    const released = new Promise<void>((resolve) => waiting.push(resolve));
+    if (waiting.length >= cluster.readBarrier) {
+      cluster.readBarrier = 0;
+      const all = waiting;
+      waiting = [];
+      all.forEach((r) => r());
+    } else {
+      setTimeout(() => { cluster.readBarrier = 0; const all = waiting; waiting = []; all.forEach((r) => r()); }, 5_000).unref();
+    }
+    await released;
   };
   let rollout: Promise<void> = Promise.resolve();
 
@@ -102,13 +135,38 @@ export async function startGcCluster(cleanup: Cleanup, dir: string, options: GcC
     const entry: { token: string; requested: number; ready?: number } = { token, requested: Date.now() };
     cluster.restarts.push(entry);
     rollout = rollout.then(async () => {
-      cluster.pods = cluster.pods.map((p) => ({ ...p, deleting: true }));
+      // Failed and Succeeded pods are not touched by a rollout: they stay until someone deletes them.
+      const finished = () => cluster.pods.filter((p) => p.phase === 'Failed' || p.phase === 'Succeeded');
+      cluster.pods = cluster.pods.map((p) => (finished().includes(p) ? p : { ...p, deleting: true }));
       await options.stopRegistry();
-      cluster.pods = [{ token, deleting: false, ready: false }];
+      cluster.pods = [...finished(), { token, deleting: false, ready: false, phase: 'Pending' }];
       await options.startRegistry({ ...cluster.configMap });
-      cluster.pods = [{ token, deleting: false, ready: true }];
+      cluster.pods = [...finished(), { token, deleting: false, ready: true, phase: 'Running' }];
       entry.ready = Date.now();
     });
+  };
+
+  /** A field selector as the API server evaluates it for pods: `field=value` / `field!=value`, comma = AND. */
+  const fieldSelector = (selector: string) => {
+    const terms = selector.split(',').map((term) => {
+      const m = /^(metadata\.name|status\.phase)(!=|==|=)(.*)$/.exec(term);
+      if (!m) throw new Error(`unsupported field selector ${term}`);
+      return { field: m[1], negate: m[2] === '!=', value: m[3] };
+    });
+    return (pod: { name: string; phase: Phase }) =>
+      terms.every((t) => ((t.field === 'metadata.name' ? pod.name : pod.phase) === t.value) !== t.negate);
+  };
+  /** A jsonpath of `{.metadata.resourceVersion}` and `{.data.KEY}` parts joined by literal text. */
+  const configMapJsonPath = (expr: string): string | undefined => {
+    if (!expr.startsWith('jsonpath=')) return undefined;
+    let failed = false;
+    const out = expr.slice('jsonpath='.length).replace(/\{([^}]*)\}/g, (_, path: string) => {
+      if (path === '.metadata.resourceVersion') return String(cluster.resourceVersion);
+      const key = /^\.data\.([A-Z_]+)$/.exec(path)?.[1];
+      if (!key) failed = true;
+      return key ? cluster.configMap[key] ?? '' : '';
+    });
+    return failed ? undefined : out;
   };
 
   const handle = async (argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> => {
@@ -116,22 +174,37 @@ export async function startGcCluster(cleanup: Cleanup, dir: string, options: GcC
     if (argv[0] !== '--namespace') return fail('no --namespace');
     const namespace = argv[1];
     if (namespace !== options.namespace) return fail(`namespace ${namespace}`);
-    const args = argv.slice(2);
+    const args = argv.slice(/^--request-timeout=\d+s$/.test(argv[2]) ? 3 : 2);
     const call = (verb: KubeCall['verb'], resource: KubeCall['resource'], name?: string) =>
       cluster.calls.push({ verb, resource, name, namespace, args });
     const [verb, kind, name] = args;
     if (verb === 'patch' && kind === 'configmap' && args[3] === '--type' && args[4] === 'merge' && args[5] === '-p' && args.length === 7) {
       call('patch', 'configmaps', name);
       if (name !== options.maintenanceConfigMap) return fail('no such configmap');
-      Object.assign(cluster.configMap, (JSON.parse(args[6]) as { data: Record<string, string> }).data);
+      const patch = JSON.parse(args[6]) as { metadata?: { resourceVersion?: string }; data: Record<string, string> };
+      const precondition = patch.metadata?.resourceVersion;
+      if (precondition !== undefined && precondition !== String(cluster.resourceVersion)) {
+        // What kubectl prints for the API server's 409 Conflict, with its exit status.
+        cluster.conflicts.push(args[6]);
+        return {
+          status: 1,
+          stdout: '',
+          stderr: `Error from server (Conflict): Operation cannot be fulfilled on configmaps "${name}": the object has been modified; please apply your changes to the latest version and try again\n`,
+        };
+      }
+      Object.assign(cluster.configMap, patch.data);
+      cluster.resourceVersion += 1;
       return { status: 0, stdout: `configmap/${name} patched\n`, stderr: '' };
     }
     if (verb === 'get' && kind === 'configmap' && args[3] === '-o' && args.length === 5) {
       call('get', 'configmaps', name);
-      const key = /^jsonpath=\{\.data\.([A-Z_]+)\}$/.exec(args[4])?.[1];
-      if (name !== options.maintenanceConfigMap || !key) return fail('unsupported get configmap');
-      await options.beforeReadBack?.();
-      return { status: 0, stdout: cluster.configMap[key] ?? '', stderr: '' };
+      if (name !== options.maintenanceConfigMap) return fail('no such configmap');
+      // The read-back just before GC is the one read without the resourceVersion.
+      if (!args[4].includes('resourceVersion')) await options.beforeReadBack?.();
+      else await barrier();
+      const stdout = configMapJsonPath(args[4]);
+      if (stdout === undefined) return fail('unsupported get configmap');
+      return { status: 0, stdout, stderr: '' };
     }
     if (verb === 'patch' && kind === 'deployment' && args[3] === '-p' && args.length === 5) {
       call('patch', 'deployments', name);
@@ -146,25 +219,42 @@ export async function startGcCluster(cleanup: Cleanup, dir: string, options: GcC
       if (name !== options.deployment) return fail('no such deployment');
       return { status: 0, stdout: '1', stderr: '' };
     }
-    if (verb === 'get' && kind === 'pods' && args[2] === '-l' && args[4] === '-o' && args.length === 6) {
+    const podList = args[2] === '-l' && args[4] === '--field-selector' && args[6] === '-o' && args.length === 8
+      ? { selector: args[3], fields: args[5], output: args[7] }
+      : args[2] === '-l' && args[4] === '-o' && args.length === 6 ? { selector: args[3], fields: '', output: args[5] } : undefined;
+    if (verb === 'get' && kind === 'pods' && podList) {
       call('list', 'pods');
-      if (args[3] !== options.podSelector) return fail(`selector ${args[3]}`);
+      if (podList.selector !== options.podSelector) return fail(`selector ${podList.selector}`);
       const expected = 'jsonpath={range .items[*]}{.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}{"|"}{.metadata.deletionTimestamp}{"|"}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}';
-      if (args[5] !== expected) return fail('unsupported pod jsonpath');
-      const stdout = cluster.pods.map((p) => `${p.token}|${p.deleting ? '2026-01-01T00:00:00Z' : ''}|${p.ready ? 'True' : 'False'}\n`).join('');
+      if (podList.output !== expected) return fail('unsupported pod jsonpath');
+      const selected = podList.fields ? fieldSelector(podList.fields) : () => true;
+      const stdout = cluster.pods
+        .filter((p) => selected({ name: p.name ?? `registry-${p.token}`, phase: p.phase ?? 'Running' }))
+        .map((p) => `${p.token}|${p.deleting ? '2026-01-01T00:00:00Z' : ''}|${p.ready ? 'True' : 'False'}\n`).join('');
+      return { status: 0, stdout, stderr: '' };
+    }
+    if (verb === 'get' && kind === 'pods' && args[2] === '--field-selector' && args[3].startsWith('metadata.name=') && args[4] === '-o' && args[5] === 'name' && args.length === 6) {
+      call('list', 'pods');
+      const selected = fieldSelector(args[3]);
+      const stdout = [...cluster.windowPods].filter(([n, phase]) => selected({ name: n, phase })).map(([n]) => `pod/${n}\n`).join('');
       return { status: 0, stdout, stderr: '' };
     }
     return fail('unsupported command');
   };
 
   const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      handle(JSON.parse(body) as string[])
+      const argv = Buffer.concat(chunks).toString('utf8').split('\0');
+      argv.pop(); // after the last NUL
+      handle(argv)
         .catch((err: Error) => ({ status: 1, stdout: '', stderr: `fake kubectl: ${err.message}\n` }))
-        .then((answer) => res.end(JSON.stringify(answer)));
+        .then((answer) => {
+          res.setHeader('x-status', String(answer.status));
+          res.setHeader('x-stderr', Buffer.from(answer.stderr).toString('base64'));
+          res.end(answer.stdout);
+        });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

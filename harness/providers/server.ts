@@ -50,7 +50,6 @@ function protoBlock(block: SchemaBlock): Obj {
 const CAPABILITIES = { plan_destroy: true, get_provider_schema_optional: true };
 
 /** The schema (read once per process) and its GetProviderSchema answer, serialized once. */
-const keep = (t: string) => !process.env.STANDIN_TYPES || process.env.STANDIN_TYPES.split(',').includes(t);
 function load(name: ProviderName): Loaded {
   let entry = loaded.get(name);
   if (!entry) {
@@ -58,8 +57,8 @@ function load(name: ProviderName): Loaded {
     const proto = (s: { version: number; block: SchemaBlock }) => ({ version: s.version, block: protoBlock(s.block) });
     const response = {
       provider: proto(schema.provider),
-      resource_schemas: Object.fromEntries(Object.entries(schema.resource_schemas).filter(([k]) => keep(k)).map(([k, v]) => [k, proto(v)])),
-      data_source_schemas: Object.fromEntries(Object.entries(schema.data_source_schemas).filter(([k]) => keep(k)).map(([k, v]) => [k, proto(v)])),
+      resource_schemas: Object.fromEntries(Object.entries(schema.resource_schemas).map(([k, v]) => [k, proto(v)])),
+      data_source_schemas: Object.fromEntries(Object.entries(schema.data_source_schemas).map(([k, v]) => [k, proto(v)])),
       server_capabilities: CAPABILITIES,
     };
     const method = services().provider.GetProviderSchema;

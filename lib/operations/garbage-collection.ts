@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Token } from 'cdktf';
+import { Fn, Token } from 'cdktf';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { CronJobV1 } from '@cdktf/provider-kubernetes/lib/cron-job-v1';
 import { RoleV1 } from '@cdktf/provider-kubernetes/lib/role-v1';
@@ -13,7 +13,10 @@ import { componentLabels, selectorLabels, workloadLabels } from '../labels';
 import { MOUNTS } from '../registry/config';
 import type { SeLinuxOptions } from '../registry/selinux';
 import * as rules from '../rules';
-import { GC_SCRIPT_ENV, READ_ONLY_ENV, READ_ONLY_VALUE, renderGcScript } from './gc-script';
+import type { RegistryRedisCache } from '../storage/redis-cache';
+import {
+  closeWindowSeconds, GC_REDIS_ENV, GC_SCRIPT_ENV, READ_ONLY_ENV, READ_ONLY_VALUE, renderGcScript, WINDOW_OWNER_KEY,
+} from './gc-script';
 import { registryContainerSecurityContext, registryPodSecurityContext } from '../registry/pod-security';
 import { literalText } from '../hcl';
 
@@ -33,7 +36,13 @@ export interface RegistryGarbageCollectionProps {
   readonly configMapName: string;
   /** The registry's storage: GC mounts the same volumes (a host-path claim lands on the volume's node). */
   readonly storage: StorageBinding;
-  /** An image with a static `/bin/kubectl` and `cp` (registry.k8s.io/kubectl), pinned. */
+  /**
+   * An image with a static `/bin/kubectl` and `cp`, pinned. registry.k8s.io/kubectl has both: since 2023 kubernetes
+   * builds it from `build/server-image/kubectl/Dockerfile`, `FROM registry.k8s.io/build-image/debian-base:bookworm-*`
+   * plus `apt install bash grep sed gawk coreutils jq diffutils` (`cp` is coreutils; read at kubernetes commit
+   * 109cf6820d2fec044504c6d26ae8661d6098ef2d, the line v1.33.0 is cut from). Before that, `build/common.sh` made it
+   * FROM go-runner, a distroless image without `cp`: such older images do not work here.
+   */
   readonly kubectlImage: string;
   /** When the window opens (cron, in the cluster's time zone unless `timeZone` is set). */
   readonly schedule: string;
@@ -54,6 +63,19 @@ export interface RegistryGarbageCollectionProps {
    * @default 300
    */
   readonly rolloutTimeoutSeconds?: number;
+  /**
+   * Memory of the GC container (request = limit: the collector keeps every manifest and blob digest in memory while
+   * it marks). On cgroup v2 an OOM kill takes the whole container, exit trap included, and leaves the window open
+   * until the next window reopens it: size it for the registry's content.
+   * @default "1Gi"
+   */
+  readonly memory?: string;
+  /**
+   * The registry's Redis blob-descriptor cache: the window deletes the cache's entries of the blobs GC deleted
+   * (address, user and database from the cache's variables, the password from its Secret). Not with TLS.
+   * @default - no Redis cache
+   */
+  readonly cache?: RegistryRedisCache;
   /**
    * The registry pod's SELinux label: the GC pod must carry the same to read data on a hostPath.
    * @default - the runtime's default label
@@ -88,7 +110,8 @@ export class RegistryGarbageCollection extends Construct {
    * The GC window as a feature of the registry: reads the `gc_*` variables, runs with the registry's image, config
    * and storage, and adds the read-only switch to the registry pod.
    */
-  static attach(context: PodContext, settings: GarbageCollectionSettings): RegistryGarbageCollection {
+  /** `cache`: the registry's Redis cache, when it has one (the window flushes the entries of the blobs GC deleted). */
+  static attach(context: PodContext, settings: GarbageCollectionSettings, cache?: RegistryRedisCache): RegistryGarbageCollection {
     const gc = new RegistryGarbageCollection(context.scope, 'garbage-collection', {
       namespace: context.namespace,
       deploymentName: context.appName,
@@ -99,6 +122,7 @@ export class RegistryGarbageCollection extends Construct {
       kubectlImage: context.variables.string('gc_kubectl_image'),
       schedule: context.variables.string('gc_schedule'),
       deleteUntagged: settings.deleteUntagged ?? false,
+      cache,
       seLinuxOptions: context.environment.seLinuxOptions,
     });
     context.pod.addEnvFrom(...gc.registryEnvFrom);
@@ -112,7 +136,12 @@ export class RegistryGarbageCollection extends Construct {
     const activeDeadlineSeconds = props.activeDeadlineSeconds ?? 21600;
     rules.check('activeDeadlineSeconds', activeDeadlineSeconds, [rules.wholeNumber(600, 604800)]);
     const rolloutTimeoutSeconds = props.rolloutTimeoutSeconds ?? 300;
-    this.script = renderGcScript({ deleteUntagged: props.deleteUntagged ?? false, rolloutTimeoutSeconds });
+    const scriptOptions = { deleteUntagged: props.deleteUntagged ?? false, rolloutTimeoutSeconds, redisCache: props.cache !== undefined };
+    // Room for the exit trap (stop GC, flush, switch back, one restart), with a minute to spare.
+    const terminationGracePeriodSeconds = closeWindowSeconds(scriptOptions) + 60;
+    // A window recorded as open longer than this was left open by a pod that died: the next window reopens it.
+    this.script = renderGcScript({ ...scriptOptions, windowSeconds: activeDeadlineSeconds + terminationGracePeriodSeconds + 60 });
+    const memory = props.memory ?? '1Gi';
 
     const ns = props.namespace;
     const name = `${props.deploymentName}-gc`;
@@ -120,7 +149,7 @@ export class RegistryGarbageCollection extends Construct {
 
     this.maintenanceConfigMap = new ConfigMapV1(this, 'maintenance', {
       metadata: { name: `${props.deploymentName}-maintenance`, namespace: ns, labels: componentLabels('garbage-collection') },
-      data: { [READ_ONLY_ENV]: READ_ONLY_VALUE.off },
+      data: { [READ_ONLY_ENV]: READ_ONLY_VALUE.off, [WINDOW_OWNER_KEY]: '' },
       // The GC job owns the switch while its window is open: an apply during the window must not flip it back.
       lifecycle: { ignoreChanges: ['data'] },
     });
@@ -173,8 +202,7 @@ export class RegistryGarbageCollection extends Construct {
                 automountServiceAccountToken: true,
                 enableServiceLinks: false,
                 restartPolicy: 'Never',
-                // Room for the exit trap: stop GC, flip back, wait for the restart.
-                terminationGracePeriodSeconds: rolloutTimeoutSeconds + 60,
+                terminationGracePeriodSeconds,
                 securityContext: registryPodSecurityContext(props.seLinuxOptions),
                 initContainer: [{
                   name: 'kubectl',
@@ -198,10 +226,12 @@ export class RegistryGarbageCollection extends Construct {
                     { name: env.maintenanceConfigMap, value: maintenanceName },
                     { name: env.podSelector, value: selector },
                     { name: env.configPath, value: MOUNTS.configFile },
+                    { name: env.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                    ...(props.cache ? redisEnv(props.cache) : []),
                     { name: 'OTEL_TRACES_EXPORTER', value: 'none' },
                   ],
                   securityContext: restrictedContainer,
-                  resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '1Gi' } },
+                  resources: { requests: { cpu: '50m', memory }, limits: { memory } },
                   volumeMount: [
                     { name: 'config', mountPath: MOUNTS.configFile, subPath: 'config.yml', readOnly: true },
                     ...props.storage.volumeMounts,
@@ -222,4 +252,14 @@ export class RegistryGarbageCollection extends Construct {
       },
     });
   }
+}
+
+/** The flush's connection: the same values the registry reads, without the registry's JSON encoding. */
+function redisEnv(cache: RegistryRedisCache) {
+  return [
+    { name: GC_REDIS_ENV.addresses, value: Fn.join(' ', cache.addresses) },
+    { name: GC_REDIS_ENV.username, value: cache.username },
+    { name: GC_REDIS_ENV.password, valueFrom: { secretKeyRef: { name: cache.passwordSecret.metadata.name, key: cache.plainPasswordKey, optional: false } } },
+    { name: GC_REDIS_ENV.db, value: cache.db },
+  ];
 }

@@ -36,12 +36,20 @@ function checkOptionNames(check: SettingCheck, setting: string, options: object,
  * to the registry's node, and a ReadWriteMany claim mounts anywhere. A ReadWriteOnce claim from a storage class
  * could be scheduled on another node, where its attachment would keep the registry from restarting.
  */
-export function validateGarbageCollection(check: SettingCheck, settings: GarbageCollectionSettings, storage: StorageStrategy): void {
+export function validateGarbageCollection(
+  check: SettingCheck, settings: GarbageCollectionSettings, storage: StorageStrategy, redis?: { readonly tls?: boolean },
+): void {
   checkOptionNames(check, 'garbageCollection', settings, ['deleteUntagged']);
   if (settings.deleteUntagged !== undefined) check('garbageCollection.deleteUntagged', settings.deleteUntagged, [rules.boolean]);
+  if (redis?.tls) {
+    // The window flushes the cache with busybox nc from the registry image: plain TCP only.
+    check('garbageCollection', 'redis.tls', [never(
+      'a Redis cache without TLS: the window deletes the cache entries of the blobs GC deleted over plain TCP (nc); with TLS run GC by the README procedure',
+    )]);
+  }
   if (!(storage instanceof ClaimStorage)) {
-    // Object storage: the GC pod would need the store's credentials, CA and identity, and the Redis cache must be
-    // flushed after GC (it keeps answering for deleted blobs). Until the job carries both, the README's procedure.
+    // Object storage: the GC pod would need the store's credentials, CA and identity (the Redis flush after GC the
+    // window already does, on claim storage with Redis). Until the job carries them, the README's procedure.
     check('garbageCollection', storage.kind, [never(
       'claim storage (Storage.hostPath() or a ReadWriteMany claim); on object storage run GC by the README procedure (scale to 0, garbage-collect, flush Redis, scale back)',
     )]);

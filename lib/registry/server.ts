@@ -103,6 +103,9 @@ export interface RegistryServerProps {
 }
 
 /** The registry itself: its config, the Deployment that runs it and the Service in front of it. */
+/** The Terraform path of the pod template's restart annotation, exactly (cdk.tf.json: a traversal string). */
+export const RESTART_ANNOTATION_IGNORE = 'spec[0].template[0].metadata[0].annotations["kubectl.kubernetes.io/restartedAt"]';
+
 export class RegistryServer extends Construct {
   public readonly configMap: ConfigMapV1;
   public readonly deployment: DeploymentV1;
@@ -160,7 +163,7 @@ export class RegistryServer extends Construct {
           // `kubectl rollout restart` (and the GC window) stamps this annotation; provider 2.38.0 reads it back into
           // state (structures_deployment.go keeps it, upstream issue #2411) and the next apply would strip it and
           // restart the registry once more.
-          'spec[0].template[0].metadata[0].annotations["kubectl.kubernetes.io/restartedAt"]',
+          RESTART_ANNOTATION_IGNORE,
           // the autoscaler owns the replica count
           ...(props.autoscaled ? ['spec[0].replicas'] : []),
         ],

@@ -59,8 +59,14 @@ export class RegistryRedisCache extends Construct implements PodAdditions {
   public readonly passwordSecret: SecretV1;
   /** The CA ConfigMap, with TLS. */
   public readonly caConfigMap?: ConfigMapV1;
-  /** Key of the password in `passwordSecret`. */
+  /** Key of the password in `passwordSecret` (JSON-encoded: the registry parses its env overrides as YAML). */
   public readonly passwordKey = 'password';
+  /** Key of the password as is (the GC window's cache flush sends it to Redis). */
+  public readonly plainPasswordKey = 'plain-password';
+  /** What the GC window's flush connects with: addresses, user and database as given, the database as text. */
+  public readonly addresses: string[];
+  public readonly username: string;
+  public readonly db: string;
   /** The `redis` section of config.yml (timeouts, TLS roots; no address, no secret). */
   public readonly config: Record<string, unknown>;
   public readonly env: DeploymentV1SpecTemplateSpecContainerEnv[];
@@ -89,8 +95,11 @@ export class RegistryRedisCache extends Construct implements PodAdditions {
     const labels = componentLabels('cache');
     this.passwordSecret = new SecretV1(this, 'password', {
       metadata: { name: `${props.appName}-redis`, namespace: props.namespace, labels },
-      data: { [this.passwordKey]: Fn.jsonencode(props.password) },
+      data: { [this.passwordKey]: Fn.jsonencode(props.password), [this.plainPasswordKey]: props.password },
     });
+    this.addresses = props.addresses;
+    this.username = props.username;
+    this.db = Token.isUnresolved(props.db) ? Token.asString(props.db) : String(props.db);
     this.env = [
       { name: 'REGISTRY_REDIS_ADDRS', value: Fn.jsonencode(props.addresses) },
       { name: 'REGISTRY_REDIS_USERNAME', value: Fn.jsonencode(props.username) },
@@ -99,7 +108,7 @@ export class RegistryRedisCache extends Construct implements PodAdditions {
         valueFrom: { secretKeyRef: { name: this.passwordSecret.metadata.name, key: this.passwordKey, optional: false } },
       },
       // A number token as text; a literal number as its digits.
-      { name: 'REGISTRY_REDIS_DB', value: Token.isUnresolved(props.db) ? Token.asString(props.db) : String(props.db) },
+      { name: 'REGISTRY_REDIS_DB', value: this.db },
     ];
     this.restartOnChange = [props.password];
     this.volumes = [];

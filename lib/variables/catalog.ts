@@ -396,12 +396,12 @@ export const VARIABLES = {
   // ---- operations: garbage collection, pull-through cache --------------------------------------------------
   gc_schedule: {
     type: 'string', declaredWhen: 'garbageCollection',
-    description: 'When the garbage-collection window opens (cron, cluster time zone): pushes are refused for its length, pulls are served.',
+    description: 'When the garbage-collection window opens (cron, cluster time zone): pushes are refused for its length; pulls are served in it, but with one replica on host-path (Recreate) each of its two restarts is a short full outage.',
     default: '0 3 * * 0', rules: [rules.cronSchedule],
   },
   gc_kubectl_image: {
     type: 'string', declaredWhen: 'garbageCollection',
-    description: 'Image the GC job copies a static kubectl from (needs /bin/kubectl and cp), pinned by tag or digest.',
+    description: 'Image the GC job copies a static kubectl from (needs /bin/kubectl and cp, as registry.k8s.io/kubectl on debian-base has), pinned by tag or digest.',
     default: 'registry.k8s.io/kubectl:v1.33.0', rules: [rules.imageReference, rules.pinnedImage],
   },
   mirror_remote_url: {
