@@ -9,14 +9,15 @@
  */
 import * as path from 'node:path';
 import { Construct } from 'constructs';
-import { AssetType, conditional, Fn, Op, TerraformAsset, Token } from 'cdktf';
-import { Release } from '@cdktf/provider-helm/lib/release';
+import { conditional, Fn, Op, type TerraformAsset, Token } from 'cdktf';
+import type { Release } from '@cdktf/provider-helm/lib/release';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { ServiceV1 } from '@cdktf/provider-kubernetes/lib/service-v1';
 import type { RegistryContext } from '../context';
 import { expressionString, literalText } from '../hcl';
 import { componentLabels, MANAGED_BY } from '../labels';
 import { labelTermsToMap } from '../network-policy';
+import { localChartRelease } from '../local-chart';
 import type { RegistryMirror } from '../operations/mirror';
 import type { RegistryServer } from '../registry/server';
 import { alertRuleGroups, dashboardPanels, grafanaDashboard } from './alerts';
@@ -159,18 +160,12 @@ export class RegistryMonitoring extends Construct {
         },
       };
     }
-    this.chart = new TerraformAsset(this, 'chart', { path: MONITORING_CHART_DIR, type: AssetType.DIRECTORY });
-    this.release = new Release(this, 'prometheus-operator-objects', {
+    ({ chart: this.chart, release: this.release } = localChartRelease(this, 'prometheus-operator-objects', {
       name: MONITORING_RELEASE_NAME,
       namespace,
-      chart: this.chart.path,
-      // JSON is YAML: Helm reads this as the values. Terraform evaluates the references first.
-      values: [Fn.jsonencode(this.prometheusRule ? { serviceMonitor: this.serviceMonitor, prometheusRule: this.prometheusRule } : { serviceMonitor: this.serviceMonitor })],
-      atomic: true,
-      cleanupOnFail: true,
-      wait: true,
-      timeout: 300,
-    });
+      chartDir: MONITORING_CHART_DIR,
+      values: this.prometheusRule ? { serviceMonitor: this.serviceMonitor, prometheusRule: this.prometheusRule } : { serviceMonitor: this.serviceMonitor },
+    }));
     if (props.dashboard ?? true) {
       this.dashboard = new ConfigMapV1(this, 'dashboard', {
         metadata: {
