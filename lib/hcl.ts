@@ -37,11 +37,11 @@ function mapLiteralParts(text: string, escape: (part: string) => string): string
 
 /**
  * Literal text that cdktf writes as a quoted string inside a Terraform expression (an argument of `Fn.jsonencode`,
- * ...): cdktf escapes neither `"` nor `\\` there, so a PromQL matcher `job="x"` would end the string. Quotes and
- * backslashes are escaped, template syntax too (a quoted string is a template); cdktf tokens are left alone.
+ * ...): cdktf escapes `${` there but neither `"` nor `\\`, so a PromQL matcher `job="x"` would end the string. Quotes
+ * and backslashes are escaped; cdktf tokens are left alone.
  */
 export function expressionString(text: string): string {
-  return mapLiteralParts(text, (part) => escapeTemplate(part.replace(/[\\"]/g, (c) => `\\${c}`)));
+  return mapLiteralParts(text, (part) => part.replace(/[\\"]/g, (c) => `\\${c}`));
 }
 
 /** `var.<name>` as a Terraform reference inside an expression. */
