@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { address, onlyWithAddress, referencedAddress, resolveVariable, resourceAt, type Synthesized } from '../json';
+import { METRICS_SERVICE_LABEL } from '../../lib/monitoring/monitoring';
 
 /** The parts of cdk.tf.json read here. */
 export type SynthesizedJson = Pick<Synthesized, 'resource' | 'variable'>;
@@ -77,6 +78,11 @@ export interface RegistryWorkload {
  */
 export function registryWorkload(json: SynthesizedJson, server?: string): RegistryWorkload {
   const at = (type: string): [string, any] => {
+    if (!server && type === 'kubernetes_service_v1') {
+      // The monitoring's headless metrics Services select the same pods: the registry's Service is the other one.
+      const services = Object.fromEntries(Object.entries(json.resource[type] ?? {}).filter(([, s]) => s.metadata?.labels?.[METRICS_SERVICE_LABEL] !== 'true'));
+      return onlyOf({ resource: { [type]: services } }, type);
+    }
     if (!server) return onlyOf(json, type);
     const found = address(json, type, `${server}/${type === 'kubernetes_service_v1' ? 'service' : 'deployment'}`);
     return [found, resourceAt(json, found)];
