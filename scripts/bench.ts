@@ -308,7 +308,7 @@ ${result}
   \`bin/registry-check.js\` running \`dist/\` (\`npm run build:check\`, the \`prepare\` script \`npm ci\` runs; the bench
   builds it first); "old way" is how the bin started before, the TypeScript sources through the swc require hook
   (\`scripts/bench/registry-check-ts.js\`), with its cache warm or empty (the first run after a clone). The npx and
-  \`npm run -s\` rows are the launchers the README names, both running the shipped CLI: npx spends about a second of
+  \`npm run -s\` rows are the launchers docs/verify-and-check.md names, both running the shipped CLI: npx spends about a second of
   its own (npm reads the installed tree to find the command), whatever the CLI does.
 - **S3 rows**: the registry-example-s3 stack as synthesized, as its end-to-end test runs it (Ceph RGW on memstore,
   Redis, distribution 2.8.2 replicas, nginx stream holding two of them), the same 256 MiB layer pushed and pulled by
