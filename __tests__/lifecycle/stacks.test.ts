@@ -15,6 +15,9 @@ import { address, environment, synth, synthesized, type Synthesized } from '../.
 import { startStandInProviders, type StandInProviders } from '../../harness/providers';
 import { TerraformStack } from '../../harness/terraform';
 import { changes, deletions, forgotten, summary, userVariables } from '../../harness/lifecycle';
+import { tempDir, useCleanup } from '../../harness/programs';
+import { stackMaterialFromState, startStackRegistry } from '../../harness/programs/stack-registry';
+import { runCheck } from '../../lib/check/steps';
 
 const SHIPPED = [...ENVIRONMENTS, ...EXAMPLE_ENVIRONMENTS];
 const TIMEOUT = 180_000;
@@ -29,10 +32,13 @@ interface Lifecycle {
 let providers: StandInProviders;
 const lifecycles = new Map<string, Promise<Lifecycle>>();
 
+/** The stack the end-to-end test runs on the real registry: its certificate also names the address tests reach. */
+const E2E_STACK = 'dev';
+
 async function lifecycle(name: string): Promise<Lifecycle> {
   const json = synthesized(name);
   const stack = new TerraformStack(json, providers.env);
-  await stack.setVariables(userVariables(json));
+  await stack.setVariables(userVariables(json, name === E2E_STACK ? { registry_ip_addresses: ['127.0.0.1'] } : {}));
   await stack.init();
   const first = await stack.plan();
   await stack.apply(true);
@@ -192,5 +198,26 @@ describe('day 2 on registry-prod (host-path storage, adopted ingress-nginx)', ()
   test('with preventDestroy: false, destroy still never uninstalls the adopted controller', async () => {
     const { destroyUnprotected } = await prodDayTwo;
     expect(destroyUnprotected.error).toMatch(/Instance cannot be destroyed[\s\S]*helm_release/);
+  }, TIMEOUT);
+});
+
+describe(`registry-${E2E_STACK} as Terraform applied it, on the real registry`, () => {
+  const cleanup = useCleanup();
+
+  test('serves TLS with the tls provider\'s certificate and admits a generated user: every registry-check step passes', async () => {
+    // GIVEN the applied state: the Secrets, config.yml and env exactly as Terraform sent them (no local stand-ins)
+    const { stack } = await lifecycles.get(E2E_STACK)!;
+    await devDayTwo.catch(() => undefined); // one command at a time on this stack's directory
+    const { material, values } = await stackMaterialFromState(devJson, await stack.state(), await tempDir(cleanup, 'dev-state-'));
+    // WHEN the synthesized pod runs them on the real registry
+    const registry = await startStackRegistry(cleanup, devJson, { material, values });
+    // THEN a client that trusts only the CA output logs in as a generated user and pushes, pulls and deletes
+    const [user, password] = Object.entries(material.users)[0] as [string, string];
+    const result = await runCheck({ target: `127.0.0.1:${registry.port}`, username: user, password, caPem: material.tls.caPem });
+    expect(result.steps.filter((step) => !step.ok)).toEqual([]);
+    expect(result.ok).toBe(true);
+    // AND a wrong password is refused
+    const refused = await runCheck({ target: `127.0.0.1:${registry.port}`, username: user, password: `${password}x`, caPem: material.tls.caPem });
+    expect(refused.ok).toBe(false);
   }, TIMEOUT);
 });

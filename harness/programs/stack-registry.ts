@@ -5,6 +5,7 @@
  * on the port of the synthesized ingress-nginx tcp route. Not exported from index.ts.
  */
 import { randomInt } from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { address, resourceAt, Synthesized } from '../json';
@@ -166,4 +167,61 @@ export async function startProxy(
   const port = fellBack ? await freePort() : preferredPort;
   const nginx = await startNginxStream(cleanup, { dir: path.join(dir, 'nginx'), port, upstreamPort });
   return { nginx, fellBack };
+}
+
+/** `terraform show -json` of an applied state, as TerraformStack.state() returns it. */
+interface AppliedState {
+  values: { outputs?: Record<string, { value: any }>; root_module: { resources: Array<{ address: string; type: string; values: any }> } };
+}
+
+/**
+ * Pairs every Terraform expression of the synthesized configuration with the value Terraform applied for it: the
+ * synthesized resource and its state are walked side by side (a block that cdktf writes as an object is a list of one
+ * in state). Escaped literal text (`$${`) pairs with the text Terraform made of it.
+ */
+function appliedValues(config: unknown, state: unknown, out: Record<string, string>): void {
+  if (typeof config === 'string') {
+    if (config.includes('${') && typeof state === 'string') out[config] = state;
+  } else if (Array.isArray(config)) {
+    config.forEach((c, i) => appliedValues(c, Array.isArray(state) ? state[i] : undefined, out));
+  } else if (config && typeof config === 'object') {
+    const s = Array.isArray(state) && state.length === 1 ? state[0] : state;
+    if (s && typeof s === 'object') for (const [k, v] of Object.entries(config)) appliedValues(v, (s as Record<string, unknown>)[k], out);
+  }
+}
+
+/**
+ * The stack's secrets and pod values exactly as Terraform applied them (the stand-in providers: TLS from the tls
+ * provider, htpasswd lines from random_password's bcrypt_hash, config.yml and env as Terraform sends them), for
+ * `startStackRegistry(..., { material, values })`. No local stand-in and no re-evaluated expression.
+ */
+export async function stackMaterialFromState(json: Synthesized, state: AppliedState, dir: string): Promise<{ material: StackSecrets; values: StackValues }> {
+  const resources = state.values.root_module.resources;
+  const secrets: LocalSecrets = Object.fromEntries(resources.filter((r) => r.type === 'kubernetes_secret_v1').map((r) => [r.address, r.values.data]));
+  const evaluated: Record<string, string> = {};
+  for (const r of resources) {
+    const [type, id] = r.address.split('.');
+    const config = json.resource[type]?.[id];
+    if (config) appliedValues(config, r.values, evaluated);
+  }
+  const tlsData = secrets[address(json, 'kubernetes_secret_v1', 'tls/secret')];
+  const certDir = path.join(dir, 'certs');
+  await fs.mkdir(certDir, { recursive: true });
+  const file = async (name: string, text: string) => {
+    await fs.writeFile(path.join(dir, name), text, { mode: 0o600 });
+    return path.join(dir, name);
+  };
+  await fs.writeFile(path.join(certDir, 'ca.crt'), tlsData['ca.crt']);
+  const tls: TlsMaterial = {
+    caCertPath: await file('ca.crt', tlsData['ca.crt']),
+    caKeyPath: '', // the CA key stays in Terraform's state: nothing here signs with it
+    certPath: await file('tls.crt', tlsData['tls.crt']),
+    keyPath: await file('tls.key', tlsData['tls.key']),
+    certDir,
+    caPem: tlsData['ca.crt'],
+    certPem: tlsData['tls.crt'],
+    keyPem: tlsData['tls.key'],
+  };
+  const users = state.values.outputs?.registry_passwords?.value ?? {};
+  return { material: { secrets, tls, users }, values: { evaluated, secrets } };
 }

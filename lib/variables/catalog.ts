@@ -1,7 +1,7 @@
 /**
  * The catalog of Terraform variables: every knob an operator turns per run, each declared once with its type,
  * description, project-wide default, sensitivity and validation rules. The stack declares the variables it uses
- * from here (lib/variables/stack-variables.ts); the README table, terraform.tfvars.example and the validation tests
+ * from here (lib/variables/stack-variables.ts); the variable table in docs/configuration.md, terraform.tfvars.example and the validation tests
  * are generated from or checked against it (`npm run docs`). A name that is not in the catalog does not compile.
  *
  * Environments override defaults by the same names (lib/environments.ts `variables`). A few rules and one
@@ -46,7 +46,7 @@ export interface VariableSpec {
    */
   readonly perEnvironment?: boolean;
   readonly rules: Dynamic<readonly rules.Rule[]>;
-  /** When the variable exists, in words (README): which settings declare it. @default "always" */
+  /** When the variable exists, in words (docs/configuration.md): which settings declare it. @default "always" */
   readonly declaredWhen?: string;
   /** The description in the docs, where `description` depends on the environment. @default - the description */
   readonly docs?: string;
@@ -333,7 +333,7 @@ export const VARIABLES = {
   },
   allowed_client_cidrs: {
     type: 'list(string)', declaredWhen: 'Exposure.none()',
-    description: 'Source networks (CIDR) allowed to reach the registry port directly, as the pod sees them: a LoadBalancer or NodePort Service without a proxy in front (see README "Exposure modes").',
+    description: 'Source networks (CIDR) allowed to reach the registry port directly, as the pod sees them: a LoadBalancer or NodePort Service without a proxy in front (see docs/exposure.md).',
     default: [], rules: [rules.each(rules.cidr), rules.uniqueList],
   },
   monitoring_namespace: {
