@@ -141,12 +141,16 @@ export interface SniLogEntry {
   readonly status: number;
 }
 
-/** The proxy's access log, one entry per finished connection. */
+/**
+ * The proxy's access log, one entry per finished connection that was routed (to a backend or to the closing
+ * server). A connection that closed before routing (the start-up readiness probe's bare TCP connect: upstream "-")
+ * is left out: nginx logs it when it closes, which on a busy machine can be after a test has counted the log.
+ */
 export async function readAccessLog(proxy: SniProxyProcess): Promise<SniLogEntry[]> {
   const text = await fs.readFile(proxy.accessLogPath, 'utf8').catch(() => '');
   return text.split('\n').filter(Boolean).map((line) => {
     const m = /^sni="([^"]*)" upstream="([^"]*)" status=(\d+)$/.exec(line);
     if (!m) throw new Error(`unexpected access log line: ${line}`);
     return { sni: m[1], upstream: m[2], status: Number(m[3]) };
-  });
+  }).filter((entry) => entry.upstream !== '-');
 }
