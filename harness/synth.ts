@@ -39,8 +39,8 @@ const GATEWAY_ATTACH: EnvironmentSettings = {
 /**
  * The shipped and example environments plus eight that exercise the other structural choices: provided TLS on shared
  * storage-class storage behind a configmap-only controller, an existing claim with no exposure, GC with deleteUntagged, S3 with redirects on, a route attached to
- * a Gateway that exists (on a named listener), AWS S3 by pod identity with Redis over TLS and an autoscaler, and the
- * pull-through cache behind a Gateway in both modes.
+ * a Gateway that exists (on a named listener), AWS S3 by pod identity with Redis over TLS and an autoscaler, a created
+ * Gateway without the cache (example-gateway has it), and the cache behind an existing Gateway.
  */
 export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
   ...ENVIRONMENTS,
@@ -101,10 +101,10 @@ export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
   },
   GATEWAY_ATTACH,
   {
-    // The pull-through cache behind a Gateway the stack creates: a second listener per name on mirror_external_port.
+    // example-gateway without the pull-through cache: one listener per name, one route on the Gateway as a whole.
     ...EXAMPLE_ENVIRONMENTS.find((e) => e.name === 'example-gateway')!,
-    name: 'gateway-mirror',
-    mirror: {},
+    name: 'gateway-create',
+    mirror: undefined,
   },
   {
     // The cache behind an existing Gateway: each route on its own named listener.

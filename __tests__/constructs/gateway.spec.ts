@@ -203,9 +203,9 @@ describe('GatewayTlsRoute with a further route (the pull-through cache)', () => 
 });
 
 describe('Exposure.gateway() with the pull-through cache in an environment', () => {
-  test('create (gateway-mirror): the release holds the cache route; the cache admits the Gateway data plane', () => {
+  test('create (example-gateway): the release holds the cache route; the cache admits the Gateway data plane', () => {
     // GIVEN example-gateway with the mirror WHEN it is synthesized (today: refused, the Gateway took no second route)
-    const { json } = synth(environment('gateway-mirror'));
+    const { json } = synth(environment('example-gateway'));
     // THEN the one release's values hold the registry route, the Gateway and the cache's route
     const values: string = only(json, 'helm_release').values[0];
     expect(values).toContain('"additionalTlsRoutes" = [{"apiVersion" = "gateway.networking.k8s.io/v1", "kind" = "TLSRoute"');
@@ -239,10 +239,10 @@ describe('Exposure.gateway() with the pull-through cache in an environment', () 
       /^environment gateway-attach-mirror: variables.gateway_section_name: "" is not allowed; expected a listener name: with the pull-through cache on/],
     ["the cache's listener is the registry's", 'gateway-attach-mirror', { gateway_mirror_section_name: 'registry-tls' },
       /^environment gateway-attach-mirror: variables.gateway_mirror_section_name: "registry-tls" is not allowed; expected a listener other than the registry's \(gateway_section_name\)/],
-    ["the cache's port is the registry's", 'gateway-mirror', { mirror_external_port: 5000 },
-      /^environment gateway-mirror: variables.mirror_external_port: 5000 is not allowed; expected a port other than the registry's \(gateway_port\)/],
-    ['a created Gateway would need more than 64 listeners', 'gateway-mirror', { registry_domains: Array.from({ length: 33 }, (_, i) => `r${i}.example.com`) },
-      /^environment gateway-mirror: variables.registry_domains: .* is not allowed; expected a list of at most 32 entries/],
+    ["the cache's port is the registry's", 'example-gateway', { mirror_external_port: 5000 },
+      /^environment example-gateway: variables.mirror_external_port: 5000 is not allowed; expected a port other than the registry's \(gateway_port\)/],
+    ['a created Gateway would need more than 64 listeners', 'example-gateway', { registry_domains: Array.from({ length: 33 }, (_, i) => `r${i}.example.com`) },
+      /^environment example-gateway: variables.registry_domains: .* is not allowed; expected a list of at most 32 entries/],
   ])('fails when %s', (_, name, variables, error) => {
     expect(() => buildStack(environment(name, { variables }))).toThrow(error);
   });

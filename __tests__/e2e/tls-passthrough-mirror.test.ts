@@ -1,5 +1,5 @@
 /**
- * The pull-through cache behind the stack's Gateway, on a real data plane (gateway-mirror: example-gateway with the
+ * The pull-through cache behind the stack's Gateway, on a real data plane (example-gateway: example-gateway with the
  * cache). As in tls-passthrough.test.ts, nginx stream + `ssl_preread` (NGINX Gateway Fabric's TLSRoute data plane) is
  * programmed from what the stack synthesizes, evaluated by terraform (harness/gateway-objects.ts): here one nginx per
  * listener port, each routing the hostnames of the routes pinned (`sectionName`) to that port's listeners. Behind
@@ -55,7 +55,7 @@ function dataPlanePorts(objects: GatewayObjects, backendOf: (ref: { name: string
   return ports;
 }
 
-describe('the synthesized Gateway routes with the cache (gateway-mirror) on nginx ssl_preread, in front of the real registry and cache', () => {
+describe('the synthesized Gateway routes with the cache (example-gateway) on nginx ssl_preread, in front of the real registry and cache', () => {
   const cleanup = useCleanup();
   let json: Synthesized;
   let objects: GatewayObjects;
@@ -74,9 +74,9 @@ describe('the synthesized Gateway routes with the cache (gateway-mirror) on ngin
   let mirrorPort: number;
 
   beforeAll(async () => {
-    json = synthesized('gateway-mirror');
+    json = synthesized('example-gateway');
     stack = await startStackRegistry(cleanup, json, { server: 'registry' });
-    dir = await tempDir(cleanup, 'gateway-mirror-');
+    dir = await tempDir(cleanup, 'example-gateway-');
     objects = await gatewayObjects(json, path.join(dir, 'objects'));
     registryPort = json.variable.gateway_port.default;
     mirrorPort = json.variable.mirror_external_port.default;
