@@ -89,6 +89,8 @@ const KNOWN_KEYWORDS = new Set([
   'maxLength', 'minimum', 'maximum', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'default', 'format',
   'nullable', 'oneOf', 'anyOf', 'allOf', 'not', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys',
   'x-kubernetes-map-type', 'x-kubernetes-validations',
+  // prometheus-operator's CRDs: an int-or-string field carries anyOf [integer, string] beside it, which is checked.
+  'x-kubernetes-int-or-string',
 ]);
 const KNOWN_TYPES = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean']);
 
@@ -116,13 +118,17 @@ export function assertSupportedSchema(schema: unknown, where = '<root>'): void {
 
 const schemaCache = new Map<string, Schema>();
 
-/** Reads `<file>` from the data directory (e.g. `tlsroute-v1.schema.json`) and checks every keyword is supported. */
-export function loadSchema(file: string): Schema {
-  let schema = schemaCache.get(file);
+/**
+ * Reads `<file>` from a data directory (by default Gateway API's, e.g. `tlsroute-v1.schema.json`) and checks every
+ * keyword is supported.
+ */
+export function loadSchema(file: string, dataDir = GATEWAY_API_DATA_DIR): Schema {
+  const key = path.join(dataDir, file);
+  let schema = schemaCache.get(key);
   if (!schema) {
-    schema = JSON.parse(fs.readFileSync(path.join(GATEWAY_API_DATA_DIR, file), 'utf8')) as Schema;
+    schema = JSON.parse(fs.readFileSync(key, 'utf8')) as Schema;
     assertSupportedSchema(schema, file);
-    schemaCache.set(file, schema);
+    schemaCache.set(key, schema);
   }
   return schema;
 }
@@ -450,7 +456,7 @@ function validateEnvelope(obj: JsonObject, apiVersion: string, kind: string): Ga
 // ---------------------------------------------------------------------------------------------------------------
 // Conventions (not enforced by the CRD)
 
-interface Convention {
+export interface Convention {
   readonly name: string;
   /** Where the rule comes from. */
   readonly basis: string;
@@ -524,10 +530,22 @@ export const GATEWAY_CONVENTIONS: readonly Convention[] = [
 // ---------------------------------------------------------------------------------------------------------------
 // Entry points
 
-function validateObject(obj: unknown, schemaFile: string, kind: string, conventions: readonly Convention[], options: ValidateOptions): GatewayApiError[] {
+/** The CRD a custom object is validated against: its schema file, group/version and kind. */
+export interface CrdSchema {
+  readonly dataDir: string;
+  readonly schemaFile: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+}
+
+/**
+ * Errors that would keep `obj` out of an API server serving `crd` (envelope, defaulting, structural schema, the CEL
+ * rules implemented here), plus `conventions`. Used for the Gateway API and the prometheus-operator objects.
+ */
+export function validateCustomObject(obj: unknown, crd: CrdSchema, conventions: readonly Convention[] = [], options: ValidateOptions = {}): GatewayApiError[] {
   if (!isObject(obj as Json)) return [{ path: '', message: `Invalid value: ${show(obj)}: must be an object`, origin: 'apiserver' }];
-  const schema = loadSchema(schemaFile);
-  const errors = validateEnvelope(obj as JsonObject, `${GATEWAY_GROUP}/v1`, kind);
+  const schema = loadSchema(crd.schemaFile, crd.dataDir);
+  const errors = validateEnvelope(obj as JsonObject, crd.apiVersion, crd.kind);
   // The API server applies defaults to what it decoded, then validates the defaulted object.
   const defaulted = applyDefaults(clone(obj as JsonObject), schema, ['status']) as JsonObject;
   const walk: Walk = { errors: [], typeErrors: 0 };
@@ -544,14 +562,16 @@ function validateObject(obj: unknown, schemaFile: string, kind: string, conventi
   return errors;
 }
 
+const gatewayCrd = (schemaFile: string, kind: string): CrdSchema => ({ dataDir: GATEWAY_API_DATA_DIR, schemaFile, apiVersion: `${GATEWAY_GROUP}/v1`, kind });
+
 /** Errors that would keep `obj` (a gateway.networking.k8s.io/v1 TLSRoute) out of the API server, and broken conventions. */
 export function validateTlsRoute(obj: unknown, options: ValidateOptions = {}): GatewayApiError[] {
-  return validateObject(obj, 'tlsroute-v1.schema.json', 'TLSRoute', TLSROUTE_CONVENTIONS, options);
+  return validateCustomObject(obj, gatewayCrd('tlsroute-v1.schema.json', 'TLSRoute'), TLSROUTE_CONVENTIONS, options);
 }
 
 /** Errors that would keep `obj` (a gateway.networking.k8s.io/v1 Gateway) out of the API server, and broken conventions. */
 export function validateGateway(obj: unknown, options: ValidateOptions = {}): GatewayApiError[] {
-  return validateObject(obj, 'gateway-v1.schema.json', 'Gateway', GATEWAY_CONVENTIONS, options);
+  return validateCustomObject(obj, gatewayCrd('gateway-v1.schema.json', 'Gateway'), GATEWAY_CONVENTIONS, options);
 }
 
 /** Every rule text in `schemaFile`'s x-kubernetes-validations with its path, message and whether it is implemented. */

@@ -17,6 +17,7 @@ export interface Synthesized {
   terraform: any;
   provider: Record<string, any[]>;
   data?: Record<string, Record<string, any>>;
+  locals?: Record<string, unknown>;
 }
 
 /** Where the jest run's global setup wrote every test environment's cdk.tf.json (`<name>.json`). */

@@ -103,7 +103,7 @@ export class TerraformWorkspace {
  */
 export async function evaluateWithTerraform(
   dir: string,
-  json: Pick<Synthesized, 'variable'>,
+  json: Pick<Synthesized, 'variable' | 'locals'>,
   expressions: Record<string, string>,
   values: Record<string, unknown>,
   resources: Record<string, unknown> = {},
@@ -126,7 +126,7 @@ function literal(value: unknown): unknown {
  */
 export async function evaluateVariantsWithTerraform<V extends string>(
   dir: string,
-  json: Pick<Synthesized, 'variable'>,
+  json: Pick<Synthesized, 'variable' | 'locals'>,
   expressions: Record<string, string>,
   variants: Record<V, Record<string, unknown>>,
   resources: Record<string, unknown> = {},
@@ -142,18 +142,27 @@ export async function evaluateVariantsWithTerraform<V extends string>(
     standIns[v] = resources[key];
     return `var.${v}`;
   };
-  for (const [name, expression] of Object.entries(expressions)) {
+  const substitute = (expression: string) => {
     // Addresses given in full (`kubernetes_namespace_v1.namespace`, `data.kubernetes_resources.x_ABCD1234`) first;
-    // then any resource or data source whose cdktf logical id ends in its 8-digit hex hash, by that id.
+    // then any resource or data source whose cdktf logical id ends in its 8-digit hex hash, by that id (a local's
+    // name ends so too: locals stay, and are copied below).
     let value = expression;
     for (const key of Object.keys(resources).filter((k) => k.includes('.'))) {
       value = value.replace(new RegExp(`(?<![A-Za-z0-9_.-])${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_-])`, 'g'), () => standIn(key));
     }
-    value = value.replace(/(?<![A-Za-z0-9_.])(?:data\.)?[a-z][a-z0-9_]*\.([A-Za-z0-9_-]+_[A-F0-9]{8})\b/g, (_m, id: string) => standIn(id));
+    return value.replace(/(?<![A-Za-z0-9_.])(?!local\.)(?:data\.)?[a-z][a-z0-9_]*\.([A-Za-z0-9_-]+_[A-F0-9]{8})\b/g, (_m, id: string) => standIn(id));
+  };
+  for (const [name, expression] of Object.entries(expressions)) {
     // sensitive: some expressions read sensitive variables (htpasswd_entries); `output -json` still prints them
-    output[name] = { value, sensitive: true };
+    output[name] = { value: substitute(expression), sensitive: true };
   }
-  await fs.writeFile(join(dir, 'stack', 'main.tf.json'), JSON.stringify({ variable, output }, null, 1));
+  // The stack's locals the outputs name (and the locals those name), their resource references substituted alike.
+  const locals: Record<string, unknown> = {};
+  const mentioned = (text: string) => Object.keys(json.locals ?? {}).filter((l) => !(l in locals) && text.includes(`local.${l}`));
+  for (let pending = mentioned(JSON.stringify(output)); pending.length > 0; pending = mentioned(JSON.stringify(locals))) {
+    for (const l of pending) locals[l] = JSON.parse(substitute(JSON.stringify(json.locals![l])));
+  }
+  await fs.writeFile(join(dir, 'stack', 'main.tf.json'), JSON.stringify({ variable, output, ...(Object.keys(locals).length > 0 ? { locals } : {}) }, null, 1));
   const moduleName = (variant: string) => `v_${variant.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const names = Object.keys(variants) as V[];
   await fs.writeFile(join(dir, 'main.tf.json'), JSON.stringify({

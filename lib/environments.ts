@@ -14,6 +14,7 @@ import type { TlsMode } from './tls';
 import type { EnvironmentVariables } from './variables/catalog';
 import { isVariableName, mayBeSetPerEnvironment } from './variables/catalog';
 import { type GarbageCollectionSettings, type MirrorSettings, validateGarbageCollection, validateMirror } from './operations/settings';
+import { type MonitoringSettings, validateMonitoring } from './monitoring/settings';
 
 export type { ServiceType, TlsMode };
 
@@ -100,6 +101,13 @@ export interface EnvironmentSettings {
    * @default - none
    */
   readonly mirror?: MirrorSettings;
+  /**
+   * Prometheus-operator monitoring of the registry (and the mirror): a ServiceMonitor on the metrics port, a
+   * PrometheusRule with alerts that name their runbook (docs/operations.md) and a Grafana dashboard ConfigMap. Needs
+   * the monitoring.coreos.com CRDs in the cluster at apply time (not at plan time) and `monitoring_namespace`.
+   * @default - none
+   */
+  readonly monitoring?: MonitoringSettings;
 }
 
 export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
@@ -147,7 +155,8 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     nodeTrust: true,
     garbageCollection: { deleteUntagged: false },
     mirror: {},
-    variables: { registry_domains: ['registry.ops.example.internal'] },
+    monitoring: {},
+    variables: { registry_domains: ['registry.ops.example.internal'], monitoring_namespace: 'monitoring', monitoring_labels: ['release=kube-prometheus-stack'] },
   },
   {
     // Gateway API instead of the retired ingress-nginx: the stack creates a Gateway of the cluster's GatewayClass
@@ -199,7 +208,7 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
 /** Every setting an environment may carry: a misspelt one (`nodeTrsut`) would otherwise be ignored silently. */
 const SETTING_NAMES = [
   'name', 'tlsMode', 'storage', 'redis', 'autoscaling', 'exposure', 'serviceType', 'preventDestroy', 'cloud', 'nodeTrust',
-  'nodeTrustSeLinuxType', 'seLinuxOptions', 'variables', 'garbageCollection', 'mirror',
+  'nodeTrustSeLinuxType', 'seLinuxOptions', 'variables', 'garbageCollection', 'mirror', 'monitoring',
 ] as const satisfies readonly (keyof EnvironmentSettings)[];
 
 // Compile-time check that SETTING_NAMES lists every setting: a new setting must be added there.
@@ -265,6 +274,7 @@ export function validateEnvironment(env: EnvironmentSettings): void {
   }
   if (env.garbageCollection !== undefined) validateGarbageCollection(check, env.garbageCollection, env.storage, env.redis);
   if (env.mirror !== undefined) validateMirror(check, env.mirror, env.exposure);
+  if (env.monitoring !== undefined) validateMonitoring(check, env.monitoring);
   for (const name of Object.keys(env.variables ?? {})) {
     if (!isVariableName(name)) {
       throw new Error(`environment ${env.name}: variables.${name}: is not allowed; expected the name of a variable in lib/variables/catalog.ts.`);

@@ -22,12 +22,26 @@ const CDKTF_STRING_TOKEN = '${TfToken[';
  * spliced into a file) are left alone and still resolve to Terraform expressions.
  */
 export function literalText(text: string): string {
+  return mapLiteralParts(text, escapeTemplate);
+}
+
+/** `text` with `escape` applied to everything but the cdktf string tokens in it. */
+function mapLiteralParts(text: string, escape: (part: string) => string): string {
   return text.split(CDKTF_STRING_TOKEN).map((part, i) => {
-    if (i === 0) return escapeTemplate(part);
+    if (i === 0) return escape(part);
     // `part` starts with the token's key: keep it up to the marker's end, escape what follows.
     const end = part.indexOf(']}') + 2;
-    return CDKTF_STRING_TOKEN + part.slice(0, end) + escapeTemplate(part.slice(end));
+    return CDKTF_STRING_TOKEN + part.slice(0, end) + escape(part.slice(end));
   }).join('');
+}
+
+/**
+ * Literal text that cdktf writes as a quoted string inside a Terraform expression (an argument of `Fn.jsonencode`,
+ * ...): cdktf escapes `${` there but neither `"` nor `\\`, so a PromQL matcher `job="x"` would end the string. Quotes
+ * and backslashes are escaped; cdktf tokens are left alone.
+ */
+export function expressionString(text: string): string {
+  return mapLiteralParts(text, (part) => part.replace(/[\\"]/g, (c) => `\\${c}`));
 }
 
 /** `var.<name>` as a Terraform reference inside an expression. */

@@ -5,7 +5,7 @@
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'private-registry-stack' } as const;
 
 /** What a resource is part of: the registry itself, its TLS, auth, storage, cache, pull secrets, node trust or operations. */
-export type Component = 'registry' | 'tls' | 'auth' | 'storage' | 'cache' | 'pull-secret' | 'node-trust' | 'exposure' | 'garbage-collection' | 'mirror';
+export type Component = 'registry' | 'tls' | 'auth' | 'storage' | 'cache' | 'pull-secret' | 'node-trust' | 'exposure' | 'garbage-collection' | 'mirror' | 'monitoring';
 
 /** The labels that select a workload's pods: its name and component. */
 export function selectorLabels(name: string, component: Component): Record<string, string> {

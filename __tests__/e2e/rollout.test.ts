@@ -3,7 +3,7 @@
  * - the pod-template annotation that rolls the registry is a hash of the secrets' content, evaluated here by the real
  *   terraform binary from the synthesized expression (with stand-in secret data);
  * - http.draintimeout: an upload in flight when SIGTERM arrives completes on the real registry, and the restart's
- *   outage (SIGTERM to the new process answering GET /) is measured for the README.
+ *   outage (SIGTERM to the new process answering GET /) is measured for docs/operations.md (Changes, rollouts and restarts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as https from 'node:https';

@@ -161,7 +161,7 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
     rootPrefix = `${json.variable.s3_root_directory.default.replace(/^\//, '')}/`;
     [ceph, redis, s3Tls, bigImage, material] = await Promise.all([
       timed('ceph', startCeph(cleanup, path.join(dir, 'ceph'))),
-      // The README's Redis: a password, no persistence, bounded memory evicting least-recently-used entries.
+      // docs/storage.md's Redis: a password, no persistence, bounded memory evicting least-recently-used entries.
       startRedis(cleanup, path.join(dir, 'redis'), { password: `p#${randomBytes(12).toString('hex')}`, config: ['maxmemory 64mb', 'maxmemory-policy allkeys-lru'] }),
       makeTlsMaterial(path.join(dir, 's3-tls'), { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
       // 72 MiB crosses 64 MiB: a multipart upload of 10 MiB parts (s3_chunk_size_mib), then a multipart copy into
@@ -432,7 +432,7 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
     expect(await inBucket(keptBlobs)).toEqual(keptBlobs.map((d) => [d, true]));
 
     // GC does not touch the Redis cache, which still vouches for the deleted blob: a client would skip uploading it
-    // again and push a manifest naming a blob that is gone. Hence the README's procedure flushes the cache's database
+    // again and push a manifest naming a blob that is gone. Hence docs/storage.md's procedure flushes the cache's database
     // after GC, before the registry serves again.
     await registry.start();
     const head = async () => (await rawRequest(`https://${registry.registry.address}/v2/e2e/gc/blobs/${onlyA.descriptor.digest}`, 'HEAD', material.tls.caPem, auth.creds!)).status;

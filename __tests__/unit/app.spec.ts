@@ -46,6 +46,6 @@ describe('synthesize (npm run synth)', () => {
     const { code, errors } = run([{ ...rest, nodeTrsut: true } as any]);
     expect(code).toBe(1);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^synth failed: environment dev: nodeTrsut: is not allowed; expected one of the settings name, tlsMode, .*nodeTrust, .*mirror \(lib\/environments.ts EnvironmentSettings\)\.$/);
+    expect(errors[0]).toMatch(/^synth failed: environment dev: nodeTrsut: is not allowed; expected one of the settings name, tlsMode, .*nodeTrust, .*mirror, .*monitoring \(lib\/environments.ts EnvironmentSettings\)\.$/);
   });
 });

@@ -1,7 +1,7 @@
-/** The README's variable table and terraform.tfvars.example are the catalog's, and the catalog has no dead entries. */
+/** The variable table in docs/configuration.md and terraform.tfvars.example are the catalog's, and the catalog has no dead entries. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tfvarsExample, withVariablesTable } from '../../lib/variables/docs';
+import { dirname, join, normalize } from 'node:path';
+import { tfvarsExample, VARIABLES_TABLE_FILE, withVariablesTable } from '../../lib/variables/docs';
 import { specOf, VARIABLE_NAMES } from '../../lib/variables/catalog';
 import { Exposure } from '../../lib/exposure';
 import { Storage } from '../../lib/storage';
@@ -10,9 +10,9 @@ import { environment, synth, TEST_ENVIRONMENTS } from '../../harness/synth';
 const root = join(__dirname, '../..');
 
 describe('generated docs', () => {
-  test('README.md has the catalog\'s variable table (run `npm run docs` after changing the catalog)', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    expect(readme).toBe(withVariablesTable(readme));
+  test(`${VARIABLES_TABLE_FILE} has the catalog's variable table (run \`npm run docs\` after changing the catalog)`, () => {
+    const page = readFileSync(join(root, VARIABLES_TABLE_FILE), 'utf8');
+    expect(page).toBe(withVariablesTable(page));
   });
 
   test('terraform.tfvars.example is the catalog\'s, every line commented out (run `npm run docs`)', () => {
@@ -36,6 +36,30 @@ describe('generated docs', () => {
       [...readFileSync(join(root, file), 'utf8').matchAll(/terraform[^`\n]*(?:\n[^`\n]*)?-replace=/g)].map((m) => `${file}: ${m[0]}`));
     expect(commands.length).toBeGreaterThan(0);
     expect(commands.filter((c) => !/-var-file="\$PWD\/<env>\.tfvars"/.test(c))).toEqual([]);
+  });
+
+  test('every relative link in README.md and docs/ reaches a file, and its #anchor a heading there', () => {
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+    const headings = (text: string) => {
+      let fence = false;
+      return text.split('\n').flatMap((line) => {
+        if (line.startsWith('```')) fence = !fence;
+        const m = fence ? null : /^#{1,6} (.*)/.exec(line);
+        return m ? [slug(m[1])] : [];
+      });
+    };
+    const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const broken = files.flatMap((file) =>
+      [...readFileSync(join(root, file), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)].flatMap(([, link]) => {
+        if (/^[a-z]+:/.test(link)) return [];
+        const [path, anchor] = link.split('#');
+        if (!path && !anchor) return [`${file}: an empty link`];
+        const target = path ? normalize(join(dirname(file), path)) : file;
+        let text: string;
+        try { text = readFileSync(join(root, target), 'utf8'); } catch { return [`${file}: ${link} (no file)`]; }
+        return anchor && target.endsWith('.md') && !headings(text).includes(anchor) ? [`${file}: ${link} (no heading)`] : [];
+      }));
+    expect(broken).toEqual([]);
   });
 
   test('every catalog variable is declared by some environment (no dead entries), and nothing else is', () => {

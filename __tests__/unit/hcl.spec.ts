@@ -1,7 +1,7 @@
-import { Fn, TerraformVariable, Testing } from 'cdktf';
+import { Fn, TerraformOutput, TerraformVariable, Testing } from 'cdktf';
 import { TerraformStack } from 'cdktf';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
-import { escapeTemplate, literalText } from '../../lib/hcl';
+import { escapeTemplate, expressionString, literalText } from '../../lib/hcl';
 import { templateLiteral } from '../../harness/json';
 
 describe('literalText', () => {
@@ -28,5 +28,18 @@ describe('literalText', () => {
 
   test('templateLiteral refuses a string Terraform would interpolate', () => {
     expect(() => templateLiteral('x ${var.a}')).toThrow(/interpolates/);
+  });
+});
+
+describe('expressionString', () => {
+  test('PromQL quotes survive inside jsonencode(): literal parts escaped, a variable spliced in stays a reference', () => {
+    // GIVEN a stack whose output is jsonencode() of a PromQL expression naming a variable
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const job = new TerraformVariable(stack, 'job', { type: 'string' });
+    // WHEN the string goes through expressionString
+    new TerraformOutput(stack, 'rule', { value: Fn.jsonencode({ expr: expressionString(`up{job="${job.stringValue}"} == 0 or vector(1) \\ \${x}`) }) });
+    // THEN Terraform reads a quoted string with escaped quotes and backslash, and the reference interpolated
+    const value = JSON.parse(Testing.synth(stack)).output.rule.value;
+    expect(value).toBe('${jsonencode({"expr" = "up{job=\\"${var.job}\\"} == 0 or vector(1) \\\\ $${x}"})}');
   });
 });

@@ -18,7 +18,7 @@ function expectedTypes(env: EnvironmentSettings): string[] {
   return types;
 }
 
-/** A third environment added the README's way: provided TLS, a storage class, configmap-only, Terraform Cloud. */
+/** A third environment added the docs/configuration.md way: provided TLS, a storage class, configmap-only, Terraform Cloud. */
 const third: EnvironmentSettings = {
   name: 'staging',
   tlsMode: 'provided',

@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { address, onlyWithAddress, referencedAddress, resolveVariable, resourceAt, type Synthesized } from '../json';
+import { METRICS_SERVICE_LABEL } from '../../lib/monitoring/monitoring';
 
 /** The parts of cdk.tf.json read here. */
 export type SynthesizedJson = Pick<Synthesized, 'resource' | 'variable'>;
@@ -28,6 +29,13 @@ function valueOf(value: string, evaluated: EvaluatedExpressions, what: string): 
   if (!isExpression(value)) return value;
   if (!(value in evaluated)) throw new Error(`${what}: ${value} was not evaluated (harness/programs/stack-values.ts)`);
   return evaluated[value];
+}
+
+/** `${var.<name>}` -> the default, for every variable whose default is a string, number or bool. */
+function variableDefaults(json: SynthesizedJson): EvaluatedExpressions {
+  return Object.fromEntries(Object.entries<{ default?: unknown }>(json.variable ?? {})
+    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v.default))
+    .map(([name, v]) => [`\${var.${name}}`, String(v.default)]));
 }
 
 const onlyOf = onlyWithAddress;
@@ -70,6 +78,11 @@ export interface RegistryWorkload {
  */
 export function registryWorkload(json: SynthesizedJson, server?: string): RegistryWorkload {
   const at = (type: string): [string, any] => {
+    if (!server && type === 'kubernetes_service_v1') {
+      // The monitoring's headless metrics Services select the same pods: the registry's Service is the other one.
+      const services = Object.fromEntries(Object.entries(json.resource[type] ?? {}).filter(([, s]) => s.metadata?.labels?.[METRICS_SERVICE_LABEL] !== 'true'));
+      return onlyOf({ resource: { [type]: services } }, type);
+    }
     if (!server) return onlyOf(json, type);
     const found = address(json, type, `${server}/${type === 'kubernetes_service_v1' ? 'service' : 'deployment'}`);
     return [found, resourceAt(json, found)];
@@ -197,6 +210,8 @@ export async function prepareLocalPod(
   server?: string,
 ): Promise<LocalPod> {
   const workload = registryWorkload(json, server);
+  // A bare variable reference (`${var.otel_traces_exporter}`) takes the variable's default unless given.
+  evaluated = { ...variableDefaults(json), ...evaluated };
   const volumeDirs: Record<string, string> = {};
   for (const volume of workload.volumes) {
     volumeDirs[volume.name] = path.join(dir, 'volumes', volume.name);

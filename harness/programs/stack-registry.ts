@@ -90,8 +90,8 @@ export interface StackRegistry extends StackSecrets {
   registry: RegistryProcess;
   /** Stops the registry by PID and starts it again with the same config, volumes, env and ports. */
   restart(): Promise<RegistryProcess>;
-  /** Starts the registry again after a `registry.stop()`. */
-  start(): Promise<RegistryProcess>;
+  /** Starts the registry again after a `registry.stop()`, with `env` over the pod's and the options' env. */
+  start(env?: Record<string, string>): Promise<RegistryProcess>;
 }
 
 export interface StartStackRegistryOptions {
@@ -127,8 +127,8 @@ export async function startStackRegistry(
   const material = shared ?? await stackSecrets(json, path.join(dir, 'tls'), loadUser);
   const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...values?.secrets }, { port, debugPort }, values?.evaluated, server);
   const { configYaml } = registryWorkload(json, server);
-  const start = () =>
-    startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env } as Record<string, string> });
+  const start = (extraEnv: Record<string, string> = {}) =>
+    startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env, ...extraEnv } as Record<string, string> });
   const [user, password] = Object.entries(material.users)[0];
   const stack: StackRegistry = {
     ...material,
@@ -140,7 +140,7 @@ export async function startStackRegistry(
     user,
     password,
     registry: await start(),
-    start: async () => (stack.registry = await start()),
+    start: async (extraEnv) => (stack.registry = await start(extraEnv)),
     restart: async () => {
       await stack.registry.stop();
       return stack.start();

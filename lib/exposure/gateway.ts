@@ -13,9 +13,10 @@
  */
 import * as path from 'node:path';
 import { Construct } from 'constructs';
-import { AssetType, conditional, FOR_EXPRESSION_VALUE, Fn, forExpression, Lazy, Op, TerraformAsset, Token } from 'cdktf';
-import { Release } from '@cdktf/provider-helm/lib/release';
+import { conditional, FOR_EXPRESSION_VALUE, Fn, forExpression, Op, type TerraformAsset, Token } from 'cdktf';
+import type { Release } from '@cdktf/provider-helm/lib/release';
 import { selectorLabels } from '../labels';
+import { localChartRelease } from '../local-chart';
 import { NAMESPACE_NAME_LABEL } from '../network-policy';
 import * as rules from '../rules';
 import type { SettingCheck } from '../storage/strategy';
@@ -148,20 +149,15 @@ export class GatewayTlsRoute extends Construct {
       ? `kubectl -n ${props.gatewayNamespace} get gateway ${props.gatewayName} && ${routeStatus}`
       : routeStatus;
 
-    this.chart = new TerraformAsset(this, 'chart', { path: GATEWAY_CHART_DIR, type: AssetType.DIRECTORY });
     // Its own construct id: `exposure/release` is an ingress-nginx release's address (adopted ones are protected and
     // released from state by `removed` blocks); the Gateway's objects must never take that address over.
-    this.release = new Release(this, 'gateway-objects', {
+    ({ chart: this.chart, release: this.release } = localChartRelease(this, 'gateway-objects', {
       name: GATEWAY_RELEASE_NAME,
       namespace,
-      chart: this.chart.path,
-      // JSON is YAML: Helm reads this as the values. Terraform evaluates the references (names, lists, port) first.
-      values: [Lazy.stringValue({ produce: () => Fn.jsonencode(this.values()) })],
-      atomic: true,
-      cleanupOnFail: true,
-      wait: true,
-      timeout: 300,
-    });
+      chartDir: GATEWAY_CHART_DIR,
+      // Read at synth: a route added after construction (the cache's) is in them.
+      values: () => this.values(),
+    }));
   }
 
   /** The registry's TLSRoute (as it stands: further routes pin it to its own listeners). */

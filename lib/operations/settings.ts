@@ -44,14 +44,14 @@ export function validateGarbageCollection(
   if (redis?.tls) {
     // The window flushes the cache with busybox nc from the registry image: plain TCP only.
     check('garbageCollection', 'redis.tls', [never(
-      'a Redis cache without TLS: the window deletes the cache entries of the blobs GC deleted over plain TCP (nc); with TLS run GC by the README procedure',
+      'a Redis cache without TLS: the window deletes the cache entries of the blobs GC deleted over plain TCP (nc); with TLS run GC by the procedure in docs/storage.md',
     )]);
   }
   if (!(storage instanceof ClaimStorage)) {
     // Object storage: the GC pod would need the store's credentials, CA and identity (the Redis flush after GC the
-    // window already does, on claim storage with Redis). Until the job carries them, the README's procedure.
+    // window already does, on claim storage with Redis). Until the job carries them, the procedure in docs/storage.md.
     check('garbageCollection', storage.kind, [never(
-      'claim storage (Storage.hostPath() or a ReadWriteMany claim); on object storage run GC by the README procedure (scale to 0, garbage-collect, flush Redis, scale back)',
+      'claim storage (Storage.hostPath() or a ReadWriteMany claim); on object storage run GC by the procedure in docs/storage.md (scale to 0, garbage-collect, flush Redis, scale back)',
     )]);
   } else if (!(storage instanceof HostPathStorage) && !storage.shared) {
     check('garbageCollection', storage.kind, [never(

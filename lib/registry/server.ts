@@ -83,6 +83,12 @@ export interface RegistryServerProps {
    */
   readonly envFrom?: DeploymentV1SpecTemplateSpecContainerEnvFrom[];
   /**
+   * OpenTelemetry tracing (distribution v3 exports traces to localhost:4318 unless told otherwise): the exporter
+   * (`none`, `otlp`, `console`) and the OTLP endpoint (empty: the SDK's default).
+   * @default - { exporter: 'none' }: no traces
+   */
+  readonly tracing?: { readonly exporter: string; readonly otlpEndpoint?: string };
+  /**
    * The htpasswd file this server checks, when it is not the registry's users (the pull-through cache's machine
    * user).
    * @default - `auth.htpasswdSecret` (the registry's users)
@@ -203,7 +209,9 @@ export class RegistryServer extends Construct {
                     valueFrom: { secretKeyRef: { name: auth.httpSecret.metadata.name, key: auth.httpSecretKey, optional: false } },
                   },
                   // distribution v3 exports traces to localhost:4318 by default; nothing listens there.
-                  { name: 'OTEL_TRACES_EXPORTER', value: 'none' },
+                  { name: 'OTEL_TRACES_EXPORTER', value: props.tracing?.exporter ?? 'none' },
+                  // The OTel SDK reads an empty variable as unset (its default endpoint).
+                  ...(props.tracing?.otlpEndpoint !== undefined ? [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: props.tracing.otlpEndpoint }] : []),
                   ...additions.flatMap((a) => a.env ?? []),
                   ...(props.extraEnv ?? []),
                 ],

@@ -1,7 +1,7 @@
 /**
  * The catalog of Terraform variables: every knob an operator turns per run, each declared once with its type,
  * description, project-wide default, sensitivity and validation rules. The stack declares the variables it uses
- * from here (lib/variables/stack-variables.ts); the README table, terraform.tfvars.example and the validation tests
+ * from here (lib/variables/stack-variables.ts); the variable table in docs/configuration.md, terraform.tfvars.example and the validation tests
  * are generated from or checked against it (`npm run docs`). A name that is not in the catalog does not compile.
  *
  * Environments override defaults by the same names (lib/environments.ts `variables`). A few rules and one
@@ -48,7 +48,7 @@ export interface VariableSpec {
    */
   readonly perEnvironment?: boolean;
   readonly rules: Dynamic<readonly rules.Rule[]>;
-  /** When the variable exists, in words (README): which settings declare it. @default "always" */
+  /** When the variable exists, in words (docs/configuration.md): which settings declare it. @default "always" */
   readonly declaredWhen?: string;
   /** The description in the docs, where `description` depends on the environment. @default - the description */
   readonly docs?: string;
@@ -345,12 +345,47 @@ export const VARIABLES = {
   },
   allowed_client_cidrs: {
     type: 'list(string)', declaredWhen: 'Exposure.none()',
-    description: 'Source networks (CIDR) allowed to reach the registry port directly, as the pod sees them: a LoadBalancer or NodePort Service without a proxy in front (see README "Exposure modes").',
+    description: 'Source networks (CIDR) allowed to reach the registry port directly, as the pod sees them: a LoadBalancer or NodePort Service without a proxy in front (see docs/exposure.md).',
     default: [], rules: [rules.each(rules.cidr), rules.uniqueList],
   },
   monitoring_namespace: {
     type: 'string', description: 'Namespace whose pods may scrape the metrics port; empty: nobody.',
     default: '', rules: [rules.optional(rules.dns1123Label)],
+  },
+
+  // ---- monitoring (monitoring setting) and tracing ---------------------------------------------------------
+  monitoring_labels: {
+    type: 'list(string)', declaredWhen: 'monitoring',
+    description: "Labels 'key=value' on the ServiceMonitor and PrometheusRule: what your Prometheus selects them by (kube-prometheus-stack: release=<its release name>).",
+    default: [], rules: [rules.each(rules.labelSelectorTerm), rules.distinctLabelKeys],
+  },
+  monitoring_scrape_interval: {
+    type: 'string', declaredWhen: 'monitoring', description: 'How often Prometheus scrapes the registry metrics port.',
+    default: '30s', rules: [rules.pattern('^[1-9][0-9]*(s|m)$', 'a Prometheus duration in seconds or minutes such as 15s, 30s or 1m', 8)],
+  },
+  monitoring_error_ratio_percent: {
+    type: 'number', declaredWhen: 'monitoring', description: 'Share of requests (percent) failing with 5xx above which RegistryHighErrorRatio fires.',
+    default: 5, rules: [rules.wholeNumber(1, 100)],
+  },
+  monitoring_slow_request_seconds: {
+    type: 'number', declaredWhen: 'monitoring', description: 'p99 latency (seconds) of manifest, tag and catalog requests above which RegistrySlowRequests fires.',
+    default: 2, rules: [rules.wholeNumber(1, 300)],
+  },
+  monitoring_read_only_limit: {
+    type: 'string', declaredWhen: 'monitoring', description: 'How long pushes may be refused as read-only (the GC window) before RegistryReadOnlyTooLong fires.',
+    default: '2h', rules: [rules.pattern('^[1-9][0-9]*(m|h)$', 'a Prometheus duration in minutes or hours such as 90m or 2h', 8)],
+  },
+  grafana_dashboard_namespace: {
+    type: 'string', declaredWhen: 'monitoring', description: "Namespace of the dashboard ConfigMap (where your Grafana sidecar looks); empty: the registry's.",
+    default: '', rules: [rules.optional(rules.dns1123Label)],
+  },
+  otel_traces_exporter: {
+    type: 'string', description: 'OTEL_TRACES_EXPORTER of the registry (distribution v3 traces with OpenTelemetry): none turns tracing off.',
+    default: 'none', rules: [rules.oneOf(['none', 'otlp', 'console'])],
+  },
+  otel_exporter_otlp_endpoint: {
+    type: 'string', description: 'OTEL_EXPORTER_OTLP_ENDPOINT: the collector traces go to with otel_traces_exporter otlp (e.g. http://otel-collector.monitoring:4318); empty: unset.',
+    default: '', rules: [rules.optional(rules.pattern('^https?://[^\\s/]+(/[^\\s]*)?$', 'an http(s) URL such as http://otel-collector.monitoring:4318', 2048))],
   },
 
   // ---- node trust -----------------------------------------------------------------------------------------

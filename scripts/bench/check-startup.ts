@@ -2,7 +2,7 @@
  * registry-check's start-up, beside the old way, in one run: `--help` and a whole check (all 8 steps against a real
  * registry) by the shipped CLI (bin/registry-check.js running dist/, built first by `npm run build:check`) and by
  * the old way (scripts/bench/registry-check-ts.js: the TypeScript sources through the swc require hook), plus
- * `--help` through the two launchers the README names (npx, npm run -s). Runs are interleaved, one of each case per
+ * `--help` through the two launchers docs/verify-and-check.md names (npx, npm run -s). Runs are interleaved, one of each case per
  * round. The registry (docker-registry, TLS, htpasswd) is started here with openssl and htpasswd, without the test
  * helpers; its bcrypt cost is 4, so the steps take ~0.2 s and start-up is not lost in bcrypt time.
  */
