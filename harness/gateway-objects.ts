@@ -13,7 +13,10 @@ import { resourcesOf, resourceAt, type Synthesized } from './json';
 import { evaluateWithTerraform } from './terraform';
 
 export interface GatewayObjects {
+  /** The registry's route. */
   readonly tlsRoute: any;
+  /** The routes of further ports (the pull-through cache's), in the order of the values. */
+  readonly additionalTlsRoutes: any[];
   /** Only when the stack creates the Gateway. */
   readonly gateway?: any;
   /** The values Helm receives (parsed). */
@@ -29,36 +32,47 @@ export function gatewayRelease(json: Synthesized): any {
 
 /**
  * `<type>.<id>.metadata[0].name` references replaced by the name the resource is configured with (a quoted HCL
- * template, e.g. "${var.namespace}"): what the provider reports for a name set in configuration.
+ * template, e.g. "${var.namespace}", or the one expression it interpolates): what the provider reports for a name set
+ * in configuration.
  */
 export function inlineMetadataNames(json: Synthesized, expression: string): string {
   return expression.replace(/\b([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.metadata\[0\]\.name\b/g, (_m, type: string, id: string) => {
     const name = resourceAt(json, `${type}.${id}`).metadata?.name;
     if (typeof name !== 'string') throw new Error(`${type}.${id} has no configured metadata.name`);
-    return JSON.stringify(name);
+    // A name that is one interpolation (`${format("%s-mirror", var.app_name)}`) inlines as that expression: quoted,
+    // its inner quotes would have to be escaped, which HCL does not allow inside an interpolation.
+    const whole = /^\$\{([^{}]*)\}$/.exec(name);
+    return whole ? `(${whole[1]})` : JSON.stringify(name);
   });
 }
 
-/** One template of the chart applied to `values`: only `{{ toYaml .Values.<key> }}` and its `with` form. */
-function renderTemplate(file: string, text: string, values: Record<string, unknown>): unknown | undefined {
+/**
+ * One template of the chart applied to `values`: only `{{ toYaml .Values.<key> }}`, its `with` form, and its `range`
+ * form (each element of a list printed whole as its own document).
+ */
+function renderTemplate(file: string, text: string, values: Record<string, unknown>): unknown[] {
   const body = text.replace(/^\{\{- \/\*.*?\*\/ -\}\}\n/s, '');
   const whole = /^\{\{ toYaml \.Values\.([A-Za-z]+) \}\}\n$/.exec(body);
   if (whole) {
     if (values[whole[1]] === undefined) throw new Error(`${file}: .Values.${whole[1]} is not set`);
-    return values[whole[1]];
+    return [values[whole[1]]];
   }
   const optional = /^\{\{- with \.Values\.([A-Za-z]+) \}\}\n\{\{ toYaml \. \}\}\n\{\{- end \}\}\n$/.exec(body);
-  if (optional) return values[optional[1]] ?? undefined;
+  if (optional) return values[optional[1]] === undefined ? [] : [values[optional[1]]];
+  const each = /^\{\{- range \.Values\.([A-Za-z]+) \}\}\n---\n\{\{ toYaml \. \}\}\n\{\{- end \}\}\n$/.exec(body);
+  if (each) {
+    const list = values[each[1]];
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) throw new Error(`${file}: .Values.${each[1]} is not a list`);
+    return list;
+  }
   throw new Error(`${file}: not a template this renderer knows (it prints one value whole); render it with helm instead`);
 }
 
 /** Every object the chart renders from `values`, in template file order. */
 export function renderChart(values: Record<string, unknown>, chartDir = GATEWAY_CHART_DIR): unknown[] {
   const dir = path.join(chartDir, 'templates');
-  return readdirSync(dir).sort().flatMap((file) => {
-    const rendered = renderTemplate(file, readFileSync(path.join(dir, file), 'utf8'), values);
-    return rendered === undefined ? [] : [rendered];
-  });
+  return readdirSync(dir).sort().flatMap((file) => renderTemplate(file, readFileSync(path.join(dir, file), 'utf8'), values));
 }
 
 /**
@@ -74,8 +88,12 @@ export async function gatewayObjects(json: Synthesized, dir: string, values: Rec
   const objects = renderChart(parsed) as any[];
   const byKind = (kind: string) => objects.filter((o) => o?.kind === kind);
   if (objects.length !== byKind('TLSRoute').length + byKind('Gateway').length) throw new Error('the chart rendered an object that is neither a TLSRoute nor a Gateway');
-  const [tlsRoute, ...moreRoutes] = byKind('TLSRoute');
+  // The registry's route is the one the values hold as `tlsRoute`; the others are the further ports'.
+  const registryRouteName = (parsed.tlsRoute as any)?.metadata?.name;
+  const routes = byKind('TLSRoute');
+  const [tlsRoute, ...moreRoutes] = routes.filter((r) => r.metadata?.name === registryRouteName);
+  const additionalTlsRoutes = routes.filter((r) => r.metadata?.name !== registryRouteName);
   const [gateway, ...moreGateways] = byKind('Gateway');
-  if (!tlsRoute || moreRoutes.length > 0 || moreGateways.length > 0) throw new Error(`expected one TLSRoute and at most one Gateway, got ${objects.map((o) => o?.kind).join(', ')}`);
-  return { tlsRoute, gateway, values: parsed };
+  if (!tlsRoute || moreRoutes.length > 0 || moreGateways.length > 0) throw new Error(`expected one registry TLSRoute and at most one Gateway, got ${objects.map((o) => o?.kind).join(', ')}`);
+  return { tlsRoute, additionalTlsRoutes, gateway, values: parsed };
 }

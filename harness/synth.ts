@@ -17,10 +17,30 @@ export * from './json';
 
 const dev = ENVIRONMENTS.find((e) => e.name === 'dev')!;
 
+/** A route attached to a Gateway that exists, on a named listener. */
+const GATEWAY_ATTACH: EnvironmentSettings = {
+  name: 'gateway-attach',
+  tlsMode: 'generated',
+  storage: Storage.hostPath(),
+  exposure: Exposure.gateway({ mode: 'attach' }),
+  serviceType: 'ClusterIP',
+  variables: {
+    ...dev.variables,
+    gateway_name: 'shared-gateway',
+    gateway_namespace: 'gateway-system',
+    gateway_section_name: 'registry-tls',
+    gateway_port: 443,
+    gateway_proxy_namespace: 'envoy-gateway-system',
+    // Envoy Gateway's default: the proxies run in its own namespace, labelled with the Gateway they serve.
+    gateway_proxy_pod_labels: ['gateway.envoyproxy.io/owning-gateway-name=shared-gateway', 'gateway.envoyproxy.io/owning-gateway-namespace=gateway-system'],
+  },
+};
+
 /**
- * The shipped and example environments plus six that exercise the other structural choices: provided TLS on shared
+ * The shipped and example environments plus eight that exercise the other structural choices: provided TLS on shared
  * storage-class storage behind a configmap-only controller, an existing claim with no exposure, GC with deleteUntagged, S3 with redirects on, a route attached to
- * a Gateway that exists (on a named listener), and AWS S3 by pod identity with Redis over TLS and an autoscaler.
+ * a Gateway that exists (on a named listener), AWS S3 by pod identity with Redis over TLS and an autoscaler, a created
+ * Gateway without the cache (example-gateway has it), and the cache behind an existing Gateway.
  */
 export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
   ...ENVIRONMENTS,
@@ -79,22 +99,20 @@ export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     serviceType: 'LoadBalancer',
     variables: { ...dev.variables, existing_claim: 'registry-data', monitoring_namespace: 'monitoring' },
   },
+  GATEWAY_ATTACH,
   {
-    name: 'gateway-attach',
-    tlsMode: 'generated',
-    storage: Storage.hostPath(),
-    exposure: Exposure.gateway({ mode: 'attach' }),
-    serviceType: 'ClusterIP',
-    variables: {
-      ...dev.variables,
-      gateway_name: 'shared-gateway',
-      gateway_namespace: 'gateway-system',
-      gateway_section_name: 'registry-tls',
-      gateway_port: 443,
-      gateway_proxy_namespace: 'envoy-gateway-system',
-      // Envoy Gateway's default: the proxies run in its own namespace, labelled with the Gateway they serve.
-      gateway_proxy_pod_labels: ['gateway.envoyproxy.io/owning-gateway-name=shared-gateway', 'gateway.envoyproxy.io/owning-gateway-namespace=gateway-system'],
-    },
+    // example-gateway without the pull-through cache: one listener per name, one route on the Gateway as a whole.
+    ...EXAMPLE_ENVIRONMENTS.find((e) => e.name === 'example-gateway')!,
+    name: 'gateway-create',
+    mirror: undefined,
+  },
+  {
+    // The cache behind an existing Gateway: each route on its own named listener.
+    ...GATEWAY_ATTACH,
+    name: 'gateway-attach-mirror',
+    nodeTrust: true,
+    mirror: {},
+    variables: { ...GATEWAY_ATTACH.variables, gateway_mirror_section_name: 'registry-mirror-tls', mirror_external_port: 444 },
   },
 ];
 

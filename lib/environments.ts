@@ -168,6 +168,8 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     exposure: Exposure.gateway({ mode: 'create' }),
     serviceType: 'ClusterIP',
     nodeTrust: true,
+    // A Docker Hub cache the nodes pull through, on the same names at mirror_external_port (a second listener each).
+    mirror: {},
     variables: {
       registry_domains: ['registry.example.internal', 'registry.gateway.example.internal'],
       gateway_class_name: 'nginx',

@@ -4,7 +4,7 @@
  * cluster. The objects are the values, evaluated by Terraform first.
  */
 import { Construct } from 'constructs';
-import { AssetType, Fn, TerraformAsset } from 'cdktf';
+import { AssetType, Fn, Lazy, TerraformAsset } from 'cdktf';
 import { Release } from '@cdktf/provider-helm/lib/release';
 
 export interface LocalChartReleaseProps {
@@ -12,8 +12,8 @@ export interface LocalChartReleaseProps {
   readonly namespace: string;
   /** The chart directory, copied into the stack's directory on synth. */
   readonly chartDir: string;
-  /** The chart's values: the objects it prints. */
-  readonly values: Record<string, unknown>;
+  /** The chart's values: the objects it prints; a function is called when the stack is synthesized. */
+  readonly values: Record<string, unknown> | (() => Record<string, unknown>);
 }
 
 /**
@@ -27,7 +27,9 @@ export function localChartRelease(scope: Construct, releaseId: string, props: Lo
     namespace: props.namespace,
     chart: chart.path,
     // JSON is YAML: Helm reads this as the values. Terraform evaluates the references (names, lists, ports) first.
-    values: [Fn.jsonencode(props.values)],
+    values: [typeof props.values === 'function'
+      ? Lazy.stringValue({ produce: () => Fn.jsonencode((props.values as () => Record<string, unknown>)()) })
+      : Fn.jsonencode(props.values)],
     atomic: true,
     cleanupOnFail: true,
     wait: true,

@@ -190,6 +190,24 @@ export function hostAndPort(options: { scheme: string; port: 'required' | 'optio
   };
 }
 
+/** A string of at most `max` characters, with why in words. */
+export function maxLength(max: number, why: string): Rule {
+  return {
+    allowed: `at most ${max} characters (${why})`,
+    test: (v) => typeof v === 'string' && v.length <= max,
+    condition: (ref) => `try(length(${ref}) <= ${max}, false)`,
+  };
+}
+
+/** A string that must be set (an optional variable some setting makes required), with what it is in words. */
+export function nonEmptyString(allowed: string): Rule {
+  return {
+    allowed,
+    test: (v) => typeof v === 'string' && v !== '',
+    condition: (ref) => `${ref} != ""`,
+  };
+}
+
 /** A list of at most `max` entries, with why in words. */
 export function maxItems(max: number, why: string): Rule {
   return {

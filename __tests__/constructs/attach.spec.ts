@@ -40,12 +40,22 @@ describe('exposure.addRoute()', () => {
     expect(only(json, 'kubernetes_config_map_v1_data').data).toEqual({ 5000: 'registry/registry:5000', 5001: 'registry/registry-mirror:5000' });
   });
 
-  test('fails when the exposure routes one port only (Gateway, none)', () => {
-    for (const exposure of [Exposure.none(), Exposure.gateway({ mode: 'attach' })]) {
-      expect(() => synthConstruct((scope, variables) => {
-        exposure.bind(scope, { target, variables }).addRoute({ externalPort: 5001, target: cacheTarget });
-      }, environment('gateway-attach'))).toThrow(/^exposure (none|gateway attach): addRoute: is not allowed; expected an exposure that routes a second port/);
-    }
+  test('a route added after a Gateway exposure is bound reaches the Helm values: its own TLSRoute, on its own listeners', () => {
+    // GIVEN a bound Gateway exposure (create) WHEN a feature adds its route afterwards
+    const { json } = synthConstruct((scope, variables) => {
+      Exposure.gateway({ mode: 'create' }).bind(scope, { target, variables }).addRoute({ externalPort: 5001, target: cacheTarget });
+    }, environment('example-gateway'));
+    // THEN the values hold a second route to the cache's Service, and the Gateway a listener per name on its port
+    const values: string = only(json, 'helm_release').values[0];
+    expect(values).toContain('"additionalTlsRoutes" = [{"apiVersion" = "gateway.networking.k8s.io/v1", "kind" = "TLSRoute", "metadata" = {"name" = "registry-mirror"');
+    expect(values).toContain('"backendRefs" = [{"name" = "registry-mirror", "port" = 5000}]');
+    expect(values).toContain('{"name" = format("%s.%d", val, 5001), "hostname" = val, "port" = 5001, "protocol" = "TLS"');
+  });
+
+  test('fails when the exposure routes one port only (none)', () => {
+    expect(() => synthConstruct((scope, variables) => {
+      Exposure.none().bind(scope, { target, variables }).addRoute({ externalPort: 5001, target: cacheTarget });
+    }, environment('claim'))).toThrow(/^exposure none: addRoute: is not allowed; expected an exposure that routes a second port/);
   });
 });
 

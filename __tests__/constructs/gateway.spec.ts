@@ -150,6 +150,104 @@ describe('GatewayTlsRoute alone', () => {
   });
 });
 
+describe('GatewayTlsRoute with a further route (the pull-through cache)', () => {
+  const cache = { externalPort: 5001, target: { namespace: 'registry', serviceName: 'registry-mirror', port: 5000 } };
+  const listenerTail = '"protocol" = "TLS", "tls" = {"mode" = "Passthrough"}, "allowedRoutes" = {"namespaces" = {"from" = "Selector", "selector" = {"matchLabels" = ' +
+    '{"kubernetes.io/metadata.name" = "registry"}}}, "kinds" = [{"group" = "gateway.networking.k8s.io", "kind" = "TLSRoute"}]}}]';
+
+  test('create: a listener per name on each port, and each route pinned to its own listeners by sectionName', () => {
+    // GIVEN the construct WHEN a route is added after it was built
+    const { result, resolve } = synthConstruct((scope) => {
+      const route = new GatewayTlsRoute(scope, 'exposure', { target, ...create, hostnames: ['a.example.internal', 'b.example.internal'] });
+      route.addRoute(cache);
+      return route;
+    });
+    const hostnames = '["a.example.internal", "b.example.internal"]';
+    // THEN the Gateway has the registry's listeners (named after the name) and the cache's (`<name>.<port>`)
+    expect(resolve(result.gateway).spec.listeners).toBe(
+      `\${concat([ for key, val in ${hostnames}: {"name" = val, "hostname" = val, "port" = 5000, ${listenerTail}, ` +
+      `[ for key, val in ${hostnames}: {"name" = format("%s.%d", val, 5001), "hostname" = val, "port" = 5001, ${listenerTail})}`,
+    );
+    // AND the registry's route names its own listeners, the cache's route the cache's (no route takes both ports)
+    expect(resolve(result.tlsRoute).spec.parentRefs).toBe(
+      `\${[ for key, val in ${hostnames}: {"name" = "shared", "namespace" = "gateway-system", "sectionName" = val}]}`,
+    );
+    const [mirrorRoute] = resolve(result.additionalTlsRoutes);
+    expect(mirrorRoute.metadata).toMatchObject({ name: 'registry-mirror', namespace: 'registry' });
+    expect(mirrorRoute.spec).toEqual({
+      parentRefs: `\${[ for key, val in ${hostnames}: {"name" = "shared", "namespace" = "gateway-system", "sectionName" = format("%s.%d", val, 5001)}]}`,
+      hostnames: ['a.example.internal', 'b.example.internal'],
+      rules: [{ backendRefs: [{ name: 'registry-mirror', port: 5000 }] }],
+    });
+  });
+
+  test('attach: the further route on the listener it names, the registry route on its own', () => {
+    const { result, resolve } = synthConstruct((scope) => {
+      const route = new GatewayTlsRoute(scope, 'exposure', { target, ...attach, sectionName: 'registry-tls' });
+      route.addRoute({ ...cache, sectionName: 'mirror-tls' });
+      return route;
+    });
+    expect(resolve(result.tlsRoute).spec.parentRefs).toEqual([{ name: 'shared', namespace: 'gateway-system', sectionName: 'registry-tls' }]);
+    expect(resolve(result.additionalTlsRoutes)[0].spec.parentRefs).toEqual([{ name: 'shared', namespace: 'gateway-system', sectionName: 'mirror-tls' }]);
+  });
+
+  test.each<[string, Partial<GatewayTlsRouteProps>, object, RegExp]>([
+    ['the further route names no listener (attach)', { sectionName: 'registry-tls' }, {}, /^GatewayTlsRoute addRoute: a route without sectionName is not allowed in attach mode/],
+    ["the registry's route names no listener (attach)", {}, { sectionName: 'mirror-tls' }, /^GatewayTlsRoute sectionName: none is not allowed with a further route/],
+    ["the further route's listener is not a DNS subdomain", { sectionName: 'registry-tls' }, { sectionName: 'Mirror TLS' }, /^GatewayTlsRoute addRoute sectionName: "Mirror TLS" is not allowed/],
+  ])('fails when %s', (_, change, routeChange, error) => {
+    expect(() => synthConstruct((scope) => {
+      new GatewayTlsRoute(scope, 'exposure', { target, ...attach, ...change } as GatewayTlsRouteProps).addRoute({ ...cache, ...routeChange });
+    })).toThrow(error);
+  });
+});
+
+describe('Exposure.gateway() with the pull-through cache in an environment', () => {
+  test('create (example-gateway): the release holds the cache route; the cache admits the Gateway data plane', () => {
+    // GIVEN example-gateway with the mirror WHEN it is synthesized (today: refused, the Gateway took no second route)
+    const { json } = synth(environment('example-gateway'));
+    // THEN the one release's values hold the registry route, the Gateway and the cache's route
+    const values: string = only(json, 'helm_release').values[0];
+    expect(values).toContain('"additionalTlsRoutes" = [{"apiVersion" = "gateway.networking.k8s.io/v1", "kind" = "TLSRoute"');
+    expect(values).toContain('"name" = format("%s.%d", val, var.mirror_external_port), "hostname" = val, "port" = var.mirror_external_port');
+    // AND the cache's own network policy admits the data-plane pods to the cache's port, as the registry's does
+    const exposurePolicies = resourcesOf(json, 'kubernetes_network_policy_v1').filter((p) => p.metadata.labels['app.kubernetes.io/component'] === 'exposure');
+    const [mirrorPolicy, registryPolicy] = exposurePolicies.map((p) => p.metadata.name).sort();
+    expect(registryPolicy).toBe('${var.app_name}-exposure');
+    expect(mirrorPolicy).toMatch(/^\$\{kubernetes_service_v1\.mirror_server_service_[0-9A-F]+\.metadata\[0\]\.name\}-exposure$/);
+    for (const policy of exposurePolicies) {
+      expect(policy.spec.ingress).toEqual([{
+        from: [{
+          namespace_selector: { match_labels: { 'kubernetes.io/metadata.name': '${(length(var.gateway_proxy_namespace) >= 1) ? var.gateway_proxy_namespace : var.gateway_namespace}' } },
+          pod_selector: { match_labels: expect.stringContaining('var.gateway_proxy_pod_labels') },
+        }],
+        ports: [{ port: '5000', protocol: 'TCP' }],
+      }]);
+    }
+    // AND nodes pull through <first name>:<mirror_external_port>, the address the Gateway's second listeners serve
+    expect(json.output.mirror_endpoint.value).toBe('${format("%s:%s", element(var.registry_domains, 0), var.mirror_external_port)}');
+  });
+
+  test('attach (gateway-attach-mirror): the cache route is on gateway_mirror_section_name', () => {
+    const { json, stack } = synth(environment('gateway-attach-mirror'));
+    expect(stack.variables.names).toContain('gateway_mirror_section_name');
+    expect(only(json, 'helm_release').values[0]).toContain('"parentRefs" = [merge({"name" = var.gateway_name, "namespace" = var.gateway_namespace}, (length(var.gateway_mirror_section_name) >= 1) ? {"sectionName" = var.gateway_mirror_section_name} : {})]');
+  });
+
+  test.each<[string, string, Record<string, unknown>, RegExp]>([
+    ["the registry route names no listener (it would take the cache's too)", 'gateway-attach-mirror', { gateway_section_name: '' },
+      /^environment gateway-attach-mirror: variables.gateway_section_name: "" is not allowed; expected a listener name: with the pull-through cache on/],
+    ["the cache's listener is the registry's", 'gateway-attach-mirror', { gateway_mirror_section_name: 'registry-tls' },
+      /^environment gateway-attach-mirror: variables.gateway_mirror_section_name: "registry-tls" is not allowed; expected a listener other than the registry's \(gateway_section_name\)/],
+    ["the cache's port is the registry's", 'example-gateway', { mirror_external_port: 5000 },
+      /^environment example-gateway: variables.mirror_external_port: 5000 is not allowed; expected a port other than the registry's \(gateway_port\)/],
+    ['a created Gateway would need more than 64 listeners', 'example-gateway', { registry_domains: Array.from({ length: 33 }, (_, i) => `r${i}.example.com`) },
+      /^environment example-gateway: variables.registry_domains: .* is not allowed; expected a list of at most 32 entries/],
+  ])('fails when %s', (_, name, variables, error) => {
+    expect(() => buildStack(environment(name, { variables }))).toThrow(error);
+  });
+});
+
 describe('Exposure.gateway() in an environment', () => {
   test('fails when the mode is not attach or create', () => {
     expect(() => buildStack(environment('gateway-attach', { exposure: Exposure.gateway({ mode: 'adopt' as any }) })))
@@ -183,6 +281,12 @@ describe('the chart', () => {
     expect(renderChart({ tlsRoute: route })).toEqual([route]);
     expect(renderChart({ tlsRoute: route, gateway })).toEqual([gateway, route]);
     expect(() => renderChart({ gateway })).toThrow('tlsroute.yaml: .Values.tlsRoute is not set');
+  });
+
+  test("the further ports' routes, each as its own document, after the registry's", () => {
+    const cacheRoute = { kind: 'TLSRoute', metadata: { name: 'registry-mirror' } };
+    expect(renderChart({ tlsRoute: route, gateway, additionalTlsRoutes: [cacheRoute] })).toEqual([gateway, route, cacheRoute]);
+    expect(() => renderChart({ tlsRoute: route, additionalTlsRoutes: cacheRoute })).toThrow('tlsroutes-additional.yaml: .Values.additionalTlsRoutes is not a list');
   });
 
   test('fails when a template computes something (the objects would no longer be the values the tests check)', () => {

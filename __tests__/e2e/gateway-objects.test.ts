@@ -3,7 +3,8 @@
  * Standard-channel CRDs (openAPIV3Schema + the CEL rules, harness/gateway-api.ts): the `helm_release` values of a
  * synthesized stack evaluated by the real terraform binary (defaults, then other values an operator may set),
  * rendered by the chart's templates (harness/gateway-objects.ts). Both modes: the route attached to an existing
- * Gateway (gateway-attach), and the route plus the Gateway the stack creates (example-gateway).
+ * Gateway (gateway-attach), the route plus the Gateway the stack creates (gateway-create), and both with the
+ * pull-through cache's route beside the registry's (example-gateway, gateway-attach-mirror).
  */
 import * as path from 'node:path';
 import { formatErrors, validateGateway, validateTlsRoute } from '../../harness/gateway-api';
@@ -13,6 +14,7 @@ import { tempDir, useCleanup } from '../../harness/programs';
 
 const valid = (objects: GatewayObjects) => ({
   tlsRoute: formatErrors(validateTlsRoute(objects.tlsRoute)),
+  ...(objects.additionalTlsRoutes.length > 0 ? { additionalTlsRoutes: objects.additionalTlsRoutes.map((r) => formatErrors(validateTlsRoute(r))) } : {}),
   gateway: objects.gateway === undefined ? 'none' : formatErrors(validateGateway(objects.gateway)),
 });
 
@@ -21,12 +23,12 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
   let dir: string;
   let runs = 0;
   const stacks: Record<string, Synthesized> = {};
-  const evaluate = (stack: 'gateway-attach' | 'example-gateway', values: Record<string, unknown> = {}) =>
+  const evaluate = (stack: 'gateway-attach' | 'gateway-create' | 'example-gateway' | 'gateway-attach-mirror', values: Record<string, unknown> = {}) =>
     gatewayObjects(stacks[stack], path.join(dir, `run-${runs++}`), values);
 
   beforeAll(async () => {
     dir = await tempDir(cleanup, 'gateway-objects-');
-    for (const name of ['gateway-attach', 'example-gateway'] as const) stacks[name] = synthesized(name);
+    for (const name of ['gateway-attach', 'gateway-create', 'example-gateway', 'gateway-attach-mirror'] as const) stacks[name] = synthesized(name);
   });
 
   describe("attach (Exposure.gateway({ mode: 'attach' }))", () => {
@@ -68,7 +70,7 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
 
   describe("create (Exposure.gateway({ mode: 'create' }))", () => {
     test('defaults: a valid Gateway with one TLS Passthrough listener per domain admitting only the registry namespace, and the route', async () => {
-      const objects = await evaluate('example-gateway');
+      const objects = await evaluate('gateway-create');
       expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
       const listener = (hostname: string) => ({
         name: hostname,
@@ -95,7 +97,7 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     });
 
     test('one domain, port 443, another class and namespace: valid', async () => {
-      const objects = await evaluate('example-gateway', {
+      const objects = await evaluate('gateway-create', {
         registry_domains: ['registry.example.com'], gateway_port: 443, gateway_class_name: 'eg', namespace: 'images',
       });
       expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
@@ -107,9 +109,67 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
 
     test('64 domains, the most the variable accepts, give 64 listeners: still valid (listeners maxItems 64)', async () => {
       const domains = Array.from({ length: 64 }, (_, i) => `r${i}.example.com`);
-      const objects = await evaluate('example-gateway', { registry_domains: domains });
+      const objects = await evaluate('gateway-create', { registry_domains: domains });
       expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
       expect(objects.gateway.spec.listeners).toHaveLength(64);
+    });
+  });
+
+  describe('with the pull-through cache (a second port on the same names)', () => {
+    const passthrough = (name: string, hostname: string, port: number) => ({
+      name, hostname, port, protocol: 'TLS', tls: { mode: 'Passthrough' },
+      allowedRoutes: {
+        namespaces: { from: 'Selector', selector: { matchLabels: { 'kubernetes.io/metadata.name': 'registry' } } },
+        kinds: [{ group: 'gateway.networking.k8s.io', kind: 'TLSRoute' }],
+      },
+    });
+    const names = ['registry.example.internal', 'registry.gateway.example.internal'];
+
+    test("create (example-gateway): valid objects; a listener per name on each port, each route pinned to its port's listeners", async () => {
+      const objects = await evaluate('example-gateway');
+      expect(valid(objects)).toEqual({ tlsRoute: [], additionalTlsRoutes: [[]], gateway: [] });
+      expect(objects.gateway.spec.listeners).toEqual([
+        ...names.map((n) => passthrough(n, n, 5000)),
+        ...names.map((n) => passthrough(`${n}.5001`, n, 5001)),
+      ]);
+      const parents = (sections: string[]) => sections.map((sectionName) => ({ name: 'registry-gateway', namespace: 'registry-gateway', sectionName }));
+      expect(objects.tlsRoute.spec.parentRefs).toEqual(parents(names));
+      expect(objects.additionalTlsRoutes).toEqual([{
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'TLSRoute',
+        metadata: { name: 'registry-mirror', namespace: 'registry', labels: { 'app.kubernetes.io/name': 'registry-mirror', 'app.kubernetes.io/component': 'exposure' } },
+        spec: { parentRefs: parents(names.map((n) => `${n}.5001`)), hostnames: names, rules: [{ backendRefs: [{ name: 'registry-mirror', port: 5000 }] }] },
+      }]);
+    });
+
+    test('create: 32 names of 247 characters on ports 443 and 65535, the most the variables accept: still valid (64 listeners)', async () => {
+      const long = (i: number) => `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.r${String(i).padStart(2, '0')}`;
+      expect(long(0)).toHaveLength(247);
+      const objects = await evaluate('example-gateway', { registry_domains: Array.from({ length: 32 }, (_, i) => long(i)), gateway_port: 443, mirror_external_port: 65535 });
+      expect(valid(objects)).toEqual({ tlsRoute: [], additionalTlsRoutes: [[]], gateway: [] });
+      expect(objects.gateway.spec.listeners).toHaveLength(64);
+      expect(objects.additionalTlsRoutes[0].spec.parentRefs[0].sectionName).toHaveLength(253);
+    });
+
+    test('attach (gateway-attach-mirror): valid routes, each on the listener its variable names', async () => {
+      const objects = await evaluate('gateway-attach-mirror');
+      expect(valid(objects)).toEqual({ tlsRoute: [], additionalTlsRoutes: [[]], gateway: 'none' });
+      expect(objects.tlsRoute.spec.parentRefs).toEqual([{ name: 'shared-gateway', namespace: 'gateway-system', sectionName: 'registry-tls' }]);
+      expect(objects.additionalTlsRoutes.map((r) => r.spec.parentRefs)).toEqual([[{ name: 'shared-gateway', namespace: 'gateway-system', sectionName: 'registry-mirror-tls' }]]);
+    });
+
+    test("terraform refuses a registry route without its listener, and the cache on the registry's listener or port", async () => {
+      const refusal = (stack: 'example-gateway' | 'gateway-attach-mirror', values: Record<string, unknown>) =>
+        evaluate(stack, values).then(() => 'accepted', (err: Error) => err.message.replace(/\s+/g, ' '));
+      await expect(refusal('gateway-attach-mirror', { gateway_section_name: '' })).resolves.toContain(
+        'gateway_section_name: "" is not allowed; expected a listener name: with the pull-through cache on',
+      );
+      await expect(refusal('gateway-attach-mirror', { gateway_mirror_section_name: 'registry-tls' })).resolves.toContain(
+        'gateway_mirror_section_name: "registry-tls" is not allowed; expected a listener other than the registry\'s (gateway_section_name)',
+      );
+      await expect(refusal('example-gateway', { mirror_external_port: 5000 })).resolves.toContain(
+        'mirror_external_port: "5000" is not allowed; expected a port other than the registry\'s (gateway_port)',
+      );
     });
   });
 
@@ -117,7 +177,7 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     test('terraform refuses an IP in registry_domains before Helm would send a route the API server rejects', async () => {
       // terraform wraps its messages: compare with whitespace collapsed.
       const refusal = (values: Record<string, unknown>) =>
-        evaluate('example-gateway', values).then(() => 'accepted', (err: Error) => err.message.replace(/\s+/g, ' '));
+        evaluate('gateway-create', values).then(() => 'accepted', (err: Error) => err.message.replace(/\s+/g, ' '));
       await expect(refusal({ registry_domains: ['registry.example.internal', '10.0.0.1'] })).resolves.toContain(
         'registry_domains[1]: "10.0.0.1" is not allowed; expected a DNS name, not an IP address',
       );
@@ -127,7 +187,7 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     });
 
     test('the validator rejects what the rules keep out (so the checks above can fail)', async () => {
-      const objects = await evaluate('example-gateway');
+      const objects = await evaluate('gateway-create');
       objects.tlsRoute.spec.hostnames = ['10.0.0.1'];
       objects.gateway.spec.listeners = Array.from({ length: 65 }, (_, i) => ({ ...objects.gateway.spec.listeners[0], name: `l${i}`, hostname: `l${i}.example.com` }));
       expect(formatErrors(validateTlsRoute(objects.tlsRoute))).toEqual(['spec.hostnames: Invalid value: "array": Hostnames cannot contain an IP']);

@@ -1,7 +1,7 @@
 /**
  * The stack's Gateway API route on a real data plane. NGINX Gateway Fabric implements TLSRoute passthrough with nginx's
  * stream module: `ssl_preread` reads the ClientHello's SNI and a map picks the backend (harness/programs/tls-passthrough.ts).
- * This test READS what the example-gateway stack synthesizes (the TLSRoute and Gateway in its helm_release values,
+ * This test READS what the gateway-create stack (example-gateway without the cache) synthesizes (the TLSRoute and Gateway in its helm_release values,
  * evaluated by terraform: harness/gateway-objects.ts), programs that data plane with exactly that routing (the route's
  * hostnames on the listeners' hostnames, to the backend Service and port; the listener port is read and checked, and a
  * free loopback port stands in for it) and puts it in front of the real registry started from the same stack's config
@@ -111,7 +111,7 @@ function dataPlaneRoutes(objects: GatewayObjects, backendOf: (ref: { name: strin
   return { port: ports[0], routes: [{ hostnames, backend: backendOf(rule.backendRefs[0]) }] };
 }
 
-describe('the synthesized Gateway route (example-gateway) on nginx stream + ssl_preread, in front of the real registry', () => {
+describe('the synthesized Gateway route (gateway-create) on nginx stream + ssl_preread, in front of the real registry', () => {
   const cleanup = useCleanup();
   let json: Synthesized;
   let objects: GatewayObjects;
@@ -131,7 +131,7 @@ describe('the synthesized Gateway route (example-gateway) on nginx stream + ssl_
   };
 
   beforeAll(async () => {
-    json = synthesized('example-gateway');
+    json = synthesized('gateway-create');
     stack = await startStackRegistry(cleanup, json);
     objects = await gatewayObjects(json, path.join(stack.dir, 'terraform'));
     registryCert = new X509Certificate(stack.tls.certPem);

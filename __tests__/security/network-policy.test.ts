@@ -129,10 +129,17 @@ describe('network policy', () => {
     const settings = [...TEST_ENVIRONMENTS, environment('example-gateway', { name: 'staging-gw' })];
     const all: [string, Synthesized][] = [...stacks, ['staging-gw', synth(settings.at(-1)!).json]];
     for (const [name, json] of all) {
-      const gateway = settings.find((env) => env.name === name)!.exposure instanceof GatewayExposure;
+      const env = settings.find((e) => e.name === name)!;
+      const gateway = env.exposure instanceof GatewayExposure;
+      // With the pull-through cache, its own policy admits the same pods to the cache's port.
       const peerPolicies = policyOf(json).filter((p) => p.metadata.name.endsWith('-exposure'));
-      expect({ name, peerPolicies: peerPolicies.length }).toEqual({ name, peerPolicies: gateway ? 1 : 0 });
+      expect({ name, peerPolicies: peerPolicies.length }).toEqual({ name, peerPolicies: gateway ? (env.mirror ? 2 : 1) : 0 });
       if (!gateway) continue;
+      if (env.mirror) {
+        const cachePeers = byPath(json, 'kubernetes_network_policy_v1', 'mirror/network-policy/peer-pods');
+        expect(cachePeers.spec.ingress).toEqual([{ ...byPath(json, 'kubernetes_network_policy_v1', 'network-policy/peer-pods').spec.ingress[0] }]);
+        expect(cachePeers.spec.pod_selector).toEqual(byPath(json, 'kubernetes_network_policy_v1', 'mirror/network-policy').spec.pod_selector);
+      }
       const peers = byPath(json, 'kubernetes_network_policy_v1', 'network-policy/peer-pods');
       expect(peers.spec.pod_selector).toEqual(mainPolicy(json).spec.pod_selector);
       expect(peers.spec.ingress).toHaveLength(1);

@@ -8,7 +8,8 @@ export interface Case {
   /** Finishes "fails when ..." / "accepts ...". */
   readonly title: string;
   /** Test environment whose stack declares the variables. */
-  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach' | 'example-s3' | 's3-aws' | 'gc-untagged';
+  readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach' | 'gateway-create' | 'gateway-attach-mirror' |
+    'example-s3' | 's3-aws' | 'gc-untagged';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -35,6 +36,8 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   shared: { tls_certificate_pem: CERTIFICATE, tls_private_key_pem: PRIVATE_KEY, tls_ca_pem: CERTIFICATE },
   'example-gateway': {},
   'gateway-attach': {},
+  'gateway-create': {},
+  'gateway-attach-mirror': {},
   'example-s3': { s3_access_key: 'AKIAIOSFODNN7EXAMPLE', s3_secret_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', s3_ca_pem: CERTIFICATE },
   's3-aws': { redis_ca_pem: CERTIFICATE },
   'gc-untagged': {},
@@ -149,7 +152,7 @@ export const BAD_CASES: readonly Case[] = [
   bad('example-ops', 'mirror_password', 'dckr pat\n', 'the upstream password has a space and a newline', { vars: { mirror_username: 'robot', mirror_password: 'dckr pat\n' } }),
   bad('example-gateway', 'registry_domains', ['registry.example.internal', '10.0.0.1'], 'a registry domain is an IP behind a Gateway (hostnames cannot be IPs)'),
   bad('gateway-attach', 'registry_domains', ['registry.123'], 'a registry domain behind a Gateway ends in a numeric label'),
-  bad('example-gateway', 'registry_domains', Array.from({ length: 65 }, (_, i) => `r${i}.example.com`), 'a created Gateway would need more than 64 listeners'),
+  bad('gateway-create', 'registry_domains', Array.from({ length: 65 }, (_, i) => `r${i}.example.com`), 'a created Gateway would need more than 64 listeners'),
   bad('gateway-attach', 'registry_ip_addresses', ['192.0.2.10'], 'registry IP addresses are listed behind a Gateway (no SNI to route by)'),
   bad('example-gateway', 'gateway_port', 0, 'the Gateway listener port is 0'),
   bad('gateway-attach', 'gateway_port', 65536, 'the Gateway listener port is above 65535'),
@@ -157,6 +160,12 @@ export const BAD_CASES: readonly Case[] = [
   bad('example-gateway', 'gateway_namespace', 'gateway.system', 'the Gateway namespace is not a DNS label'),
   bad('gateway-attach', 'gateway_section_name', 'Registry TLS', 'the listener (sectionName) has capitals and a space'),
   bad('example-gateway', 'gateway_class_name', '', 'the GatewayClass name is empty'),
+  bad('gateway-attach-mirror', 'gateway_section_name', '', "the registry route names no listener beside the cache's (it would take both ports)"),
+  bad('gateway-attach-mirror', 'gateway_mirror_section_name', 'registry-tls', "the cache's listener is the registry's"),
+  bad('gateway-attach-mirror', 'gateway_mirror_section_name', 'Mirror TLS', "the cache's listener has capitals and a space"),
+  bad('example-gateway', 'mirror_external_port', 5000, "the cache's port is the Gateway listener port of the registry"),
+  bad('example-gateway', 'registry_domains', Array.from({ length: 33 }, (_, i) => `r${i}.example.com`), 'a created Gateway with the cache would need more than 64 listeners'),
+  bad('example-gateway', 'registry_domains', [`${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.r123`], "the cache's listener name <domain>.<port> would exceed 253 characters"),
   bad('example-gateway', 'gateway_proxy_namespace', 'Envoy', 'the data-plane namespace has capitals'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app'], "a data-plane pod label has no '='"),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['=envoy'], 'a data-plane pod label has no key'),
@@ -266,6 +275,9 @@ export const GOOD_CASES: readonly Case[] = [
   good('example-ops', { mirror_username: 'robot', mirror_password: 'dckr_pat_abc-DEF_123' }, 'upstream credentials', { terraformOnly: true }),
   good('example-gateway', {}, 'the example-gateway defaults (a Gateway created by the stack)'),
   good('gateway-attach', {}, 'the gateway-attach defaults (an existing Gateway, a named listener)'),
+  good('gateway-create', {}, 'the gateway-create defaults (a created Gateway without the cache)'),
+  good('gateway-attach-mirror', {}, 'the gateway-attach-mirror defaults (the cache on its own listener of an existing Gateway)'),
+  good('example-gateway', { mirror_external_port: 443, registry_domains: Array.from({ length: 32 }, (_, i) => `r${i}.example.com`) }, 'the cache on 443 behind a Gateway, 32 names'),
   good('gateway-attach', { gateway_section_name: '', gateway_proxy_namespace: '', gateway_proxy_pod_labels: [] }, 'every listener of the Gateway, its namespace, every pod there'),
   good('example-gateway', { gateway_port: 443, registry_domains: ['registry.example.com', 'registry'] }, 'a Gateway on 443 (reserved only by ingress-nginx) and a single-label name'),
   good('gateway-attach', { gateway_proxy_pod_labels: ['app.kubernetes.io/name=envoy', 'tier='] }, 'a prefixed label key and an empty label value'),

@@ -109,19 +109,24 @@ export interface StartStackRegistryOptions {
    * @default - none: the pod must not depend on any
    */
   readonly values?: StackValues;
+  /**
+   * The RegistryServer construct to run when the stack has several Deployments (`registry` beside `mirror/server`).
+   * @default - the stack's only Deployment
+   */
+  readonly server?: string;
 }
 
 /** Runs the synthesized Deployment's registry on loopback. */
 export async function startStackRegistry(
   cleanup: Cleanup,
   json: Synthesized,
-  { env = {}, loadUser, material: shared, values }: StartStackRegistryOptions = {},
+  { env = {}, loadUser, material: shared, values, server }: StartStackRegistryOptions = {},
 ): Promise<StackRegistry> {
   const dir = await tempDir(cleanup, 'registry-stack-');
   const [port, debugPort] = [await freePort(), await freePort()];
   const material = shared ?? await stackSecrets(json, path.join(dir, 'tls'), loadUser);
-  const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...values?.secrets }, { port, debugPort }, values?.evaluated);
-  const { configYaml } = registryWorkload(json);
+  const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...values?.secrets }, { port, debugPort }, values?.evaluated, server);
+  const { configYaml } = registryWorkload(json, server);
   const start = (extraEnv: Record<string, string> = {}) =>
     startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env, ...extraEnv } as Record<string, string> });
   const [user, password] = Object.entries(material.users)[0];

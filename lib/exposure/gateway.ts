@@ -21,7 +21,10 @@ import { NAMESPACE_NAME_LABEL } from '../network-policy';
 import * as rules from '../rules';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
-import { type ExposedVariable, type ExposureBindOptions, type ExposureBinding, ExposureStrategy, type ServiceTarget } from './strategy';
+import {
+  type ExposedVariable, type ExposedVariableContext, type ExposureBindOptions, type ExposureBinding, type ExposureRoute, ExposureStrategy,
+  type ServiceTarget,
+} from './strategy';
 
 export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 export const GATEWAY_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
@@ -83,29 +86,52 @@ function checkLiteral(field: string, value: unknown, fieldRules: readonly rules.
 }
 
 /** The route's reference to its Gateway: name and namespace, and the listener when one is named. */
-function parentRef(props: GatewayTlsRouteProps): Record<string, unknown> {
+function parentRef(props: GatewayTlsRouteCommonProps, sectionName: string | undefined): Record<string, unknown> {
   const ref = { name: props.gatewayName, namespace: props.gatewayNamespace };
-  if (props.mode === 'create' || props.sectionName === undefined) return ref;
-  if (!Token.isUnresolved(props.sectionName)) return { ...ref, sectionName: props.sectionName };
+  if (sectionName === undefined) return ref;
+  if (!Token.isUnresolved(sectionName)) return { ...ref, sectionName };
   // A variable: the key is left out when it is empty (a null sectionName would reach Helm as `null`).
-  return Fn.merge([ref, conditional(isSet(props.sectionName), { sectionName: props.sectionName }, {})]) as unknown as Record<string, unknown>;
+  return Fn.merge([ref, conditional(isSet(sectionName), { sectionName }, {})]) as unknown as Record<string, unknown>;
 }
 
 /**
- * The registry's TLSRoute (and, in create mode, its Gateway) installed by a local Helm chart. The objects are public
- * attributes, as plain data with Terraform references in them: the chart prints `values` and nothing else.
+ * Name of the created Gateway's listener for `hostname` on a further route's port: `<hostname>.<port>`. It can never be
+ * a registry listener's name (a registry name never ends in an all-digit label: `notAnIpAddress`), and it stays put
+ * when the names are reordered.
+ */
+export function routeListenerName(hostname: string, port: number): string {
+  return Fn.format('%s.%d', [hostname, port]);
+}
+
+/** A further port on the registry's names to another Service (`addRoute`), and, in attach mode, its listener. */
+export interface GatewayAdditionalRoute extends ExposureRoute {
+  /**
+   * Attach mode: the listener of the existing Gateway on `externalPort` the route attaches to (required there: the
+   * registry's route is pinned to its own listener the same way). Create mode: ignored, the stack names the listeners.
+   */
+  readonly sectionName?: string;
+}
+
+/**
+ * The registry's TLSRoute (and, in create mode, its Gateway) installed by a local Helm chart, and one more TLSRoute per
+ * further port (`addRoute`: the pull-through cache) on the same names. The objects are public attributes, as plain
+ * data with Terraform references in them: the chart prints `values` and nothing else. The values are produced when the
+ * stack is synthesized, so a route added after construction is in them.
+ *
+ * With further routes every route is pinned to its own listeners (`parentRefs[].sectionName`, Core): a route without
+ * a sectionName attaches to every listener that admits it, and two routes with the same hostnames on one listener
+ * clash. In create mode the Gateway then has one listener per name and port (so at most 32 names: 64 listeners).
  */
 export class GatewayTlsRoute extends Construct {
-  public readonly tlsRoute: Record<string, unknown>;
-  /** The Gateway this stack creates (create mode only). */
-  public readonly gateway?: Record<string, unknown>;
   /** The chart directory, copied into the stack's directory on synth. */
   public readonly chart: TerraformAsset;
   public readonly release: Release;
   /** A kubectl command that shows whether the Gateway accepted the route (and the created Gateway's address). */
   public readonly statusCommand: string;
+  /** Further ports on the registry's names, in the order they were added (read at synth). */
+  private readonly routes: GatewayAdditionalRoute[] = [];
 
-  constructor(scope: Construct, id: string, props: GatewayTlsRouteProps) {
+  constructor(scope: Construct, id: string, private readonly props: GatewayTlsRouteProps) {
     super(scope, id);
     checkLiteral('hostnames', props.hostnames, [rules.nonEmptyList, rules.each(rules.domainName), rules.each(rules.notAnIpAddress), rules.uniqueList]);
     checkLiteral('gatewayName', props.gatewayName, [rules.dns1123Subdomain]);
@@ -116,47 +142,9 @@ export class GatewayTlsRoute extends Construct {
       checkLiteral('listenerPort', props.listenerPort, [rules.tcpPort]);
     }
 
-    const { namespace, serviceName, port } = props.target;
-    const labels = selectorLabels(serviceName, 'exposure');
-    this.tlsRoute = {
-      apiVersion: GATEWAY_API_VERSION,
-      kind: 'TLSRoute',
-      metadata: { name: serviceName, namespace, labels },
-      spec: {
-        parentRefs: [parentRef(props)],
-        hostnames: props.hostnames,
-        // A Service in the route's own namespace: no ReferenceGrant needed.
-        rules: [{ backendRefs: [{ name: serviceName, port }] }],
-      },
-    };
+    const { namespace, serviceName } = props.target;
     const routeStatus = `kubectl -n ${namespace} get tlsroute ${serviceName} -o jsonpath='{range .status.parents[*]}` +
       `{.parentRef.namespace}/{.parentRef.name}{" "}{range .conditions[*]}{.type}={.status}({.reason}){" "}{end}{"\\n"}{end}'`;
-
-    if (props.mode === 'create') {
-      this.gateway = {
-        apiVersion: GATEWAY_API_VERSION,
-        kind: 'Gateway',
-        metadata: { name: props.gatewayName, namespace: props.gatewayNamespace, labels },
-        spec: {
-          gatewayClassName: props.gatewayClassName,
-          // One listener per name, named after it: SNI is checked at the listener too, and a name's listener keeps
-          // its name when the list is reordered.
-          listeners: forExpression(props.hostnames, {
-            name: FOR_EXPRESSION_VALUE,
-            hostname: FOR_EXPRESSION_VALUE,
-            port: props.listenerPort,
-            protocol: 'TLS',
-            // Passthrough: the Gateway reads the SNI and forwards the TLS stream; it holds no certificate.
-            tls: { mode: 'Passthrough' },
-            allowedRoutes: {
-              // Only TLSRoutes from the registry's namespace, selected by the name label the API server sets.
-              namespaces: { from: 'Selector', selector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } },
-              kinds: [{ group: GATEWAY_API_GROUP, kind: 'TLSRoute' }],
-            },
-          }),
-        },
-      };
-    }
     this.statusCommand = props.mode === 'create'
       ? `kubectl -n ${props.gatewayNamespace} get gateway ${props.gatewayName} && ${routeStatus}`
       : routeStatus;
@@ -167,8 +155,105 @@ export class GatewayTlsRoute extends Construct {
       name: GATEWAY_RELEASE_NAME,
       namespace,
       chartDir: GATEWAY_CHART_DIR,
-      values: this.gateway ? { tlsRoute: this.tlsRoute, gateway: this.gateway } : { tlsRoute: this.tlsRoute },
+      // Read at synth: a route added after construction (the cache's) is in them.
+      values: () => this.values(),
     }));
+  }
+
+  /** The registry's TLSRoute (as it stands: further routes pin it to its own listeners). */
+  get tlsRoute(): Record<string, unknown> {
+    const props = this.props;
+    return this.routeObject(props.target, props.mode === 'attach' ? [parentRef(props, props.sectionName)] : this.createdParentRefs(props.listenerPort));
+  }
+
+  /** The Gateway this stack creates (create mode only): one listener per name on each routed port. */
+  get gateway(): Record<string, unknown> | undefined {
+    const props = this.props;
+    if (props.mode !== 'create') return undefined;
+    const listeners = [this.listeners(props, props.listenerPort), ...this.routes.map((r) => this.listeners(props, r.externalPort, true))];
+    return {
+      apiVersion: GATEWAY_API_VERSION,
+      kind: 'Gateway',
+      metadata: { name: props.gatewayName, namespace: props.gatewayNamespace, labels: selectorLabels(props.target.serviceName, 'exposure') },
+      spec: {
+        gatewayClassName: props.gatewayClassName,
+        // One listener per name, named after it: SNI is checked at the listener too, and a name's listener keeps
+        // its name when the list is reordered.
+        listeners: listeners.length === 1 ? listeners[0] : Fn.concat(listeners),
+      },
+    };
+  }
+
+  /** The TLSRoutes of the further ports, in the order they were added (as the chart receives them). */
+  get additionalTlsRoutes(): Record<string, unknown>[] {
+    return this.routes.map((route) => this.routeObject(route.target, this.props.mode === 'attach'
+      ? [parentRef(this.props, route.sectionName)]
+      : this.createdParentRefs(route.externalPort, true)));
+  }
+
+  /**
+   * Routes one more port on the registry's names to another Service: a TLSRoute of its own, and in create mode one
+   * listener per name on that port. Attach mode needs the listener's name (`sectionName`).
+   */
+  addRoute(route: GatewayAdditionalRoute): void {
+    if (this.props.mode === 'attach') {
+      if (route.sectionName === undefined) throw new Error(`GatewayTlsRoute addRoute: a route without sectionName is not allowed in attach mode; expected the listener of ${this.props.gatewayName} on the route's port.`);
+      checkLiteral('addRoute sectionName', route.sectionName, [rules.dns1123Subdomain]);
+      if (this.props.sectionName === undefined) throw new Error('GatewayTlsRoute sectionName: none is not allowed with a further route; expected the registry listener\'s name, or the registry route attaches to the further route\'s listener too.');
+    }
+    this.routes.push(route);
+  }
+
+  private values(): Record<string, unknown> {
+    const gateway = this.gateway;
+    return {
+      tlsRoute: this.tlsRoute,
+      ...(gateway ? { gateway } : {}),
+      ...(this.routes.length > 0 ? { additionalTlsRoutes: this.additionalTlsRoutes } : {}),
+    };
+  }
+
+  private routeObject(target: ServiceTarget, parentRefs: Record<string, unknown>[]): Record<string, unknown> {
+    return {
+      apiVersion: GATEWAY_API_VERSION,
+      kind: 'TLSRoute',
+      metadata: { name: target.serviceName, namespace: target.namespace, labels: selectorLabels(target.serviceName, 'exposure') },
+      spec: {
+        parentRefs,
+        hostnames: this.props.hostnames,
+        // A Service in the route's own namespace: no ReferenceGrant needed.
+        rules: [{ backendRefs: [{ name: target.serviceName, port: target.port }] }],
+      },
+    };
+  }
+
+  /** Create mode: the created Gateway, pinned to the listeners on `port` once there are listeners on other ports. */
+  private createdParentRefs(port: number, further = false): Record<string, unknown>[] {
+    const ref = { name: this.props.gatewayName, namespace: this.props.gatewayNamespace };
+    if (this.routes.length === 0) return [ref];
+    return forExpression(this.props.hostnames, { ...ref, sectionName: this.listenerName(port, further) }) as unknown as Record<string, unknown>[];
+  }
+
+  /** Inside a for expression over the hostnames: the listener's name (the hostname; `<hostname>.<port>` for a further port). */
+  private listenerName(port: number, further: boolean): unknown {
+    return further ? routeListenerName(Token.asString(FOR_EXPRESSION_VALUE), port) : FOR_EXPRESSION_VALUE;
+  }
+
+  /** One listener per name on `port`, named by `listenerName`: SNI is checked at the listener too. */
+  private listeners(props: GatewayCreateProps, port: number, further = false): unknown {
+    return forExpression(props.hostnames, {
+      name: this.listenerName(port, further),
+      hostname: FOR_EXPRESSION_VALUE,
+      port,
+      protocol: 'TLS',
+      // Passthrough: the Gateway reads the SNI and forwards the TLS stream; it holds no certificate.
+      tls: { mode: 'Passthrough' },
+      allowedRoutes: {
+        // Only TLSRoutes from the registry's namespace, selected by the name label the API server sets.
+        namespaces: { from: 'Selector', selector: { matchLabels: { [NAMESPACE_NAME_LABEL]: props.target.namespace } } },
+        kinds: [{ group: GATEWAY_API_GROUP, kind: 'TLSRoute' }],
+      },
+    });
   }
 }
 
@@ -202,16 +287,34 @@ export class GatewayExposure extends ExposureStrategy {
     check('exposure.mode', this.mode, [rules.oneOf(GATEWAY_MODES)]);
   }
 
-  override addedRules(variable: ExposedVariable): readonly rules.Rule[] {
-    if (variable === 'registry_ip_addresses') {
-      return [rules.emptyList('a client that connects by IP sends no SNI, and a TLS passthrough Gateway routes by SNI only')];
+  override get routesAdditionalPorts(): boolean {
+    return true;
+  }
+
+  override addedRules(variable: ExposedVariable, { mirror, defaultOf }: ExposedVariableContext): readonly rules.Rule[] {
+    switch (variable) {
+      case 'registry_ip_addresses':
+        return [rules.emptyList('a client that connects by IP sends no SNI, and a TLS passthrough Gateway routes by SNI only')];
+      case 'mirror_external_port':
+        return [rules.differentFrom('gateway_port', defaultOf('gateway_port'), "a port other than the registry's (gateway_port)")];
+      case 'gateway_section_name':
+        return mirror
+          ? [rules.nonEmptyString("a listener name: with the pull-through cache on, the registry's route must name its listener, or it attaches to the cache's listener too")]
+          : [];
+      case 'registry_domains':
+        return [
+          rules.each(rules.notAnIpAddress),
+          this.mode === 'attach'
+            ? rules.maxItems(1024, 'a TLSRoute has at most 1024 hostnames')
+            : mirror
+              ? rules.maxItems(32, 'the created Gateway has two listeners per name, the registry\'s and the pull-through cache\'s, and a Gateway has at most 64')
+              : rules.maxItems(64, 'the created Gateway has one listener per name, and a Gateway has at most 64'),
+          // The cache's listener is named `<name>.<port>` (a listener name has at most 253 characters).
+          ...(this.mode === 'create' && mirror ? [rules.each(rules.maxLength(247, 'with the pull-through cache, its listener is named <name>.<port>, and a listener name has at most 253'))] : []),
+        ];
+      default:
+        return [];
     }
-    return [
-      rules.each(rules.notAnIpAddress),
-      this.mode === 'create'
-        ? rules.maxItems(64, 'the created Gateway has one listener per name, and a Gateway has at most 64')
-        : rules.maxItems(1024, 'a TLSRoute has at most 1024 hostnames'),
-    ];
   }
 
   bind(scope: Construct, { target, variables }: ExposureBindOptions): ExposureBinding {
@@ -229,6 +332,7 @@ export class GatewayExposure extends ExposureStrategy {
         listenerPort: variables.number('gateway_port'),
       });
     const proxyNamespace = variables.string('gateway_proxy_namespace');
+    let attachedRoutes = 0;
     return {
       // The data plane's pods, not its whole namespace: a Gateway namespace is often shared infrastructure.
       peerPods: [{
@@ -236,7 +340,12 @@ export class GatewayExposure extends ExposureStrategy {
         podLabels: variables.list('gateway_proxy_pod_labels'),
       }],
       statusCommand: route.statusCommand,
-      addRoute: this.refuseRoutes(),
+      addRoute: (further) => {
+        if (this.mode === 'create') return route.addRoute(further);
+        // gateway_mirror_section_name names one listener of the existing Gateway: one further route.
+        if (attachedRoutes++ > 0) throw new Error(`exposure ${this.kind}: addRoute: a second further route is not allowed; expected one (gateway_mirror_section_name names one listener).`);
+        route.addRoute({ ...further, sectionName: variables.string('gateway_mirror_section_name') });
+      },
     };
   }
 }

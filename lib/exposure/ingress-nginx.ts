@@ -8,7 +8,10 @@ import { adoptedTcpValues, installedChart } from '../hcl';
 import * as rules from '../rules';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
-import { type ExposureBindOptions, type ExposureBinding, type ExposureRoute, ExposureStrategy, type ServiceTarget } from './strategy';
+import {
+  type ExposedVariable, type ExposedVariableContext, type ExposureBindOptions, type ExposureBinding, type ExposureRoute, ExposureStrategy,
+  type ServiceTarget,
+} from './strategy';
 
 export const INGRESS_NGINX_REPOSITORY = 'https://kubernetes.github.io/ingress-nginx';
 
@@ -195,6 +198,11 @@ export class IngressNginxExposure extends ExposureStrategy {
 
   override get routesAdditionalPorts(): boolean {
     return true;
+  }
+
+  override addedRules(variable: ExposedVariable, { defaultOf }: ExposedVariableContext): readonly rules.Rule[] {
+    if (variable !== 'mirror_external_port') return [];
+    return [rules.unreservedIngressPort, rules.differentFrom('external_port', defaultOf('external_port'), "a port other than the registry's (external_port)")];
   }
 
   bind(scope: Construct, { target, variables }: ExposureBindOptions): ExposureBinding {

@@ -58,8 +58,16 @@ export interface ExposureBinding {
   readonly clientCidrs?: string[];
 }
 
-/** Variables every stack declares whose rules depend on the exposure. */
-export type ExposedVariable = 'registry_domains' | 'registry_ip_addresses';
+/** Variables whose rules depend on the exposure (the registry's names and addresses, the cache's port, ...). */
+export type ExposedVariable = 'registry_domains' | 'registry_ip_addresses' | 'mirror_external_port' | 'gateway_section_name';
+
+/** What an exposure's added rules may look at. */
+export interface ExposedVariableContext {
+  /** Whether the environment runs the pull-through cache (a route on a second port). */
+  readonly mirror: boolean;
+  /** The default another variable has in this environment (for cross-variable rules). */
+  defaultOf(name: string): unknown;
+}
 
 /**
  * How clients outside the cluster reach the registry: a strategy object chosen per environment with a static
@@ -85,17 +93,18 @@ export abstract class ExposureStrategy {
   }
 
   /**
-   * Rules this exposure adds to a variable every stack declares (a Gateway routes by SNI: names only, no IPs).
+   * Rules this exposure adds to a variable (a Gateway routes by SNI: names only, no IPs; the cache's port must not be
+   * the registry's).
    * @default - none
    */
-  addedRules(_variable: ExposedVariable): readonly Rule[] {
+  addedRules(_variable: ExposedVariable, _context: ExposedVariableContext): readonly Rule[] {
     return [];
   }
 
   /** `addRoute` of an exposure that routes one port only. */
   protected refuseRoutes(): (route: ExposureRoute) => void {
     return () => {
-      throw new Error(`exposure ${this.kind}: addRoute: is not allowed; expected an exposure that routes a second port on the registry names: Exposure.ingressNginx.*().`);
+      throw new Error(`exposure ${this.kind}: addRoute: is not allowed; expected an exposure that routes a second port on the registry names: Exposure.ingressNginx.*() or Exposure.gateway().`);
     };
   }
 

@@ -62,7 +62,7 @@ export interface RegistryMirrorProps {
  *
  * Closed by default: it serves only the machine user `mirror-pull` (a generated `random_password`, its
  * `bcrypt_hash` in the cache's own htpasswd file; the registry's users are not accepted). Whoever reaches the
- * cache's port (on ingress-nginx that is the controller's LoadBalancer) and lacks that password gets 401, so the
+ * cache's port (the ingress-nginx controller's LoadBalancer, or the Gateway's address) and lacks that password gets 401, so the
  * operator's upstream token, rate limit and disk serve only holders of the credential: the nodes, through node
  * trust (containerd: a static `Authorization` header in hosts.toml; CRI-O: an auth file it is pointed at, see
  * `node_steps`), and whom the operator hands the `mirror_pull_password` output. Pod pull secrets cannot do this:

@@ -64,6 +64,6 @@ export function validateGarbageCollection(
 export function validateMirror(check: SettingCheck, settings: MirrorSettings, exposure: ExposureStrategy): void {
   checkOptionNames(check, 'mirror', settings, []);
   if (!exposure.routesAdditionalPorts) {
-    check('mirror', exposure.kind, [never('an exposure that routes a second port on the registry names for the cache: Exposure.ingressNginx.*()')]);
+    check('mirror', exposure.kind, [never('an exposure that routes a second port on the registry names for the cache: Exposure.ingressNginx.*() or Exposure.gateway()')]);
   }
 }

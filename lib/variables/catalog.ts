@@ -23,6 +23,8 @@ export interface VariableContext {
   readonly exposure: ExposureStrategy;
   /** The environment's garbage collection, if any (its options decide which images are safe). */
   readonly garbageCollection?: GarbageCollectionSettings;
+  /** Whether the environment runs the pull-through cache. */
+  readonly mirror: boolean;
   /** The default another variable has in this environment (the environment's override, else the catalog's). */
   defaultOf(name: string): unknown;
 }
@@ -68,11 +70,11 @@ export const VARIABLES = {
     type: 'list(string)',
     description: 'DNS names clients use to reach the registry; the first one is the endpoint. All become certificate SANs.',
     default: ['registry.example.internal'],
-    rules: ({ exposure }) => [rules.nonEmptyList, rules.each(rules.domainName), rules.uniqueList, ...exposure.addedRules('registry_domains')],
+    rules: (context) => [rules.nonEmptyList, rules.each(rules.domainName), rules.uniqueList, ...context.exposure.addedRules('registry_domains', context)],
   },
   registry_ip_addresses: {
     type: 'list(string)', description: 'IP addresses clients may use instead of a name (certificate IP SANs).',
-    default: [], rules: ({ exposure }) => [rules.each(rules.ipAddress), rules.uniqueList, ...exposure.addedRules('registry_ip_addresses')],
+    default: [], rules: (context) => [rules.each(rules.ipAddress), rules.uniqueList, ...context.exposure.addedRules('registry_ip_addresses', context)],
   },
   registry_image: {
     type: 'string', description: 'Registry container image, pinned by tag or digest (distribution v3 line).',
@@ -308,7 +310,17 @@ export const VARIABLES = {
   gateway_section_name: {
     type: 'string',
     description: "Listener (sectionName) of the existing Gateway the route attaches to; empty: every listener whose port, protocol TLS and hostname admit it.",
-    declaredWhen: "Exposure.gateway({ mode: 'attach' })", default: '', rules: [rules.optional(rules.dns1123Subdomain)],
+    declaredWhen: "Exposure.gateway({ mode: 'attach' })", default: '',
+    rules: (context) => [rules.optional(rules.dns1123Subdomain), ...context.exposure.addedRules('gateway_section_name', context)],
+  },
+  gateway_mirror_section_name: {
+    type: 'string',
+    description: "Listener (sectionName) of the existing Gateway the pull-through cache's route attaches to: TLS Passthrough on mirror_external_port, admitting the registry names.",
+    declaredWhen: "Exposure.gateway({ mode: 'attach' }) and mirror",
+    rules: ({ defaultOf }) => [
+      rules.dns1123Subdomain,
+      rules.differentFrom('gateway_section_name', defaultOf('gateway_section_name'), "a listener other than the registry's (gateway_section_name)"),
+    ],
   },
   gateway_class_name: {
     type: 'string', description: 'GatewayClass of the Gateway this stack creates (your implementation\'s: e.g. nginx, eg, istio, cilium).',
@@ -431,12 +443,9 @@ export const VARIABLES = {
   },
   mirror_external_port: {
     type: 'number', declaredWhen: 'mirror',
-    description: 'Port of the pull-through cache on the registry names (a second TCP route on ingress-nginx).',
+    description: 'Port of the pull-through cache on the registry names (a second TCP route on ingress-nginx; a second Gateway listener port).',
     default: 5001,
-    rules: ({ defaultOf }) => [
-      rules.tcpPort, rules.unreservedIngressPort,
-      rules.differentFrom('external_port', defaultOf('external_port'), "a port other than the registry's (external_port)"),
-    ],
+    rules: (context) => [rules.tcpPort, ...context.exposure.addedRules('mirror_external_port', context)],
   },
   mirror_storage_size: {
     type: 'string', declaredWhen: 'mirror',

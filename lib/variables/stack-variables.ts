@@ -29,6 +29,7 @@ export class StackVariables {
       storage: environment.storage,
       exposure: environment.exposure,
       garbageCollection: environment.garbageCollection,
+      mirror: environment.mirror !== undefined,
       defaultOf: (name) => this.defaultOf(name as VariableName),
     };
   }
