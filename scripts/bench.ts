@@ -81,9 +81,9 @@ function median(row: Row | undefined, pick: (s: Sample) => number | undefined = 
 /** Each target with its measured value; `undefined` when its section did not run. */
 /** The slowest test files of a jest `--json` report, as lines for the result. */
 function longestTestFiles(reportPath: string): string[] {
-  const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as { testResults: Array<{ name: string; perfStats: { start: number; end: number } }> };
+  const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as { testResults: Array<{ name: string; startTime: number; endTime: number }> };
   const files = report.testResults
-    .map((r) => ({ file: path.relative(ROOT, r.name), ms: r.perfStats.end - r.perfStats.start }))
+    .map((r) => ({ file: path.relative(ROOT, r.name), ms: r.endTime - r.startTime }))
     .sort((a, b) => b.ms - a.ms)
     .slice(0, 8);
   return ['', 'Longest test files (last suite run, wall time of each file; files run two at a time):', ...files.map((f) => `- ${f.file}: ${ms(f.ms)}`)];
