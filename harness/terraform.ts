@@ -192,6 +192,16 @@ export async function terraformCommand(dir: string, ...args: string[]): Promise<
 }
 
 /**
+ * A configuration whose state stays in its working directory: a stack's own backend (a local path relative to
+ * cdktf.out, Terraform Cloud) would share state between runs, or leave this machine.
+ */
+export function withLocalState(config: any): any {
+  const terraform = { ...config.terraform, backend: { local: { path: 'terraform.tfstate' } } };
+  delete terraform.cloud;
+  return { ...config, terraform };
+}
+
+/**
  * A synthesized stack's cdk.tf.json run by the real terraform against providers given by `env` (the stand-ins of
  * harness/providers: `startStandInProviders().env`), in a temp directory of its own (its own lock file: never the
  * real providers' hashes). Every method is async, so stacks run in parallel; `remove()` cannot fail a run.
@@ -216,14 +226,9 @@ export class TerraformStack {
     await this.write(config);
   }
 
-  /**
-   * Writes the configuration with its state in this directory: a stack's own backend (a local path relative to
-   * cdktf.out, Terraform Cloud) would share state between runs, or leave this machine.
-   */
+  /** Writes the configuration with its state in this directory (withLocalState). */
   private write(config: any): Promise<void> {
-    const terraform = { ...config.terraform, backend: { local: { path: 'terraform.tfstate' } } };
-    delete terraform.cloud;
-    return fs.writeFile(join(this.dir, 'cdk.tf.json'), JSON.stringify({ ...config, terraform }, null, 1));
+    return fs.writeFile(join(this.dir, 'cdk.tf.json'), JSON.stringify(withLocalState(config), null, 1));
   }
 
   /**

@@ -11,6 +11,7 @@ import { ENVIRONMENTS, EXAMPLE_ENVIRONMENTS } from '../../lib/environments';
 import { PROVIDERS } from '../../harness/providers/schema-source';
 import { startStandInProviders } from '../../harness/providers';
 import { userVariables } from '../../harness/lifecycle';
+import { withLocalState } from '../../harness/terraform';
 import { Cleanup, tempDir } from '../../harness/programs';
 import { runOnce, Sample } from './measure';
 
@@ -41,8 +42,7 @@ export async function measureTerraform(cleanup: Cleanup, runs: number, log: (l: 
     const samples = new Map<string, Sample[]>(STEPS.map(([step]) => [step, []]));
     for (let run = 0; run < runs; run++) {
       const dir = await tempDir(cleanup, 'bench-tf-');
-      const terraform = { ...config.terraform, backend: { local: { path: 'terraform.tfstate' } } };
-      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify({ ...config, terraform }));
+      fs.writeFileSync(path.join(dir, 'cdk.tf.json'), JSON.stringify(withLocalState(config)));
       if (config.variable) fs.writeFileSync(path.join(dir, 'terraform.tfvars.json'), JSON.stringify(userVariables(config)));
       for (const [step, args] of STEPS) samples.get(step)!.push(await runOnce('terraform', args, { cwd: dir, env: providers.env as Record<string, string> }));
     }
