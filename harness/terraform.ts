@@ -245,11 +245,22 @@ export class TerraformStack {
     this.env.STANDIN_DRIFT_FILE = file;
   }
 
+  /**
+   * The environment of one command. Providers attached through TF_REATTACH_PROVIDERS (`attachedEnv` of
+   * harness/providers) are left out of `init`, which would otherwise skip them (no lock file entry, no check of the
+   * pinned versions against the mirror), and out of commands with drift: the drift file reaches a provider at launch.
+   */
+  private envFor(command: string): NodeJS.ProcessEnv {
+    if (command !== 'init' && !this.env.STANDIN_DRIFT_FILE) return this.env;
+    const { TF_REATTACH_PROVIDERS: _attached, ...env } = this.env;
+    return env;
+  }
+
   /** Runs `terraform <args> -no-color`; throws with terraform's output when it fails. */
   async run(...args: string[]): Promise<string> {
     await this.written;
     try {
-      const r = await run(TERRAFORM, [...args, '-no-color'], { cwd: this.dir, env: this.env, timeout: this.timeoutMs, maxBuffer: 64 << 20 });
+      const r = await run(TERRAFORM, [...args, '-no-color'], { cwd: this.dir, env: this.envFor(args[0]), timeout: this.timeoutMs, maxBuffer: 64 << 20 });
       return r.stdout + r.stderr;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message?: string };
@@ -273,6 +284,24 @@ export class TerraformStack {
   /** `plan -out` then `show -json` of that plan: the parsed plan (resource_changes, planned_values, ...). */
   async plan(...args: string[]): Promise<any> {
     await this.run('plan', '-input=false', '-out=tfplan', ...args);
+    return JSON.parse(await this.run('show', '-json', 'tfplan'));
+  }
+
+  /**
+   * `plan -detailed-exitcode -out`: `'no changes'` when terraform finds nothing to change (exit code 0: no
+   * resource and no output changes), otherwise the parsed plan as `plan()` returns it (one `show -json` fewer for a
+   * plan that must be empty).
+   */
+  async planForChanges(...args: string[]): Promise<any> {
+    await this.written;
+    const command = ['plan', '-input=false', '-detailed-exitcode', '-out=tfplan', ...args, '-no-color'];
+    try {
+      await run(TERRAFORM, command, { cwd: this.dir, env: this.envFor('plan'), timeout: this.timeoutMs, maxBuffer: 64 << 20 });
+      return 'no changes';
+    } catch (err) {
+      const e = err as { code?: unknown; stdout?: string; stderr?: string; message?: string };
+      if (e.code !== 2) throw new Error(`terraform ${command.join(' ')} failed in ${this.dir}:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+    }
     return JSON.parse(await this.run('show', '-json', 'tfplan'));
   }
 

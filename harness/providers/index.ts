@@ -4,7 +4,10 @@
  * - a filesystem mirror whose `terraform-provider-*` executables are tiny shell scripts: each hands terraform's
  *   launch (magic cookie, AutoMTLS client certificate, STANDIN_DRIFT_FILE) to this process over a unix socket with
  *   curl and streams back the go-plugin handshake line, so no node starts per provider launch;
- * - per launch, a gRPC server on 127.0.0.1 (server.ts) that exits on GRPCController.Shutdown.
+ * - per launch, a gRPC server on 127.0.0.1 (server.ts) that exits on GRPCController.Shutdown;
+ * - one long-lived gRPC server per provider that terraform attaches to instead of launching (`attachedEnv`:
+ *   TF_REATTACH_PROVIDERS, go-plugin's reattach), which halves a plan's CPU (no launch, handshake or TLS per
+ *   command). `terraform init` ignores attached providers (no lock file entry), so it runs with `env`.
  * See harness/providers/README.md.
  */
 import { execFile } from 'node:child_process';
@@ -25,6 +28,11 @@ const MAGIC_COOKIE = 'd602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca
 export interface StandInProviders {
   /** Environment for terraform: TF_CLI_CONFIG_FILE (the mirror; no plugin cache: concurrent inits race on it), CHECKPOINT_DISABLE, ... */
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * `env` plus TF_REATTACH_PROVIDERS: terraform uses the providers already running in this process instead of
+   * launching them (harness/terraform.ts TerraformStack runs `init`, and commands that inject drift, with `env`).
+   */
+  readonly attachedEnv: NodeJS.ProcessEnv;
   /** RPC names served so far, with counts (for notes on what terraform calls). */
   readonly calls: Map<string, number>;
   stop(): Promise<void>;
@@ -104,15 +112,26 @@ export async function startStandInProviders(): Promise<StandInProviders> {
     }
   });
   await new Promise<void>((resolve, reject) => http.once('error', reject).listen(socket, resolve));
+  // Attached providers: plain gRPC on 127.0.0.1 (a reattach config carries no certificate), never shut down by
+  // terraform (`Test: true`: terraform neither kills `Pid` nor waits for it).
+  const attached = await Promise.all(Object.keys(PROVIDERS).map(async (name) => {
+    const l = await launch(name as ProviderName, undefined, server, { onCall: (rpc) => calls.set(rpc, (calls.get(rpc) ?? 0) + 1) });
+    const address = /\|tcp\|([^|]+)\|/.exec(l.handshake)![1];
+    return { name, l, config: { Protocol: 'grpc', ProtocolVersion: 6, Pid: process.pid, Test: true, Addr: { Network: 'tcp', String: address } } };
+  }));
+  const env = {
+    TF_CLI_CONFIG_FILE: cliConfig,
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    STANDIN_PROVIDERS_SOCKET: socket,
+  };
+  const reattach = Object.fromEntries(attached.map((a) => [`registry.terraform.io/hashicorp/${a.name}`, a.config]));
   return {
-    env: {
-      TF_CLI_CONFIG_FILE: cliConfig,
-      CHECKPOINT_DISABLE: '1',
-      TF_IN_AUTOMATION: '1',
-      STANDIN_PROVIDERS_SOCKET: socket,
-    },
+    env,
+    attachedEnv: { ...env, TF_REATTACH_PROVIDERS: JSON.stringify(reattach) },
     calls,
     async stop() {
+      for (const a of attached) a.l.close();
       for (const l of launches) l.close();
       http.closeAllConnections?.();
       await new Promise<void>((resolve) => http.close(() => resolve()));
