@@ -133,9 +133,45 @@ export function buildStack(env: EnvironmentSettings): RegistryStack {
   return new RegistryStack(Testing.app(), `registry-${env.name}`, { environment: env });
 }
 
+/**
+ * Stacks this process has synthesized, by environment (`environmentKey`): the specs (one jest file) synthesize the
+ * same environments again and again (117 synths of 31 environments, 2/3 of their synth CPU). A hit gives the same
+ * stack and a fresh parse of the same cdk.tf.json text; a failing synth is never kept, so it throws every time.
+ */
+const synthesizedStacks = new Map<string, { stack: RegistryStack; text: string }>();
+const instanceIds = new WeakMap<object, number>();
+let nextInstanceId = 0;
+
+/**
+ * The environment as text: plain objects (keys in their order), arrays and primitives by value (undefined kept apart
+ * from missing), any other object (a Storage or Exposure strategy, a function) by identity, never by its fields,
+ * which need not say all it does (a closure, a private field).
+ */
+function environmentKey(env: EnvironmentSettings): string {
+  const identity = (value: object) => {
+    if (!instanceIds.has(value)) instanceIds.set(value, nextInstanceId++);
+    return `<instance ${instanceIds.get(value)}>`;
+  };
+  return JSON.stringify(env, (_key, value) => {
+    if (value === undefined) return '<undefined>';
+    if (typeof value === 'function') return identity(value);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return identity(value);
+    }
+    return value;
+  });
+}
+
 export function synth(env: EnvironmentSettings): { stack: RegistryStack; json: Synthesized } {
-  const stack = buildStack(env);
-  return { stack, json: JSON.parse(Testing.synth(stack)) };
+  const key = environmentKey(env);
+  let entry = synthesizedStacks.get(key);
+  if (!entry) {
+    const stack = buildStack(env);
+    entry = { stack, text: Testing.synth(stack) };
+    synthesizedStacks.set(key, entry);
+  }
+  return { stack: entry.stack, json: JSON.parse(entry.text) };
 }
 
 /**
