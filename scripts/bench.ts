@@ -3,6 +3,10 @@
  * measured in one run on this machine, printed as one table and written with the machine's description to BENCHMARKS.md.
  *   --sections synth,floor,tests,terraform,data,s3,check   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
  *   --no-write                           print only, leave BENCHMARKS.md alone
+ *   --sections files --files a.test.ts,b.test.ts [--baseline <git ref>] [--suite]
+ *                                        test files one at a time (wall and CPU), each beside the same file at the
+ *                                        baseline ref, interleaved; --suite adds the whole `npx jest` of both trees
+ *                                        (scripts/bench/test-files.ts; not in the default sections)
  * Every process it starts is stopped by PID and every temp dir removed, also on failure or Ctrl-C.
  */
 import { execFileSync } from 'node:child_process';
@@ -17,6 +21,7 @@ import { hasGnuTime, loadAverage, runMany, Sample, stats, stopCurrentChild } fro
 import { writeTemplateCopy } from './bench/template-baseline';
 import { measureS3Path, S3_PULL_REDIRECT, S3_PULL_STREAMED } from './bench/s3-path';
 import { measureTerraform } from './bench/terraform-lifecycle';
+import { measureTestFiles } from './bench/test-files';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -191,6 +196,9 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '5' },
       'suite-runs': { type: 'string', default: '3' },
       'no-write': { type: 'boolean', default: false },
+      files: { type: 'string', default: '' },
+      baseline: { type: 'string' },
+      suite: { type: 'boolean', default: false },
     },
   });
   const sections = new Set(values.sections!.split(','));
@@ -244,6 +252,11 @@ async function main(): Promise<void> {
     if (sections.has('check')) {
       log('bench: registry-check start-up');
       rows.push(...(await measureCheckStartup(cleanup, ROOT, runs, log)).map((r) => ({ group: 'check', ...r })));
+    }
+    if (sections.has('files')) {
+      const files = values.files!.split(',').filter(Boolean);
+      log(`bench: test files${values.baseline ? ` beside ${values.baseline}` : ''}`);
+      rows.push(...(await measureTestFiles(cleanup, ROOT, files, values.baseline, runs, values.suite!, log)).map((r) => ({ group: 'files', ...r })));
     }
     if (sections.has('s3')) {
       log('bench: S3 data path');
