@@ -18,11 +18,9 @@ module.exports = {
   testPathIgnorePatterns: byPath ? ['/node_modules/', '<rootDir>/__tests__/specs.test.ts'] : ['/node_modules/'],
   // swc strips types without checking them; the whole suite's global setup runs `tsc --noEmit` beside its synth.
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  // Three workers on 2 cores: jest's default (cores - 1) is a single worker on 2 cores, and the suites spend part of
-  // their time waiting on real registries, Prometheus rate windows, GC windows and terraform, time another file can
-  // use (all suites: 58 s -> 46 s with one worker per core, 2026-11-25; 174 s -> 128 s with 1.5 per core,
-  // 2026-12-03, BENCHMARKS.md).
-  maxWorkers: '150%',
+  // One worker per core: jest's default (cores - 1) is a single worker on 2 cores, and the suites spend part of
+  // their time waiting on real registries, nginx and terraform (all suites: 58 s -> 46 s on a 2-core machine).
+  maxWorkers: '100%',
   // Tests and hooks that run terraform, a registry, nginx or ceph: under load on a 2-core machine one terraform init
   // + test took over jest's 5 s default. Tests that need longer still say so.
   testTimeout: 60_000,
