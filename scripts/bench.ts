@@ -384,6 +384,11 @@ ${result}
 - **the empty-cache synth cuts the inline map off the bytes before decoding them**: a slice of the decoded text
   kept each whole file alive with its module's source: 146 → 117 MB on the first synth after a clone.
 - **registry-check runs compiled JavaScript** (\`dist/\`, built by \`npm ci\`): no compiler and no hook cache at start.
+- **terraform attaches to the stand-in providers** (harness/providers \`attachedEnv\`, TF_REATTACH_PROVIDERS) instead
+  of launching them per command; \`init\` and drift plans still launch: a plan ~1.1 → ~0.6 CPU-s (2026-12-03).
+- **only the lifecycle's second plan refreshes**, and a no-change second plan needs no \`show -json\`: lifecycle/stacks
+  66 → 43 CPU-s run alone (2026-12-03).
+- **a stack synthesized once per process and environment** (harness/synth.ts): the specs 33 → 12 CPU-s (2026-12-03).
 - Tried and not kept: a V8 code cache for every module (~0.1 s CPU, +11 MB RSS, wall time within the noise),
   \`--max-semi-space-size\` (no clear effect), a jest runtime compiling modules without a dynamic-import hook so V8
   could reuse compiled scripts across test files (no gain: module bodies, not compiling, take the time), more jest
