@@ -60,6 +60,19 @@ export const BRACKET_IPV6 = 'strcontains(val, ":") ? "[${val}]" : val';
 /** `for` body: `"<host>:<port>"` for each host. */
 export const withPort = (port: string): string => `"\${val}:${port}"`;
 
+/**
+ * `:<port>` as an image reference writes it: nothing for 443, the port HTTPS clients assume (`registry.example.com/app`
+ * and `registry.example.com:443/app` are different keys to docker and the kubelet). `port` is digits or `${expr}`.
+ */
+export function imagePortSuffix(port: string): string {
+  const expression = /^\$\{(.+)\}$/.exec(port);
+  if (expression) return `\${${expression[1]} == 443 ? "" : ":\${${expression[1]}}"}`;
+  return port === '443' ? '' : `:${port}`;
+}
+
+/** `for` body: each host as image references name it (`imagePortSuffix`). */
+export const withImagePort = (port: string): string => `"\${val}${imagePortSuffix(port)}"`;
+
 /** `for` body over generated passwords: an htpasswd line `user:<bcrypt hash>`. */
 export const HTPASSWD_LINE = '"${key}:${val.bcrypt_hash}"';
 
@@ -67,7 +80,7 @@ export const HTPASSWD_LINE = '"${key}:${val.bcrypt_hash}"';
 export const NON_EMPTY_VALUES = 'val if length(val) > 0';
 
 /** `host:port` of the endpoint: the first registry domain and the client port. */
-export const endpoint = (port: string): string => `\${element(var.registry_domains, 0)}:${port}`;
+export const endpoint = (port: string): string => `\${element(var.registry_domains, 0)}${imagePortSuffix(port)}`;
 
 /** The pull-secret user of the app, `<app_name>-pull`, inside an HCL template. */
 export const PULL_USER_TEMPLATE = '${var.app_name}-pull';

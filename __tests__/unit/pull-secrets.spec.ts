@@ -23,7 +23,8 @@ describe('RegistryPullSecrets', () => {
   test('.dockerconfigjson is jsonencode(auths -> host:port -> username, password, base64 auth) for every registry host', () => {
     const doc = secret.data['.dockerconfigjson'];
     expect(doc).toMatch(/^\$\{jsonencode\(\{"auths" = \{ for key, val in toset\(/);
-    expect(doc).toContain('"${val}:${var.external_port}"');
+    // host:port as image references write it (no port on 443: __tests__/unit/image-hosts.test.ts evaluates it).
+    expect(doc).toContain('"${val}${var.external_port == 443 ? "" : ":${var.external_port}"}"');
     expect(doc).toContain('"username" = format("%s-pull", var.app_name)');
     expect(doc).toContain(`"password" = ${password}.result`);
     expect(doc).toContain(`"auth" = base64encode(format("%s:%s", format("%s-pull", var.app_name), ${password}.result))`);

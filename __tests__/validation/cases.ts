@@ -9,7 +9,7 @@ export interface Case {
   readonly title: string;
   /** Test environment whose stack declares the variables. */
   readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach' | 'gateway-create' | 'gateway-attach-mirror' |
-    'example-s3' | 's3-aws' | 'gc-untagged';
+    'example-s3' | 's3-aws' | 'gc-untagged' | 'example-https' | 'https-attach' | 'cert-manager-passthrough' | 'ingress-http';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -41,6 +41,10 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   'example-s3': { s3_access_key: 'AKIAIOSFODNN7EXAMPLE', s3_secret_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', s3_ca_pem: CERTIFICATE },
   's3-aws': { redis_ca_pem: CERTIFICATE },
   'gc-untagged': {},
+  'example-https': {},
+  'https-attach': {},
+  'cert-manager-passthrough': { cert_manager_ca_pem: CERTIFICATE },
+  'ingress-http': {},
 };
 
 const bad = (stack: Case['stack'], field: VariableName, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
@@ -171,6 +175,14 @@ export const BAD_CASES: readonly Case[] = [
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['=envoy'], 'a data-plane pod label has no key'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy proxy'], 'a data-plane pod label value has a space'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy', 'app=proxy'], 'two data-plane pod labels have the same key'),
+  bad('example-https', 'cert_manager_issuer_name', '', 'the cert-manager issuer is not named'),
+  bad('example-https', 'cert_manager_issuer_name', 'LetsEncrypt', 'the cert-manager issuer name has capitals'),
+  bad('example-https', 'cert_manager_issuer_kind', 'ACMEIssuer', 'the issuer kind is neither Issuer nor ClusterIssuer'),
+  bad('example-https', 'cert_manager_ca_pem', 'not a PEM', "the issuer's CA is not a PEM certificate"),
+  bad('example-https', 'registry_ip_addresses', ['192.0.2.10'], 'registry IP addresses are listed behind an HTTPS Gateway listener'),
+  bad('https-attach', 'registry_domains', Array.from({ length: 17 }, (_, i) => `r${i}.example.com`), 'an HTTPRoute would need more than 16 hostnames'),
+  bad('ingress-http', 'registry_ip_addresses', ['192.0.2.10'], 'registry IP addresses are listed behind an HTTP Ingress'),
+  bad('ingress-http', 'ingress_class_name', 'Nginx', 'the IngressClass name has capitals'),
   bad('example-s3', 'replicas', 21, 'replicas is above 20 on object storage'),
   bad('example-s3', 'replicas', 0, 'replicas is 0 on object storage'),
   bad('example-s3', 's3_bucket', 'Registry_Images', 'the bucket name has capitals and an underscore'),
@@ -242,6 +254,9 @@ const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Pa
   ({ stack, vars, title, ...extra });
 
 export const GOOD_CASES: readonly Case[] = [
+  good('example-https', { cert_manager_issuer_kind: 'Issuer', cert_manager_ca_pem: CERTIFICATE }, 'a namespaced private CA issuer with its CA PEM'),
+  good('cert-manager-passthrough', { cert_manager_ca_pem: CERTIFICATE, registry_domains: ['registry.example.com'] }, 'node trust of a private issuer behind TLS passthrough'),
+  good('ingress-http', { ingress_class_name: 'nginx-internal' }, 'another IngressClass'),
   good('dev', {}, 'the dev defaults'),
   good('prod', {}, 'the prod defaults'),
   good('shared', {}, 'the shared defaults with provided PEMs'),

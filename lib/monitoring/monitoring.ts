@@ -98,7 +98,8 @@ export class RegistryMonitoring extends Construct {
       mirror: mirror ? workloadOf(mirror.server, name('mirror-metrics')) : undefined,
       selectorLabels: vars.list('monitoring_labels'),
       scrapeInterval: vars.string('monitoring_scrape_interval'),
-      certificateExpiresAt: context.tls.expiresAt,
+      // validateEnvironment refuses monitoring with cert-manager, the one mode whose expiry Terraform does not know.
+      certificateExpiresAt: context.tls.expiresAt ?? '',
       errorRatioPercent: vars.number('monitoring_error_ratio_percent'),
       slowRequestSeconds: vars.number('monitoring_slow_request_seconds'),
       readOnlyLimit: vars.string('monitoring_read_only_limit'),

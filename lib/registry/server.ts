@@ -133,7 +133,7 @@ export class RegistryServer extends Construct {
     // plan time, so the change reaches the pod in the same apply. (resource_version is computed after the apply
     // and the provider does not mark it unknown on update: an annotation built from it rolled the pod one apply
     // late.) The hash reveals nothing of the secrets, so it is declassified for the plan output.
-    const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.secret.data, htpasswd.secret.data, auth.httpSecret.data])));
+    const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.rolloutInput, htpasswd.secret.data, auth.httpSecret.data])));
     const additions = [props.storage, ...(props.cache ? [props.cache] : [])];
     // Credentials the registry reads only at start: a content hash, salted with the http secret so that a weak
     // password cannot be brute-forced from the annotation (and shown in plans: the hash reveals nothing).
@@ -239,7 +239,7 @@ export class RegistryServer extends Construct {
               {
                 name: 'tls',
                 secret: {
-                  secretName: tls.secret.metadata.name,
+                  secretName: tls.secretName,
                   optional: false,
                   defaultMode: '0440',
                   items: [
