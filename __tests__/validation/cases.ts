@@ -175,7 +175,6 @@ export const BAD_CASES: readonly Case[] = [
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['=envoy'], 'a data-plane pod label has no key'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy proxy'], 'a data-plane pod label value has a space'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy', 'app=proxy'], 'two data-plane pod labels have the same key'),
-  bad('example-https', 'cert_manager_issuer_name', '', 'the cert-manager issuer is not named'),
   bad('example-https', 'cert_manager_issuer_name', 'LetsEncrypt', 'the cert-manager issuer name has capitals'),
   bad('example-https', 'cert_manager_issuer_kind', 'ACMEIssuer', 'the issuer kind is neither Issuer nor ClusterIssuer'),
   bad('example-https', 'cert_manager_ca_pem', 'not a PEM', "the issuer's CA is not a PEM certificate"),
@@ -255,7 +254,6 @@ const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Pa
 
 export const GOOD_CASES: readonly Case[] = [
   good('example-https', { cert_manager_issuer_kind: 'Issuer', cert_manager_ca_pem: CERTIFICATE }, 'a namespaced private CA issuer with its CA PEM'),
-  good('cert-manager-passthrough', { cert_manager_ca_pem: CERTIFICATE, registry_domains: ['registry.example.com'] }, 'node trust of a private issuer behind TLS passthrough'),
   good('ingress-http', { ingress_class_name: 'nginx-internal' }, 'another IngressClass'),
   good('dev', {}, 'the dev defaults'),
   good('prod', {}, 'the prod defaults'),
