@@ -255,6 +255,9 @@ const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Pa
 export const GOOD_CASES: readonly Case[] = [
   good('example-https', { cert_manager_issuer_kind: 'Issuer', cert_manager_ca_pem: CERTIFICATE }, 'a namespaced private CA issuer with its CA PEM'),
   good('ingress-http', { ingress_class_name: 'nginx-internal' }, 'another IngressClass'),
+  good('ingress-http', { ingress_namespace: 'edge' }, 'a controller in another namespace'),
+  good('example-https', { gateway_port: 8443 }, 'an HTTPS listener on another port'),
+  good('example-https', { registry_domains: ['registry.example.com', 'oci.example.com'] }, 'two names: one listener each, one certificate for both'),
   good('dev', {}, 'the dev defaults'),
   good('prod', {}, 'the prod defaults'),
   good('shared', {}, 'the shared defaults with provided PEMs'),
