@@ -25,11 +25,10 @@ import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { componentLabels, selectorLabels } from '../labels';
 import { localChartRelease } from '../local-chart';
 import { NAMESPACE_NAME_LABEL } from '../network-policy';
+import { GATEWAY_API_GROUP, GATEWAY_API_VERSION, checkLiteral as checkGatewayLiteral, parentRefTo } from './gateway-common';
 import * as rules from '../rules';
 import type { ServiceTarget } from './strategy';
 
-export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
-const GATEWAY_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
 export const GATEWAY_HTTPS_CHART_DIR = path.join(__dirname, 'gateway-https-chart');
 /** Its own release name: a change between passthrough and https installs one release and removes the other. */
 export const GATEWAY_HTTPS_RELEASE_NAME = 'registry-exposure-https';
@@ -90,13 +89,7 @@ export interface GatewayHttpsCreateProps extends GatewayHttpsCommonProps {
 
 export type GatewayHttpsRouteProps = GatewayHttpsAttachProps | GatewayHttpsCreateProps;
 
-/** A non-empty string expression (cdktf renders a literal "" operand of `Op.*` as nothing: compare lengths). */
-const isSet = (value: string) => Op.gte(Fn.lengthOf(value), 1);
-
-function checkLiteral(field: string, value: unknown, fieldRules: readonly rules.Rule[]): void {
-  const unresolved = Array.isArray(value) ? Token.isUnresolved(value) || value.some((x) => Token.isUnresolved(x)) : Token.isUnresolved(value);
-  if (!unresolved) rules.check(`GatewayHttpsRoute ${field}`, value, fieldRules);
-}
+const checkLiteral = (field: string, value: unknown, fieldRules: readonly rules.Rule[]) => checkGatewayLiteral('GatewayHttpsRoute', field, value, fieldRules);
 
 /** One of two objects, picked by Terraform (objects of different shapes cannot be a conditional's two results). */
 function either(condition: unknown, whenTrue: Record<string, unknown>, whenFalse: Record<string, unknown>): Record<string, unknown> {
@@ -157,13 +150,7 @@ export class GatewayHttpsRoute extends Construct {
   /** `/v2` of the registry names to the registry Service, on the HTTPS listener(s). One rule: see the NGF note in docs. */
   get httpRoute(): Record<string, unknown> {
     const props = this.props;
-    const ref = { name: props.gatewayName, namespace: props.gatewayNamespace };
-    let parentRef: unknown = ref;
-    if (props.mode === 'attach' && props.sectionName !== undefined) {
-      parentRef = Token.isUnresolved(props.sectionName)
-        ? Fn.merge([ref, conditional(isSet(props.sectionName), { sectionName: props.sectionName }, {})])
-        : { ...ref, sectionName: props.sectionName };
-    }
+    const parentRef = parentRefTo({ name: props.gatewayName, namespace: props.gatewayNamespace }, props.mode === 'attach' ? props.sectionName : undefined);
     return {
       apiVersion: GATEWAY_API_VERSION,
       kind: 'HTTPRoute',

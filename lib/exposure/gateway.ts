@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import { Construct } from 'constructs';
-import { conditional, FOR_EXPRESSION_VALUE, Fn, forExpression, Op, type TerraformAsset, Token } from 'cdktf';
+import { conditional, FOR_EXPRESSION_VALUE, Fn, forExpression, type TerraformAsset, Token } from 'cdktf';
 import type { Release } from '@cdktf/provider-helm/lib/release';
 import { selectorLabels } from '../labels';
 import { localChartRelease } from '../local-chart';
@@ -25,10 +25,10 @@ import {
   type ExposedVariable, type ExposedVariableContext, type ExposureBindOptions, type ExposureBinding, type ExposureRoute, ExposureStrategy,
   type ServiceTarget,
 } from './strategy';
+import { GATEWAY_API_GROUP, GATEWAY_API_VERSION, checkLiteral as checkGatewayLiteral, isSet, parentRefTo } from './gateway-common';
 import { GATEWAY_DATA_PLANES, type GatewayDataPlane, GatewayHttpsRoute } from './gateway-https';
 
-export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
-export const GATEWAY_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
+export { GATEWAY_API_GROUP, GATEWAY_API_VERSION } from './gateway-common';
 /** The chart the release installs (copied into the stack's directory as an asset on synth). */
 export const GATEWAY_CHART_DIR = path.join(__dirname, 'gateway-chart');
 /** The Helm release, in the registry's namespace (which this stack owns: one release name per namespace suffices). */
@@ -77,22 +77,11 @@ export interface GatewayCreateProps extends GatewayTlsRouteCommonProps {
 
 export type GatewayTlsRouteProps = GatewayAttachProps | GatewayCreateProps;
 
-/** A non-empty string expression (cdktf renders a literal "" or 0 operand of `Op.*` as nothing: compare lengths). */
-const isSet = (value: string) => Op.gte(Fn.lengthOf(value), 1);
-
-/** Synth-time check of a prop that is a literal; Terraform expressions are judged by their variables' rules. */
-function checkLiteral(field: string, value: unknown, fieldRules: readonly rules.Rule[]): void {
-  const unresolved = Array.isArray(value) ? Token.isUnresolved(value) || value.some((x) => Token.isUnresolved(x)) : Token.isUnresolved(value);
-  if (!unresolved) rules.check(`GatewayTlsRoute ${field}`, value, fieldRules);
-}
+const checkLiteral = (field: string, value: unknown, fieldRules: readonly rules.Rule[]) => checkGatewayLiteral('GatewayTlsRoute', field, value, fieldRules);
 
 /** The route's reference to its Gateway: name and namespace, and the listener when one is named. */
 function parentRef(props: GatewayTlsRouteCommonProps, sectionName: string | undefined): Record<string, unknown> {
-  const ref = { name: props.gatewayName, namespace: props.gatewayNamespace };
-  if (sectionName === undefined) return ref;
-  if (!Token.isUnresolved(sectionName)) return { ...ref, sectionName };
-  // A variable: the key is left out when it is empty (a null sectionName would reach Helm as `null`).
-  return Fn.merge([ref, conditional(isSet(sectionName), { sectionName }, {})]) as unknown as Record<string, unknown>;
+  return parentRefTo({ name: props.gatewayName, namespace: props.gatewayNamespace }, sectionName);
 }
 
 /**
