@@ -8,6 +8,11 @@ export interface RegistryOutputsProps {
   readonly clientPort: string;
   /** The CA certificate PEM (public). */
   readonly caPem: string;
+  /**
+   * An HCL condition: whether there is a CA at all (a public cert-manager issuer has none clients must be given).
+   * @default - there always is: the login commands pass it
+   */
+  readonly caGiven?: string;
   /** The users with generated passwords. */
   readonly users: string[];
   /** Generated passwords by user (sensitive). */
@@ -71,7 +76,7 @@ function writeRegistryOutputs(outputs: RegistryOutputs, props: RegistryOutputsPr
     `jq -r --arg s ${stackName} '.[$s].ca_certificate_pem' outputs.json > registry-ca.crt`,
     'mkdir -p registry-certs && cp registry-ca.crt registry-certs/ca.crt',
   ].join(' && '), 'Run first: saves outputs.json (mode 0600, holds passwords: delete it afterwards), registry-ca.crt and registry-certs/ca.crt.');
-  output('login_commands', loginCommandsByUser(stackName, endpoint),
+  output('login_commands', loginCommandsByUser(stackName, endpoint, props.caGiven),
     'Per user: docker, podman and skopeo login (password via stdin) and registry-check. podman, skopeo and registry_check run after ' +
     'save_ca; docker needs trust_ca.docker (or a system-wide trust_ca) first: its daemon reads the CA from /etc/docker/certs.d only.');
   output('curl_catalog', `curl --cacert registry-ca.crt -u <user> https://${endpoint}/v2/_catalog`,

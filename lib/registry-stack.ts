@@ -86,8 +86,7 @@ export class RegistryStack extends TerraformStack {
     this.tls = new RegistryTls(this, 'tls', { namespace: ns, secretName, ...tlsSource(env.tlsMode, vars, tlsNames) });
 
     // ---- who may pull and push ---------------------------------------------------------------------------
-    // Every "host:port" clients may use, with the exposure's port: node trust's; pull secrets key them as image
-    // references write them (no port on 443).
+    // Every "host:port" clients may use (node trust's); pull secrets key them as image references do (none on 443).
     const clientPort = env.exposure.clientPort(vars);
     const registryHosts = registryHostPorts(domains, ipAddresses, clientPort);
     this.pullSecrets = new RegistryPullSecrets(this, 'pull-secrets', {
@@ -165,7 +164,7 @@ export class RegistryStack extends TerraformStack {
     this.outputs = new RegistryOutputs(this, {
       stackName: `registry-${env.name}`,
       clientPort,
-      caPem,
+      caPem, caGiven: this.tls.caGiven,
       users: vars.list('registry_users'),
       passwords: this.auth.passwords,
       certificateExpiresAt: this.tls.expiresAt,

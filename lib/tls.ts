@@ -7,6 +7,7 @@ import { LocallySignedCert } from '@cdktf/provider-tls/lib/locally-signed-cert';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { DataTlsCertificate } from '@cdktf/provider-tls/lib/data-tls-certificate';
 import { CertManagerCertificate } from './certificates/cert-manager';
+import { CERT_MANAGER_CA_GIVEN } from './hcl';
 import { componentLabels } from './labels';
 import type { StackVariables } from './variables/stack-variables';
 
@@ -109,6 +110,8 @@ export class RegistryTls extends Construct {
    * variable is set; a public issuer's certificate is checked against the system roots instead).
    */
   public readonly hasCa: boolean | IResolvable;
+  /** `hasCa` as HCL text for templates (cert-manager mode only; the CA is always there otherwise). */
+  public readonly caGiven?: string;
   /**
    * When the served (leaf) certificate expires, RFC 3339. A generated leaf is renewed only by an apply inside its
    * early-renewal window: schedule one (docs/operations.md, Certificate renewal).
@@ -132,6 +135,7 @@ export class RegistryTls extends Construct {
       // A CA certificate is public: the variable is declassified once, here (counts and outputs read it).
       this.caPem = Token.isUnresolved(props.caPem) ? Fn.nonsensitive(props.caPem) : props.caPem;
       this.hasCa = Token.isUnresolved(props.caPem) ? Op.gte(Fn.lengthOf(this.caPem), 1) : props.caPem !== '';
+      this.caGiven = Token.isUnresolved(props.caPem) ? CERT_MANAGER_CA_GIVEN : String(props.caPem !== '');
       // The release's name, not a literal: the Deployment that mounts the Secret is created after the Certificate.
       this.secretName = Fn.element([props.secretName, this.certificate.release.name], 0);
       this.rolloutInput = this.certificate.certificate.spec;
