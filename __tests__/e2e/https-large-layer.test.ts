@@ -14,11 +14,9 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { chartObjects, HTTPS_EXPOSURE_CHART, one } from '../../harness/chart-objects';
 import { synthesized } from '../../harness/json';
-import { execFileAsync, freePort, makeTlsMaterial, tempDir, useCleanup } from '../../harness/programs';
-import { startConnectProxy } from '../../harness/programs/connect-proxy';
-import { readFrontDoorLog, startHttpsFrontDoor } from '../../harness/programs/https-front-door';
+import { tempDir, useCleanup } from '../../harness/programs';
+import { readFrontDoorLog, startFrontDoorStack } from '../../harness/programs/https-front-door';
 import { writeLargeImageLayout } from '../../harness/programs/oci-layout';
-import { startStackRegistry } from '../../harness/programs/stack-registry';
 
 const GIB = 1024 ** 3;
 
@@ -30,28 +28,10 @@ describe('a 1 GiB layer through the HTTPS front door programmed from the stack\'
     const dir = await tempDir(cleanup, 'https-large-');
     const json = synthesized('https-attach');
     const objects = await chartObjects(json, path.join(dir, 'terraform'), HTTPS_EXPOSURE_CHART);
-    const httpRoute = one(objects, 'HTTPRoute');
-    const [hostname] = httpRoute.spec.hostnames as string[];
-    const [stack, listenerTls, port] = await Promise.all([
-      startStackRegistry(cleanup, json),
-      makeTlsMaterial(path.join(dir, 'listener'), { dnsNames: [hostname], ipAddresses: [], commonName: 'gateway-listener' }),
-      freePort(),
-    ]);
-    // The ConfigMap the BackendTLSPolicy names holds the registry's CA.
-    const backendCaPath = path.join(dir, 'backend-ca.crt');
-    await fs.writeFile(backendCaPath, stack.tls.caPem);
-    const front = await startHttpsFrontDoor(cleanup, {
-      dir: path.join(dir, 'front'),
-      listenPort: port,
-      certPath: listenerTls.certPath,
-      keyPath: listenerTls.keyPath,
-      httpRoute,
-      backendTlsPolicy: one(objects, 'BackendTLSPolicy'),
-      clientSettingsPolicy: one(objects, 'ClientSettingsPolicy'),
-      backendAddress: `127.0.0.1:${stack.port}`,
-      backendCaPath,
+    const door = await startFrontDoorStack(cleanup, json, dir, {
+      httpRoute: one(objects, 'HTTPRoute'), backendTlsPolicy: one(objects, 'BackendTLSPolicy'), clientSettingsPolicy: one(objects, 'ClientSettingsPolicy'),
     });
-    const connect = await startConnectProxy(cleanup, { hosts: { [hostname]: '127.0.0.1' } });
+    const { hostname, port } = door;
     const setupSeconds = (Date.now() - started) / 1000;
 
     let t = Date.now();
@@ -60,24 +40,17 @@ describe('a 1 GiB layer through the HTTPS front door programmed from the stack\'
     expect(image.layerSize).toBeGreaterThan(GIB);
 
     const ref = `docker://${hostname}:${port}/large/layer:1`;
-    const env = { ...process.env, ...connect.proxyEnv() };
-    const creds = ['--creds', `${stack.user}:${stack.password}`];
-    const copy = async (args: string[], src: string, dest: string) => {
-      const digestFile = path.join(dir, `digest-${Date.now()}`);
-      await execFileAsync('skopeo', ['--insecure-policy', 'copy', '--digestfile', digestFile, ...args, src, dest], { env, maxBuffer: 1 << 24 });
-      return (await fs.readFile(digestFile, 'utf8')).trim();
-    };
     t = Date.now();
-    await expect(copy(['--dest-cert-dir', listenerTls.certDir, ...creds.map((c) => c.replace('--creds', '--dest-creds'))], image.reference, ref)).resolves.toBe(image.manifestDigest);
+    await expect(door.copy('push', image.reference, ref)).resolves.toBe(image.manifestDigest);
     const pushSeconds = (Date.now() - t) / 1000;
     t = Date.now();
     const pulled = path.join(dir, 'pulled');
-    await expect(copy(['--src-cert-dir', listenerTls.certDir, ...creds.map((c) => c.replace('--creds', '--src-creds'))], ref, `oci:${pulled}:1`)).resolves.toBe(image.manifestDigest);
+    await expect(door.copy('pull', ref, `oci:${pulled}:1`)).resolves.toBe(image.manifestDigest);
     const pullSeconds = (Date.now() - t) / 1000;
     // skopeo checked the digest while writing; the blob is there at its full size.
     expect((await fs.stat(path.join(pulled, 'blobs', 'sha256', image.layerDigest.slice('sha256:'.length)))).size).toBe(image.layerSize);
 
-    const log = await readFrontDoorLog(front.accessLogPath);
+    const log = await readFrontDoorLog(door.front.accessLogPath);
     // The layer went up in one PATCH through the front door, whole.
     const patches = log.filter((e) => e.method === 'PATCH' && e.requestLength > GIB);
     expect(patches.map((e) => e.status)).toEqual([202]);

@@ -11,10 +11,14 @@
  * host is passed as the client wrote it (`$http_host`, with the port), which is what 443 gives in production.
  */
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cleanup } from './cleanup';
-import { tcpAccepts } from './net';
-import { spawnLogged, waitUntilReady } from './process';
+import { startConnectProxy } from './connect-proxy';
+import { freePort, tcpAccepts } from './net';
+import { execFileAsync, spawnLogged, waitUntilReady } from './process';
+import { startStackRegistry } from './stack-registry';
+import { makeTlsMaterial } from './tls';
 
 export interface HttpsFrontDoorOptions {
   readonly dir: string;
@@ -118,10 +122,11 @@ ${locations}
 /** Runs nginx with that config in the foreground and waits for its port. */
 export async function startHttpsFrontDoor(cleanup: Cleanup, options: HttpsFrontDoorOptions): Promise<HttpsFrontDoor> {
   await fs.mkdir(path.join(options.dir, 'tmp'), { recursive: true });
-  // Workers of a root master run as nobody: they write request bodies under tmp/ and must reach it.
-  for (let d = path.join(options.dir, 'tmp'); d !== path.dirname(d) && d.startsWith(path.dirname(options.dir)); d = path.dirname(d)) {
-    await fs.chmod(d, d.endsWith('tmp') ? 0o777 : 0o755);
-  }
+  // Workers of a root master run as nobody: they write request bodies under tmp/ and must reach it through every
+  // directory above it that the tests created (temp directories are 0700).
+  const tmp = path.join(options.dir, 'tmp');
+  await fs.chmod(tmp, 0o777);
+  for (let d = options.dir; d.startsWith(`${os.tmpdir()}${path.sep}`); d = path.dirname(d)) await fs.chmod(d, 0o755);
   const confPath = path.join(options.dir, 'nginx.conf');
   const errorLog = path.join(options.dir, 'error.log');
   await fs.writeFile(confPath, httpsFrontDoorConfig(options));
@@ -146,4 +151,55 @@ export async function readFrontDoorLog(accessLogPath: string): Promise<FrontDoor
     if (!m) throw new Error(`access log line not understood: ${line}`);
     return { method: m[1], uri: m[2], status: Number(m[3]), requestLength: Number(m[4]), location: m[5] };
   });
+}
+
+/** The registry of a stack behind its HTTPS front door, and skopeo set up to reach it by name (no DNS). */
+export interface FrontDoorStack {
+  readonly hostname: string;
+  readonly port: number;
+  readonly front: HttpsFrontDoor;
+  /** The registry's first generated user, `user:password`. */
+  readonly creds: string;
+  /** `skopeo copy` through the front door, verifying its certificate; returns the manifest digest written. */
+  copy(direction: 'push' | 'pull', src: string, dest: string): Promise<string>;
+}
+
+/**
+ * Starts the stack's registry (harness/programs/stack-registry.ts), a listener certificate for the route's first name
+ * (what cert-manager issues in a cluster), and the front door programmed from `objects` (the stack's HTTPS chart,
+ * harness/chart-objects.ts; `clientSettingsPolicy` may be replaced to show what the data plane's defaults do).
+ */
+export async function startFrontDoorStack(
+  cleanup: Cleanup,
+  json: Parameters<typeof startStackRegistry>[1],
+  dir: string,
+  objects: { httpRoute: any; backendTlsPolicy: any; clientSettingsPolicy: any },
+): Promise<FrontDoorStack> {
+  const [hostname] = objects.httpRoute.spec.hostnames as string[];
+  const [stack, listenerTls, port] = await Promise.all([
+    startStackRegistry(cleanup, json),
+    makeTlsMaterial(path.join(dir, 'listener'), { dnsNames: [hostname], ipAddresses: [], commonName: 'gateway-listener' }),
+    freePort(),
+  ]);
+  // The ConfigMap the BackendTLSPolicy names holds the registry's CA.
+  const backendCaPath = path.join(dir, 'backend-ca.crt');
+  await fs.writeFile(backendCaPath, stack.tls.caPem);
+  const front = await startHttpsFrontDoor(cleanup, {
+    dir: path.join(dir, 'front'), listenPort: port, certPath: listenerTls.certPath, keyPath: listenerTls.keyPath,
+    ...objects, backendAddress: `127.0.0.1:${stack.port}`, backendCaPath,
+  });
+  const connect = await startConnectProxy(cleanup, { hosts: { [hostname]: '127.0.0.1' } });
+  const env = { ...process.env, ...connect.proxyEnv() };
+  const creds = `${stack.user}:${stack.password}`;
+  let copies = 0;
+  return {
+    hostname, port, front, creds,
+    async copy(direction, src, dest) {
+      const side = direction === 'push' ? 'dest' : 'src';
+      const digestFile = path.join(dir, `digest-${copies++}`);
+      await execFileAsync('skopeo', ['--insecure-policy', 'copy', '--digestfile', digestFile, `--${side}-cert-dir`, listenerTls.certDir, `--${side}-creds`, creds, src, dest],
+        { env, maxBuffer: 1 << 24 });
+      return (await fs.readFile(digestFile, 'utf8')).trim();
+    },
+  };
 }

@@ -367,13 +367,7 @@ export class GatewayExposure extends ExposureStrategy {
       gatewayNamespace: variables.string('gateway_namespace'),
     };
     if (this.route === 'https') return this.bindHttps(scope, options, common);
-    const route = this.mode === 'attach'
-      ? new GatewayTlsRoute(scope, 'exposure', { ...common, mode: 'attach', sectionName: variables.string('gateway_section_name') })
-      : new GatewayTlsRoute(scope, 'exposure', {
-        ...common, mode: 'create',
-        gatewayClassName: variables.string('gateway_class_name'),
-        listenerPort: variables.number('gateway_port'),
-      });
+    const route = new GatewayTlsRoute(scope, 'exposure', { ...common, ...this.modeProps(variables) });
     let attachedRoutes = 0;
     return {
       peerPods: this.peerPods(variables, common.gatewayNamespace),
@@ -385,6 +379,13 @@ export class GatewayExposure extends ExposureStrategy {
         route.addRoute({ ...further, sectionName: variables.string('gateway_mirror_section_name') });
       },
     };
+  }
+
+  /** attach: the listener to attach to; create: the class and port of the Gateway the stack creates. */
+  private modeProps(variables: StackVariables) {
+    return this.mode === 'attach'
+      ? { mode: 'attach' as const, sectionName: variables.string('gateway_section_name') }
+      : { mode: 'create' as const, gatewayClassName: variables.string('gateway_class_name'), listenerPort: variables.number('gateway_port') };
   }
 
   /** The data plane's pods, not its whole namespace: a Gateway namespace is often shared infrastructure. */
@@ -399,15 +400,13 @@ export class GatewayExposure extends ExposureStrategy {
   private bindHttps(scope: Construct, { variables, tls }: ExposureBindOptions, common: Pick<GatewayTlsRouteCommonProps, 'target' | 'hostnames' | 'gatewayName' | 'gatewayNamespace'>): ExposureBinding {
     if (!tls) throw new Error(`exposure ${this.kind}: bind: no registry TLS is not allowed; expected the registry's Secret and CA (the Gateway checks the registry's certificate).`);
     const https = { ...common, dataPlane: this.dataPlane!, backendCa: { pem: tls.caPem, isSet: tls.hasCa } };
-    const route = this.mode === 'attach'
-      ? new GatewayHttpsRoute(scope, 'exposure', { ...https, mode: 'attach', sectionName: variables.string('gateway_section_name') })
-      : new GatewayHttpsRoute(scope, 'exposure', {
-        ...https, mode: 'create',
-        gatewayClassName: variables.string('gateway_class_name'),
-        listenerPort: variables.number('gateway_port'),
-        issuerName: variables.string('cert_manager_issuer_name'),
-        issuerKind: variables.string('cert_manager_issuer_kind'),
-      });
+    const mode = this.modeProps(variables);
+    const route = new GatewayHttpsRoute(scope, 'exposure', mode.mode === 'attach' ? { ...https, ...mode } : {
+      ...https, ...mode,
+      // The listeners' certificate: cert-manager's Gateway annotation names the registry's issuer.
+      issuerName: variables.string('cert_manager_issuer_name'),
+      issuerKind: variables.string('cert_manager_issuer_kind'),
+    });
     return {
       peerPods: this.peerPods(variables, common.gatewayNamespace),
       statusCommand: route.statusCommand,
