@@ -298,6 +298,9 @@ export function validateEnvironment(env: EnvironmentSettings): void {
       throw new Error(`environment ${env.name}: autoscaling: is not allowed with ${env.storage.kind} storage; expected storage several pods share off the nodes (Storage.s3()).`);
     }
   }
+  if (env.nodeTrust && env.exposure.terminatesTls) {
+    throw new Error(`environment ${env.name}: nodeTrust: true is not allowed with exposure ${env.exposure.kind}; expected nodeTrust off: clients and nodes meet the front door's certificate on 443 (trust its issuer system-wide on the nodes, or nothing with a public issuer).`);
+  }
   if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
     throw new Error(`environment ${env.name}: nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.`);
   }

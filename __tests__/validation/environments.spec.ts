@@ -39,6 +39,8 @@ describe('environment settings', () => {
       /^environment dev: exposure.dataPlane: "envoy-gateway" is not allowed; expected none with route "tls-passthrough"/],
     ['a created HTTPS listener without cert-manager', { exposure: Exposure.gateway({ mode: 'create', route: 'https', dataPlane: 'envoy-gateway' }) },
       /^environment dev: tlsMode: "generated" is not allowed with exposure gateway create https; expected "cert-manager"/],
+    ['node trust behind an HTTPS front door', { nodeTrust: true, exposure: Exposure.ingressNginx.http() },
+      /^environment dev: nodeTrust: true is not allowed with exposure ingress-nginx http; expected nodeTrust off/],
     ['monitoring with cert-manager', { tlsMode: 'cert-manager', monitoring: {} },
       /^environment dev: monitoring: is not allowed with tlsMode "cert-manager" yet; expected tlsMode "generated" or "provided", or no monitoring/],
     ['preventDestroy is not a boolean', { preventDestroy: 'yes' as any }, /^environment dev: preventDestroy: "yes" is not allowed; expected true or false/],

@@ -293,6 +293,10 @@ export class GatewayExposure extends ExposureStrategy {
     this.kind = this.route === 'https' ? `gateway ${options.mode} https` : `gateway ${options.mode}`;
   }
 
+  override get terminatesTls(): boolean {
+    return this.route === 'https';
+  }
+
   override get requiresCertManager(): boolean {
     return this.route === 'https' && this.mode === 'create';
   }

@@ -317,6 +317,10 @@ export class IngressNginxHttp extends Construct {
 export class IngressNginxHttpExposure extends ExposureStrategy {
   readonly kind = 'ingress-nginx http';
 
+  override get terminatesTls(): boolean {
+    return true;
+  }
+
   clientPort(): string {
     return String(HTTPS_PORT);
   }

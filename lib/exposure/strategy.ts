@@ -111,6 +111,14 @@ export abstract class ExposureStrategy {
     return false;
   }
 
+  /**
+   * Whether clients meet a certificate served by the front door on 443 (an HTTPS listener, an HTTP Ingress) rather
+   * than the registry's own on its port: node trust, which installs the registry's CA for `host:port`, does not apply.
+   */
+  get terminatesTls(): boolean {
+    return false;
+  }
+
   /** Whether the binding's `addRoute` routes a second port (environments with a mirror need it). */
   get routesAdditionalPorts(): boolean {
     return false;
