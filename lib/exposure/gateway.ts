@@ -10,6 +10,8 @@
  * templates only print the values, and the values are the objects, written below and evaluated by Terraform. A plan
  * needs neither the CRDs nor (for a first install) the cluster; Terraform Cloud receives the chart with the
  * configuration.
+ *
+ * `route: 'https'` builds the other Gateway exposure instead: an HTTPRoute on HTTPS listeners (gateway-https.ts).
  */
 import * as path from 'node:path';
 import { Construct } from 'constructs';
