@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { environment, resourcesOf, synth, type Synthesized } from '../../harness/synth';
 import { monitoringObjects, type MonitoringObjects } from '../../harness/monitoring-objects';
 import { validatePrometheusRule, validateServiceMonitor } from '../../harness/prometheus-operator';
-import { formatErrors } from '../../harness/gateway-api';
+import { formatErrors } from '../../harness/crd';
 import { tempDir, useCleanup } from '../../harness/programs';
 import { ALERT_NAMES, runbookAnchor } from '../../lib/monitoring/alerts';
 import { validateEnvironment } from '../../lib/environments';

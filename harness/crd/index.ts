@@ -111,3 +111,21 @@ export function validateCustomResource(object: unknown): ValidationError[] {
   }
   return validateAgainst(compileCrd(crd), object);
 }
+
+/**
+ * The errors of `object` as the endpoint of `apiVersion` and `kind` would report them (an object of another
+ * apiVersion or kind gets the API server's "Unsupported value" for those fields).
+ */
+export function validateAs(apiVersion: string, kind: string, object: unknown): ValidationError[] {
+  const crd = findCrd(apiVersion, kind);
+  if (!crd) throw new Error(`no pinned CRD serves ${apiVersion} ${kind}`);
+  return validateAgainst(compileCrd(crd), object);
+}
+
+/** A copy of `object` with its CRD's defaults applied, as the API server stores it (for checks beyond the CRD). */
+export function withDefaults<T>(object: T): T {
+  const crd = isObject(object) && typeof object.apiVersion === 'string' && typeof object.kind === 'string' ? findCrd(object.apiVersion, object.kind) : undefined;
+  const copy = JSON.parse(JSON.stringify(object ?? null));
+  if (crd) applyDefaults(copy, compileCrd(crd).schema, ['status']);
+  return copy;
+}
