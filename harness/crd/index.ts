@@ -27,6 +27,7 @@ import { applyDefaults, assertSupportedSchema, childSchema, compileSchema, valid
 
 export { findCrd, pinnedCrds, type PinnedCrd } from './catalog';
 export { formatErrors, type Origin, type ValidationError } from './errors';
+export type { Schema } from './schema';
 
 export interface CompiledCrd {
   readonly crd: PinnedCrd;
@@ -48,16 +49,23 @@ function compileRules(schema: Schema, where: string, out: Map<Schema, CompiledRu
   if (schema.items) compileRules(schema.items, `${where}[]`, out);
 }
 
-/** The CRD version compiled (once per process): throws when it uses something this validator does not implement. */
+/**
+ * `schema` compiled as the openAPIV3Schema of `crd` (its schemaFile is not read): throws when it uses something this
+ * validator does not implement. compileCrd() caches; this does not (specs use it for schemas of their own).
+ */
+export function compileSchemaOf(crd: PinnedCrd, schema: Schema): CompiledCrd {
+  const where = `${crd.group}/${crd.version} ${crd.kind}`;
+  assertSupportedSchema(schema, where);
+  const rules = new Map<Schema, CompiledRule[]>();
+  compileRules(schema, where, rules);
+  return { crd, schema, validate: compileSchema(schema), rules, ruleCount: [...rules.values()].reduce((n, r) => n + r.length, 0) };
+}
+
+/** The pinned CRD version compiled, once per process. */
 export function compileCrd(crd: PinnedCrd): CompiledCrd {
   let compiled = cache.get(crd.schemaFile);
   if (!compiled) {
-    const schema = JSON.parse(readFileSync(crd.schemaFile, 'utf8')) as Schema;
-    const where = `${crd.group}/${crd.version} ${crd.kind}`;
-    assertSupportedSchema(schema, where);
-    const rules = new Map<Schema, CompiledRule[]>();
-    compileRules(schema, where, rules);
-    compiled = { crd, schema, validate: compileSchema(schema), rules, ruleCount: [...rules.values()].reduce((n, r) => n + r.length, 0) };
+    compiled = compileSchemaOf(crd, JSON.parse(readFileSync(crd.schemaFile, 'utf8')) as Schema);
     cache.set(crd.schemaFile, compiled);
   }
   return compiled;

@@ -278,10 +278,8 @@ function toFieldError(e: ErrorObject, value: unknown, schema: Schema): Validatio
   const v = at.value;
   const p = e.params as any;
   switch (e.keyword) {
-    case 'required': {
-      const { schema: sub } = at.schema ? childSchema(at.schema, p.missingProperty) : { schema: undefined };
-      return schemaError(childPath(at.path, p.missingProperty, sub ? 'property' : 'key'), 'Required value', 'Required');
-    }
+    case 'required':
+      return schemaError(childPath(at.path, p.missingProperty), 'Required value', 'Required');
     case 'additionalProperties':
       return { path: childPath(at.path, p.additionalProperty), message: 'Unknown field: not declared in the schema (strict field validation)', origin: 'schema', type: 'FieldValueUnknown' };
     case 'type':
