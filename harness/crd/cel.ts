@@ -72,6 +72,11 @@ export interface CompiledRule {
 
 const compiled = new Map<string, Program>();
 
+/** The functions (not operators or macros) `expression` calls, e.g. `isIP`, `matches`, `size`. */
+export function functionsCalled(expression: string): string[] {
+  return [...calledFunctions(parse(expression).expr)].filter((name) => !BUILTIN_CALL.test(name)).sort();
+}
+
 /** Parses and plans `expression`; throws when it does not parse or calls a function the environment lacks. */
 export function compileExpression(expression: string): Program {
   let program = compiled.get(expression);
