@@ -171,7 +171,7 @@ describe('crd schema keywords', () => {
   test('keywords the validator does not handle are refused when the CRD is compiled, not ignored', () => {
     expect(() => check({ type: 'object', $ref: '#/x' } as Schema, {})).toThrow('schema keyword $ref is not implemented by this validator');
     expect(() => check({ type: 'object', 'x-kubernetes-foo': true } as Schema, {})).toThrow('schema keyword x-kubernetes-foo is not implemented');
-    expect(() => check({ type: 'object', 'x-kubernetes-validations': [{ rule: 'true', optionalOldSelf: true }] } as Schema, {})).toThrow('x-kubernetes-validations field optionalOldSelf is not implemented');
+    expect(() => check({ type: 'object', 'x-kubernetes-validations': [{ rule: 'true', optionalOldSelf: true }] } as unknown as Schema, {})).toThrow('x-kubernetes-validations field optionalOldSelf is not implemented');
     expect(() => check({ type: 'object', anyOf: [{ 'x-kubernetes-validations': [{ rule: 'true' }] }] } as Schema, {})).toThrow('inside anyOf/oneOf/allOf/not is not structural');
     expect(() => check({ type: 'null' } as unknown as Schema, {})).toThrow('type null is not implemented');
   });
