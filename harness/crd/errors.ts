@@ -9,6 +9,9 @@ export type Origin = 'apiserver' | 'schema' | 'cel' | 'convention';
  */
 export type FieldErrorType = 'Required' | 'Invalid' | 'NotSupported' | 'TooLong' | 'TooMany' | 'TypeInvalid' | 'Duplicate' | 'Forbidden' | 'FieldValueUnknown';
 
+/** The API server's line (path "") when a blocking error keeps the CEL rules from running. */
+export const CEL_BLOCKED = ': Invalid value: "object": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation';
+
 export const BLOCKING_TYPES: ReadonlySet<FieldErrorType> = new Set(['NotSupported', 'Required', 'TooLong', 'TooMany', 'TypeInvalid']);
 
 export interface ValidationError {

@@ -21,12 +21,12 @@ import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
 import { findCrd, pinnedCrds, type PinnedCrd } from './catalog';
 import { compileRule, evaluateRules, type CompiledRule } from './cel';
-import { BLOCKING_TYPES, childPath, isObject, show, type ValidationError } from './errors';
+import { BLOCKING_TYPES, CEL_BLOCKED, childPath, isObject, show, type ValidationError } from './errors';
 import { validateObjectMeta } from './object-meta';
 import { applyDefaults, assertSupportedSchema, childSchema, compileSchema, validateListTypes, validateSchema, type Schema } from './schema';
 
 export { findCrd, pinnedCrds, type PinnedCrd } from './catalog';
-export { formatErrors, type Origin, type ValidationError } from './errors';
+export { CEL_BLOCKED, formatErrors, type Origin, type ValidationError } from './errors';
 export type { Schema } from './schema';
 
 export interface CompiledCrd {
@@ -98,7 +98,7 @@ export function validateAgainst(compiled: CompiledCrd, object: unknown): Validat
   validateListTypes(defaulted, schema, '', schemaErrors);
   errors.push(...schemaErrors);
   if (errors.some((e) => e.type !== undefined && BLOCKING_TYPES.has(e.type))) {
-    errors.push({ path: '', message: 'Invalid value: "object": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation', origin: 'cel', type: 'Invalid' });
+    errors.push({ path: '', message: CEL_BLOCKED.slice(2), origin: 'cel', type: 'Invalid' });
   } else {
     walkRules(compiled, defaulted, schema, '', errors, true);
   }
