@@ -1,36 +1,22 @@
-import { formatErrors, validateCustomResource } from './harness/crd';
-const meta = { name: 'registry', namespace: 'registry' };
-const p = (label: string, o: any) => console.log(label, JSON.stringify(formatErrors(validateCustomResource(o)), null, 1));
-const cert = (spec: any = {}) => ({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { ...meta, labels: { 'app.kubernetes.io/component': 'tls' } }, spec: { secretName: 'registry-tls', secretTemplate: { labels: { 'app.kubernetes.io/component': 'tls' } }, dnsNames: ['registry.example.com'], ipAddresses: ['10.0.0.5'], issuerRef: { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'letsencrypt' }, privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' }, usages: ['server auth', 'digital signature'], ...spec } });
-p('cert', cert());
-p('cert bad', cert({ privateKey: { algorithm: 'ecdsa', rotationPolicy: 'Sometimes' }, usages: ['server-auth'], issuer: 'x' }));
-p('cert missing', { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: meta, spec: { dnsNames: ['a.example.com'] } });
-p('cert duration', cert({ duration: '90 days' }));
-p('cert duration ok', cert({ duration: '2160h', renewBefore: '720h' }));
-const acme = { acme: { server: 'https://acme-v02.api.letsencrypt.org/directory', email: 'ops@example.com', privateKeySecretRef: { name: 'letsencrypt-account' }, solvers: [{ dns01: { cloudflare: { apiTokenSecretRef: { name: 'cloudflare', key: 'token' } } }, selector: { dnsZones: ['example.com'] } }] } };
-p('clusterissuer acme', { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt' }, spec: acme });
-p('clusterissuer ns', { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt', namespace: 'x' }, spec: acme });
-p('issuer ca', { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta, spec: { ca: { secretName: 'registry-ca' } } });
-p('issuer acme no server', { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta, spec: { acme: { privateKeySecretRef: { name: 'x' } } } });
-p('issuer venafi', { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta, spec: { venafi: { zone: 'z', tpp: { url: 'https://tpp', credentialsRef: { name: 'c' } }, cloud: { apiTokenSecretRef: { name: 'c', key: 'k' } } } } });
-p('issuer venafi ok', { apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: meta, spec: { venafi: { zone: 'z', tpp: { url: 'https://tpp', credentialsRef: { name: 'c' } } } } });
-const EG = 'gateway.envoyproxy.io/v1alpha1';
+import { compileCrd, pinnedCrds, validateCustomResource } from './harness/crd';
+const t0 = performance.now();
+const load = require('fs');
+const times: string[] = [];
+for (const crd of pinnedCrds().values()) { const s = performance.now(); compileCrd(crd); times.push(`${crd.kind}/${crd.version} ${(performance.now() - s).toFixed(0)}`); }
+const compileAll = performance.now() - t0;
 const routeRef = { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'registry' };
-const btp = (spec: any) => ({ apiVersion: EG, kind: 'BackendTrafficPolicy', metadata: meta, spec });
-p('btp', btp({ targetRefs: [routeRef], timeout: { http: { requestTimeout: '0s', streamIdleTimeout: '1h' } } }));
-p('btp service', btp({ targetRefs: [{ group: '', kind: 'Service', name: 'registry' }], timeout: { http: { requestTimeout: '0s' } } }));
-p('btp both', btp({ targetRef: routeRef, targetRefs: [routeRef] }));
-p('btp none', btp({ timeout: { http: { requestTimeout: '0s' } } }));
-p('btp fmt', btp({ targetRefs: [routeRef], timeout: { http: { requestTimeout: '15 seconds' } } }));
-p('btp hc', btp({ targetRefs: [routeRef], healthCheck: { active: { type: 'HTTP', timeout: '10s', interval: '5s', http: { path: '/' } } } }));
-const ctp = (spec: any) => ({ apiVersion: EG, kind: 'ClientTrafficPolicy', metadata: { name: 'gw', namespace: 'gateway-system' }, spec });
-const gwRef = { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' };
-p('ctp', ctp({ targetRefs: [gwRef], timeout: { http: { streamIdleTimeout: '1h', requestReceivedTimeout: '0s' } }, connection: { bufferLimit: '1Mi' } }));
-p('ctp route', ctp({ targetRefs: [routeRef], timeout: { http: { streamIdleTimeout: '1h' } } }));
-p('ctp tls', ctp({ targetRefs: [gwRef], tls: { minVersion: '1.3', maxVersion: '1.2' } }));
-p('ctp buffer', ctp({ targetRefs: [gwRef], connection: { bufferLimit: 'lots' } }));
-const csp = (spec: any) => ({ apiVersion: 'gateway.nginx.org/v1alpha1', kind: 'ClientSettingsPolicy', metadata: meta, spec });
-p('csp', csp({ targetRef: routeRef, body: { maxSize: '0', timeout: '10m' } }));
-p('csp group', csp({ targetRef: { group: '', kind: 'Service', name: 'registry' }, body: { maxSize: '0' } }));
-p('csp size', csp({ targetRef: routeRef, body: { maxSize: '1 GiB', timeout: '10 minutes' } }));
-p('csp ka', csp({ targetRef: routeRef, keepAlive: { time: '1h', timeout: { header: '10s' } } }));
+const meta = { name: 'registry', namespace: 'registry' };
+const objects = [
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: meta, spec: { parentRefs: [{ name: 'gw', namespace: 'gateway-system' }], hostnames: ['registry.example.com'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/' } }], backendRefs: [{ name: 'registry', port: 5000 }] }] } },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'TLSRoute', metadata: meta, spec: { parentRefs: [{ name: 'gw', namespace: 'gateway-system', sectionName: 'tls' }], hostnames: ['registry.example.com'], rules: [{ backendRefs: [{ name: 'registry', port: 5000 }] }] } },
+  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'BackendTLSPolicy', metadata: meta, spec: { targetRefs: [{ group: '', kind: 'Service', name: 'registry' }], validation: { hostname: 'registry.example.com', wellKnownCACertificates: 'System' } } },
+  { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: meta, spec: { secretName: 'registry-tls', dnsNames: ['registry.example.com'], issuerRef: { kind: 'ClusterIssuer', name: 'le' } } },
+  { apiVersion: 'gateway.envoyproxy.io/v1alpha1', kind: 'BackendTrafficPolicy', metadata: meta, spec: { targetRefs: [routeRef], timeout: { http: { requestTimeout: '0s', streamIdleTimeout: '1h' } } } },
+  { apiVersion: 'gateway.envoyproxy.io/v1alpha1', kind: 'ClientTrafficPolicy', metadata: meta, spec: { targetRefs: [{ ...routeRef, kind: 'Gateway' }], timeout: { http: { streamIdleTimeout: '1h' } } } },
+  { apiVersion: 'gateway.nginx.org/v1alpha1', kind: 'ClientSettingsPolicy', metadata: meta, spec: { targetRef: routeRef, body: { maxSize: '0', timeout: '10m' } } },
+];
+for (const o of objects) if (validateCustomResource(o).length) throw new Error(o.kind);
+const N = 500; const s = performance.now();
+for (let i = 0; i < N; i++) for (const o of objects) validateCustomResource(o);
+console.log(`compile all ${pinnedCrds().size} CRD versions: ${compileAll.toFixed(0)} ms (${times.join(', ')})`);
+console.log(`validate ${objects.length} objects x ${N}: ${((performance.now() - s) / N / objects.length).toFixed(3)} ms per object`);
