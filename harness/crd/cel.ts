@@ -1,8 +1,8 @@
 /**
  * `x-kubernetes-validations` rules evaluated with @bufbuild/cel, the way the API server evaluates them on create:
  *
- * - `self` is the value at the rule's schema node, converted as Kubernetes does (integers are CEL ints, objects are
- *   maps of their declared properties only, with property names escaped: `namespace` -> `__namespace__`; at the
+ * - `self` is the value at the rule's schema node, converted as Kubernetes does (integers are CEL ints, date-time
+ *   strings timestamps, byte strings bytes, objects maps of their declared properties only, with property names escaped: `namespace` -> `__namespace__`; at the
  *   resource root `self` has apiVersion, kind and metadata.name/generateName only). `oldSelf` does not exist:
  *   transition rules (those that use it) are not run on create.
  * - the environment is CEL's standard library, the strings extension, and the Kubernetes library functions that
@@ -14,9 +14,10 @@
  */
 import { celEnv, celFunc, CelScalar, isCelError, parse, plan } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import * as net from 'node:net';
 import { childPath, isObject, show, type ValidationError } from './errors';
-import { childSchema, type Schema, type ValidationRule } from './schema';
+import { childSchema, STRING_FORMATS, type Schema, type ValidationRule } from './schema';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Kubernetes CEL library: only what the pinned CRDs call (harness/crd/README.md lists the calls per CRD).
@@ -144,6 +145,9 @@ export function escapePropertyName(name: string): string | undefined {
 export function toCel(value: unknown, schema: Schema | undefined, root = false): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') return schema?.type === 'number' || !Number.isInteger(value) ? value : BigInt(value);
+  // Kubernetes gives rules a date-time string as a timestamp and a byte string as bytes.
+  if (typeof value === 'string' && schema?.format === 'date-time' && STRING_FORMATS['date-time'](value)) return timestampFromDate(new Date(value.replace(' ', 'T')));
+  if (typeof value === 'string' && schema?.format === 'byte' && STRING_FORMATS.byte(value)) return new Uint8Array(Buffer.from(value, 'base64'));
   if (Array.isArray(value)) return value.map((item) => toCel(item, schema?.items));
   if (isObject(value)) {
     const out: Record<string, unknown> = {};

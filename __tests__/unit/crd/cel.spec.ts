@@ -50,6 +50,11 @@ describe('crd cel', () => {
       expect(evaluate('self.ratio > 0.5', { ratio: 0.75 }, { type: 'object', properties: { ratio: { type: 'number' } } })).toBe(true);
     });
 
+    test('a date-time string is a timestamp, a byte string bytes', () => {
+      const schema: Schema = { type: 'object', properties: { at: { type: 'string', format: 'date-time' }, data: { type: 'string', format: 'byte' } } };
+      expect(evaluate('self.at < timestamp("2027-01-01T00:00:00Z") && self.data == b"hi"', { at: '2026-12-03T07:00:00Z', data: 'aGk=' }, schema)).toBe(true);
+    });
+
     test('property names are escaped as Kubernetes does (reserved words, dashes, dots, slashes, double underscores)', () => {
       expect(['namespace', 'in', 'x-y', 'a.b', 'a/b', 'a__b', 'plain', 'has space'].map(escapePropertyName)).toEqual([
         '__namespace__', '__in__', 'x__dash__y', 'a__dot__b', 'a__slash__b', 'a__underscores__b', 'plain', undefined,
