@@ -72,29 +72,29 @@ describe(`gateway-api-schema (Gateway API ${GATEWAY_API_TAG})`, () => {
     test('uppercase hostname: the item pattern and the RFC 1123 CEL rule', () => {
       expect(summary(validateTlsRoute(route((r) => (r.spec.hostnames = ['Registry.example.internal']))))).toEqual([
         { line: `spec.hostnames[0]: Invalid value: "Registry.example.internal": should match '${HOSTNAME_PATTERN}'`, origin: 'schema' },
-        { line: 'spec.hostnames: Invalid value: "array": Hostnames must be valid based on RFC-1123', origin: 'cel' },
+        { line: 'spec.hostnames: Invalid value: Hostnames must be valid based on RFC-1123', origin: 'cel' },
       ]);
     });
 
     test('IP as hostname: the pattern lets 10.0.0.1 through, the isIP CEL rule does not (IPv6 fails the pattern too)', () => {
       expect(summary(validateTlsRoute(route((r) => (r.spec.hostnames = ['10.0.0.1']))))).toEqual([
-        { line: 'spec.hostnames: Invalid value: "array": Hostnames cannot contain an IP', origin: 'cel' },
+        { line: 'spec.hostnames: Invalid value: Hostnames cannot contain an IP', origin: 'cel' },
       ]);
       expect(formatErrors(validateTlsRoute(route((r) => (r.spec.hostnames = ['fd00::1']))))).toEqual([
         `spec.hostnames[0]: Invalid value: "fd00::1": should match '${HOSTNAME_PATTERN}'`,
-        'spec.hostnames: Invalid value: "array": Hostnames cannot contain an IP',
-        'spec.hostnames: Invalid value: "array": Hostnames must be valid based on RFC-1123',
+        'spec.hostnames: Invalid value: Hostnames cannot contain an IP',
+        'spec.hostnames: Invalid value: Hostnames must be valid based on RFC-1123',
       ]);
     });
 
     test('a wildcard that is not the whole first label', () => {
       expect(formatErrors(validateTlsRoute(route((r) => (r.spec.hostnames = ['registry.*.internal']))))).toEqual([
         `spec.hostnames[0]: Invalid value: "registry.*.internal": should match '${HOSTNAME_PATTERN}'`,
-        'spec.hostnames: Invalid value: "array": Wildcards on hostnames must be the first label, and the rest of hostname must be valid based on RFC-1123',
+        'spec.hostnames: Invalid value: Wildcards on hostnames must be the first label, and the rest of hostname must be valid based on RFC-1123',
       ]);
       expect(formatErrors(validateTlsRoute(route((r) => (r.spec.hostnames = ['*registry.example.internal']))))).toEqual([
         `spec.hostnames[0]: Invalid value: "*registry.example.internal": should match '${HOSTNAME_PATTERN}'`,
-        'spec.hostnames: Invalid value: "array": Wildcards on hostnames must be the first label, and the rest of hostname must be valid based on RFC-1123',
+        'spec.hostnames: Invalid value: Wildcards on hostnames must be the first label, and the rest of hostname must be valid based on RFC-1123',
       ]);
     });
 
@@ -109,7 +109,7 @@ describe(`gateway-api-schema (Gateway API ${GATEWAY_API_TAG})`, () => {
 
     test('backendRef without port: a Service (group "" and kind Service, both defaulted) needs one; another kind does not', () => {
       expect(summary(validateTlsRoute(route((r) => delete r.spec.rules[0].backendRefs[0].port)))).toEqual([
-        { line: 'spec.rules[0].backendRefs[0]: Invalid value: "object": Must have port for Service reference', origin: 'cel' },
+        { line: 'spec.rules[0].backendRefs[0]: Invalid value: Must have port for Service reference', origin: 'cel' },
       ]);
       expect(validateTlsRoute(route((r) => (r.spec.rules[0].backendRefs[0] = { group: 'example.com', kind: 'Backend', name: 'registry' })))).toEqual([]);
     });
@@ -171,10 +171,10 @@ describe(`gateway-api-schema (Gateway API ${GATEWAY_API_TAG})`, () => {
       const second = (sectionName?: string) => route((r) => r.spec.parentRefs.push({ name: 'registry-gateway', namespace: 'gateway-system', ...(sectionName ? { sectionName } : {}) }));
       expect(validateTlsRoute(second('registry-tls-2'))).toEqual([]);
       expect(summary(validateTlsRoute(second()))).toEqual([
-        { line: 'spec.parentRefs: Invalid value: "array": sectionName must be specified when parentRefs includes 2 or more references to the same parent', origin: 'cel' },
+        { line: 'spec.parentRefs: Invalid value: sectionName must be specified when parentRefs includes 2 or more references to the same parent', origin: 'cel' },
       ]);
       expect(summary(validateTlsRoute(second('registry-tls')))).toEqual([
-        { line: 'spec.parentRefs: Invalid value: "array": sectionName must be unique when parentRefs includes 2 or more references to the same parent', origin: 'cel' },
+        { line: 'spec.parentRefs: Invalid value: sectionName must be unique when parentRefs includes 2 or more references to the same parent', origin: 'cel' },
       ]);
       // Another namespace is another parent.
       expect(validateTlsRoute(route((r) => r.spec.parentRefs.push({ name: 'registry-gateway', namespace: 'other' })))).toEqual([]);
@@ -211,7 +211,7 @@ describe(`gateway-api-schema (Gateway API ${GATEWAY_API_TAG})`, () => {
 
     test('TLS listener without tls: the CEL rule "tls mode must be set for protocol TLS"', () => {
       expect(summary(validateGateway(gw((g) => delete g.spec.listeners[0].tls)))).toEqual([
-        { line: 'spec.listeners: Invalid value: "array": tls mode must be set for protocol TLS', origin: 'cel' },
+        { line: 'spec.listeners: Invalid value: tls mode must be set for protocol TLS', origin: 'cel' },
       ]);
     });
 
@@ -240,14 +240,14 @@ describe(`gateway-api-schema (Gateway API ${GATEWAY_API_TAG})`, () => {
       const twice = gw((g) => g.spec.listeners.push({ ...structuredClone(g.spec.listeners[0]), port: 8443 }));
       expect(summary(validateGateway(twice))).toEqual([
         { line: 'spec.listeners[1]: Duplicate value: {"name":"registry-tls"}', origin: 'schema' },
-        { line: 'spec.listeners: Invalid value: "array": Listener name must be unique within the Gateway', origin: 'cel' },
+        { line: 'spec.listeners: Invalid value: Listener name must be unique within the Gateway', origin: 'cel' },
       ]);
     });
 
     test('port, protocol and hostname are unique together; another hostname on the same port is fine', () => {
       const second = (hostname: string) => gw((g) => g.spec.listeners.push({ ...structuredClone(g.spec.listeners[0]), name: 'registry-tls-2', hostname }));
       expect(summary(validateGateway(second('registry.example.internal')))).toEqual([
-        { line: 'spec.listeners: Invalid value: "array": Combination of port, protocol and hostname must be unique for each listener', origin: 'cel' },
+        { line: 'spec.listeners: Invalid value: Combination of port, protocol and hostname must be unique for each listener', origin: 'cel' },
       ]);
       expect(validateGateway(second('mirror.example.internal'))).toEqual([]);
     });
@@ -303,11 +303,11 @@ describe(`gateway-api-schema (Gateway API ${GATEWAY_API_TAG})`, () => {
 
     test('other protocol rules: no tls on HTTP/TCP/UDP, no hostname on TCP/UDP, HTTPS only terminates', () => {
       expect(formatErrors(validateGateway(gw((g) => (g.spec.listeners[0].protocol = 'TCP')), { conventions: false }))).toEqual([
-        'spec.listeners: Invalid value: "array": tls must not be specified for protocols [\'HTTP\', \'TCP\', \'UDP\']',
-        'spec.listeners: Invalid value: "array": hostname must not be specified for protocols [\'TCP\', \'UDP\']',
+        'spec.listeners: Invalid value: tls must not be specified for protocols [\'HTTP\', \'TCP\', \'UDP\']',
+        'spec.listeners: Invalid value: hostname must not be specified for protocols [\'TCP\', \'UDP\']',
       ]);
       expect(formatErrors(validateGateway(gw((g) => (g.spec.listeners[0].protocol = 'HTTPS')), { conventions: false }))).toEqual([
-        'spec.listeners: Invalid value: "array": tls mode must be Terminate for protocol HTTPS',
+        'spec.listeners: Invalid value: tls mode must be Terminate for protocol HTTPS',
       ]);
     });
 
@@ -330,10 +330,10 @@ describe(`gateway-api-schema (Gateway API ${GATEWAY_API_TAG})`, () => {
         { line: 'spec.addresses[0]: Invalid value: {"type":"IPAddress","value":"10.0.0.300"}: must validate one and only one schema (oneOf), 0 matched', origin: 'schema' },
       ]);
       expect(formatErrors(validateGateway(gw((g) => (g.spec.addresses = [{ type: 'IPAddress', value: '10.0.0.1' }, { type: 'IPAddress', value: '10.0.0.1' }]))))).toEqual([
-        'spec.addresses: Invalid value: "array": IPAddress values must be unique',
+        'spec.addresses: Invalid value: IPAddress values must be unique',
       ]);
       expect(formatErrors(validateGateway(gw((g) => (g.spec.addresses = [{ type: 'Hostname', value: 'Gateway.example.internal' }]))))).toEqual([
-        'spec.addresses[0]: Invalid value: "object": Hostname value must be empty or contain only valid characters (matching ^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)',
+        'spec.addresses[0]: Invalid value: Hostname value must be empty or contain only valid characters (matching ^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)',
       ]);
       expect(validateGateway(gw((g) => (g.spec.addresses = [{ type: 'Hostname', value: 'gateway.example.internal' }, { type: 'IPAddress', value: 'fd00::1' }])))).toEqual([]);
     });

@@ -173,20 +173,26 @@ export function toCel(value: unknown, schema: Schema | undefined, root = false):
 // ---------------------------------------------------------------------------------------------------------------
 // Evaluation
 
-/** The `Invalid value` of a CEL error: the schema type of the field ("object", "array", "string" …). */
+/** The `Invalid value` of a rule that could not be evaluated: the schema type of the field ("object", "array" …). */
 const schemaTypeOf = (schema: Schema, value: unknown) => schema.type ?? (Array.isArray(value) ? 'array' : isObject(value) ? 'object' : typeof value);
 
-function ruleError(path: string, type: string, detail: string, rule: ValidationRule): ValidationError {
+/**
+ * A failed rule as the API server words it (field.Error since Kubernetes 1.35, kubernetes#133832): the value is
+ * shown for a scalar (`Invalid value: "abc": <detail>`) and omitted for an object or a list
+ * (`Invalid value: <detail>`).
+ */
+function ruleError(path: string, value: unknown, detail: string, rule: ValidationRule): ValidationError {
   const base = { path, origin: 'cel' as const, rule: rule.rule };
+  const shown = Array.isArray(value) || isObject(value) ? '' : `: ${show(value)}`;
   switch (rule.reason) {
     case 'FieldValueForbidden':
       return { ...base, message: `Forbidden: ${detail}`, type: 'Forbidden' };
     case 'FieldValueRequired':
       return { ...base, message: `Required value: ${detail}`, type: 'Required' };
     case 'FieldValueDuplicate':
-      return { ...base, message: `Duplicate value: "${type}"`, type: 'Duplicate' };
+      return { ...base, message: `Duplicate value${shown}`, type: 'Duplicate' };
     default:
-      return { ...base, message: `Invalid value: "${type}": ${detail}`, type: 'Invalid' };
+      return { ...base, message: `Invalid value${shown}: ${detail}`, type: 'Invalid' };
   }
 }
 
@@ -212,6 +218,6 @@ export function evaluateRules(rules: readonly CompiledRule[], value: unknown, sc
       if (typeof m === 'string' && m.trim() !== '' && !m.includes('\n')) detail = m.trim();
     }
     const at = c.fieldPath.reduce((p, seg) => childPath(p, seg.key, seg.kind), path);
-    errors.push(ruleError(at, type, detail, c.rule));
+    errors.push(ruleError(at, value, detail, c.rule));
   }
 }

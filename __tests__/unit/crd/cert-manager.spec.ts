@@ -83,7 +83,7 @@ describe('cert-manager v1.21.1 CRDs through validateCustomResource', () => {
       const venafi = (v: Record<string, unknown>) => ({ apiVersion: CERT_MANAGER, kind: 'Issuer', metadata, spec: { venafi: { zone: 'registry', ...v } } });
       expect(errors(venafi({ tpp }))).toEqual([]);
       expect(errors(venafi({ tpp, cloud: { apiTokenSecretRef: { name: 'cloud', key: 'token' } } }))).toEqual([
-        'spec.venafi: Invalid value: "object": exactly one of tpp, cloud, or ngts must be configured',
+        'spec.venafi: Invalid value: exactly one of tpp, cloud, or ngts must be configured',
       ]);
     });
   });

@@ -20,11 +20,11 @@ describe('Envoy Gateway v1.9.0 CRDs through validateCustomResource', () => {
     });
 
     test('target references: one of targetRef/targetRefs, Gateway API kinds only', () => {
-      expect(errors(backendTraffic({ targetRef: routeRef, targetRefs: [routeRef] }))).toEqual(['spec: Invalid value: "object": either targetRef or targetRefs must be used']);
-      expect(errors(backendTraffic({ timeout: { http: { requestTimeout: '0s' } } }))).toEqual(['spec: Invalid value: "object": either targetRef or targetRefs must be used']);
+      expect(errors(backendTraffic({ targetRef: routeRef, targetRefs: [routeRef] }))).toEqual(['spec: Invalid value: either targetRef or targetRefs must be used']);
+      expect(errors(backendTraffic({ timeout: { http: { requestTimeout: '0s' } } }))).toEqual(['spec: Invalid value: either targetRef or targetRefs must be used']);
       expect(errors(backendTraffic({ targetRefs: [{ group: '', kind: 'Service', name: 'registry' }] }))).toEqual([
-        'spec: Invalid value: "object": this policy can only have a targetRefs[*].group of gateway.networking.k8s.io',
-        'spec: Invalid value: "object": this policy can only have a targetRefs[*].kind of Gateway/ListenerSet/HTTPRoute/GRPCRoute/TCPRoute/UDPRoute/TLSRoute',
+        'spec: Invalid value: this policy can only have a targetRefs[*].group of gateway.networking.k8s.io',
+        'spec: Invalid value: this policy can only have a targetRefs[*].kind of Gateway/ListenerSet/HTTPRoute/GRPCRoute/TCPRoute/UDPRoute/TLSRoute',
       ]);
     });
 
@@ -34,7 +34,7 @@ describe('Envoy Gateway v1.9.0 CRDs through validateCustomResource', () => {
       ]);
       expect(errors(backendTraffic({ targetRefs: [routeRef], http2: { connectionKeepalive: { interval: '30s', timeout: '10s' } } }))).toEqual([]);
       expect(errors(backendTraffic({ targetRefs: [routeRef], http2: { connectionKeepalive: { interval: '5s', timeout: '10s' } } }))).toEqual([
-        'spec.http2.connectionKeepalive: Invalid value: "object": timeout must be less than interval',
+        'spec.http2.connectionKeepalive: Invalid value: timeout must be less than interval',
       ]);
     });
   });
@@ -45,12 +45,12 @@ describe('Envoy Gateway v1.9.0 CRDs through validateCustomResource', () => {
     });
 
     test('targets a Gateway or ListenerSet, not a route', () => {
-      expect(errors(clientTraffic({ targetRefs: [routeRef] }))).toEqual(['spec: Invalid value: "object": this policy can only have a targetRefs[*].kind of Gateway or ListenerSet']);
+      expect(errors(clientTraffic({ targetRefs: [routeRef] }))).toEqual(['spec: Invalid value: this policy can only have a targetRefs[*].kind of Gateway or ListenerSet']);
     });
 
     test('TLS versions in order (a map-literal rule); bufferLimit a quantity (two allOf patterns)', () => {
       expect(errors(clientTraffic({ targetRefs: [gatewayRef], tls: { minVersion: '1.3', maxVersion: '1.2' } }))).toEqual([
-        'spec.tls: Invalid value: "object": minVersion must be smaller or equal to maxVersion',
+        'spec.tls: Invalid value: minVersion must be smaller or equal to maxVersion',
       ]);
       expect(errors(clientTraffic({ targetRefs: [gatewayRef], connection: { bufferLimit: 'lots' } }))).toEqual([
         expect.stringMatching(/^spec\.connection\.bufferLimit: Invalid value: "lots": should match '\^\(\\\+\|-\)\?/),

@@ -59,17 +59,17 @@ describe('Gateway API v1.6.1 CRDs through validateCustomResource', () => {
     test('path match rules: absolute path, valid characters', () => {
       const path = (value: string) => rule({ matches: [{ path: { type: 'PathPrefix', value } }] });
       expect(errors(httpRoute(path('v2/')))).toEqual([
-        "spec.rules[0].matches[0].path: Invalid value: \"object\": value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']",
+        "spec.rules[0].matches[0].path: Invalid value: value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']",
       ]);
       expect(errors(httpRoute(path('/v2/ x')))).toEqual([
-        "spec.rules[0].matches[0].path: Invalid value: \"object\": must only contain valid characters (matching ^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$) for types ['Exact', 'PathPrefix']",
+        "spec.rules[0].matches[0].path: Invalid value: must only contain valid characters (matching ^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$) for types ['Exact', 'PathPrefix']",
       ]);
     });
 
     test('timeouts: Gateway API durations, and backendRequest not longer than request', () => {
       expect(errors(httpRoute(rule({ timeouts: { request: '0s', backendRequest: '1h' } })))).toEqual([]);
       expect(errors(httpRoute(rule({ timeouts: { request: '10s', backendRequest: '1m' } })))).toEqual([
-        'spec.rules[0].timeouts: Invalid value: "object": backendRequest timeout cannot be longer than request timeout',
+        'spec.rules[0].timeouts: Invalid value: backendRequest timeout cannot be longer than request timeout',
       ]);
       expect(errors(httpRoute(rule({ timeouts: { request: '10 minutes' } })))).toEqual([
         "spec.rules[0].timeouts.request: Invalid value: \"10 minutes\": should match '^([0-9]{1,5}(h|m|s|ms)){1,4}$'",
@@ -78,13 +78,13 @@ describe('Gateway API v1.6.1 CRDs through validateCustomResource', () => {
 
     test('backendRefs: a Service needs a port', () => {
       expect(errors(httpRoute({ rules: [{ backendRefs: [{ name: 'registry' }] }] }))).toEqual([
-        'spec.rules[0].backendRefs[0]: Invalid value: "object": Must have port for Service reference',
+        'spec.rules[0].backendRefs[0]: Invalid value: Must have port for Service reference',
       ]);
     });
 
     test('parentRefs: sectionName on all references to one Gateway or none', () => {
       expect(errors(httpRoute({ parentRefs: [{ name: 'gw', sectionName: 'https' }, { name: 'gw' }] }))).toEqual([
-        'spec.parentRefs: Invalid value: "array": sectionName must be specified when parentRefs includes 2 or more references to the same parent',
+        'spec.parentRefs: Invalid value: sectionName must be specified when parentRefs includes 2 or more references to the same parent',
       ]);
     });
 
@@ -104,7 +104,7 @@ describe('Gateway API v1.6.1 CRDs through validateCustomResource', () => {
     });
 
     test('HTTPS only terminates; Terminate needs certificateRefs (an empty list leaves size(options) to fail)', () => {
-      expect(errors(httpsGateway({ mode: 'Passthrough' }))).toEqual(['spec.listeners: Invalid value: "array": tls mode must be Terminate for protocol HTTPS']);
+      expect(errors(httpsGateway({ mode: 'Passthrough' }))).toEqual(['spec.listeners: Invalid value: tls mode must be Terminate for protocol HTTPS']);
       expect(errors(httpsGateway({ mode: 'Terminate', certificateRefs: [] }))).toEqual([
         'spec.listeners[0].tls: Invalid value: "object": no such key: options evaluating rule: certificateRefs or options must be specified when mode is Terminate',
       ]);
@@ -121,17 +121,17 @@ describe('Gateway API v1.6.1 CRDs through validateCustomResource', () => {
 
     test('exactly one of caCertificateRefs and wellKnownCACertificates', () => {
       expect(errors(backendTlsPolicy({ hostname: 'registry.example.com', wellKnownCACertificates: 'System', ...ca }))).toEqual([
-        'spec.validation: Invalid value: "object": must not contain both CACertificateRefs and WellKnownCACertificates',
+        'spec.validation: Invalid value: must not contain both CACertificateRefs and WellKnownCACertificates',
       ]);
       expect(errors(backendTlsPolicy({ hostname: 'registry.example.com' }))).toEqual([
-        'spec.validation: Invalid value: "object": must specify either CACertificateRefs or WellKnownCACertificates',
+        'spec.validation: Invalid value: must specify either CACertificateRefs or WellKnownCACertificates',
       ]);
     });
 
     test('subjectAltNames: the field that matches the type', () => {
       expect(errors(backendTlsPolicy({ hostname: 'registry.example.com', ...ca, subjectAltNames: [{ type: 'Hostname' }, { type: 'URI', uri: 'spiffe://x', hostname: 'x.example.com' }] }))).toEqual([
-        'spec.validation.subjectAltNames[0]: Invalid value: "object": SubjectAltName element must contain Hostname, if Type is set to Hostname',
-        'spec.validation.subjectAltNames[1]: Invalid value: "object": SubjectAltName element must not contain Hostname, if Type is not set to Hostname',
+        'spec.validation.subjectAltNames[0]: Invalid value: SubjectAltName element must contain Hostname, if Type is set to Hostname',
+        'spec.validation.subjectAltNames[1]: Invalid value: SubjectAltName element must not contain Hostname, if Type is not set to Hostname',
       ]);
     });
 

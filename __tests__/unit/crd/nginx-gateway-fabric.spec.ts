@@ -16,8 +16,8 @@ describe('NGINX Gateway Fabric v2.6.7 ClientSettingsPolicy through validateCusto
 
   test('targetRef: a Gateway API Gateway, HTTPRoute or GRPCRoute', () => {
     expect(errors(clientSettings({ targetRef: { group: '', kind: 'Service', name: 'registry' }, body: { maxSize: '0' } }))).toEqual([
-      'spec.targetRef: Invalid value: "object": TargetRef Kind must be one of: Gateway, HTTPRoute, or GRPCRoute',
-      'spec.targetRef: Invalid value: "object": TargetRef Group must be gateway.networking.k8s.io.',
+      'spec.targetRef: Invalid value: TargetRef Kind must be one of: Gateway, HTTPRoute, or GRPCRoute',
+      'spec.targetRef: Invalid value: TargetRef Group must be gateway.networking.k8s.io.',
     ]);
   });
 
@@ -30,7 +30,7 @@ describe('NGINX Gateway Fabric v2.6.7 ClientSettingsPolicy through validateCusto
 
   test('keepAlive: a header timeout only with a server timeout', () => {
     expect(errors(clientSettings({ targetRef: routeRef, keepAlive: { timeout: { header: '10s' } } }))).toEqual([
-      'spec.keepAlive.timeout: Invalid value: "object": header can only be specified if server is specified',
+      'spec.keepAlive.timeout: Invalid value: header can only be specified if server is specified',
     ]);
   });
 });

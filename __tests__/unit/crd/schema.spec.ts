@@ -106,7 +106,7 @@ describe('crd schema keywords', () => {
       'x-kubernetes-validations': [{ rule: "self.mode == 'Passthrough' || self.items.all(i, i.weight == 1)", message: 'Terminate needs weight 1' }],
     };
     expect(check(schema, { items: [{}, {}] })).toEqual([]);
-    expect(check(schema, { items: [{}, { weight: 2 }] })).toEqual(['spec: Invalid value: "object": Terminate needs weight 1']);
+    expect(check(schema, { items: [{}, { weight: 2 }] })).toEqual(['spec: Invalid value: Terminate needs weight 1']);
   });
 
   test('formats Kubernetes checks on strings: date-time, byte, ipv4, ipv6; int32/int64 are not checked', () => {
