@@ -48,15 +48,11 @@ describe('crd catalog', () => {
     }
   });
 
-  test('validation is fast once a CRD is compiled (compiled once per process, then cached)', () => {
+  test('a CRD is compiled once per process, then cached', () => {
     const route = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'registry', namespace: 'registry' }, spec: { parentRefs: [{ name: 'gw' }], hostnames: ['registry.example.com'], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/' } }], backendRefs: [{ name: 'registry', port: 5000 }] }] } };
     const crd = findCrd(route.apiVersion, route.kind)!;
     expect(compileCrd(crd)).toBe(compileCrd(crd));
     expect(validateCustomResource(route)).toEqual([]);
-    const start = performance.now();
-    for (let i = 0; i < 200; i++) validateCustomResource(route);
-    // About 0.5 ms per object measured on a loaded 2-core machine; the bound leaves room for a slower one.
-    expect((performance.now() - start) / 200).toBeLessThan(20);
   });
 
   test('lookup by apiVersion and kind; an object no pinned CRD serves is an error, not a pass', () => {
