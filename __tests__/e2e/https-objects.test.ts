@@ -1,17 +1,23 @@
 /**
  * The objects of the 443 front door and of the cert-manager TLS mode, as the API server would receive them: the
  * `helm_release` values of a synthesized stack evaluated by the real terraform binary (defaults, then values an
- * operator may set), rendered by the chart's templates (harness/chart-objects.ts). The created Gateway is admitted by
- * the Gateway API v1.6.1 CRDs (harness/gateway-api.ts); the HTTPRoute, BackendTLSPolicy, the data planes' policies
- * and the Certificate are checked field by field here until the generic CRD validator covers their schemas.
+ * operator may set), rendered by the chart's templates (harness/chart-objects.ts). Every object is admitted by its
+ * pinned CRD (harness/crd: Gateway API v1.6.1, cert-manager v1.21.1, Envoy Gateway v1.9.0, NGINX Gateway Fabric
+ * v2.6.7; the created Gateway also meets the Gateway conventions of harness/gateway-api.ts), and each value is where
+ * it belongs.
  */
 import * as path from 'node:path';
-import { formatErrors, validateGateway } from '../../harness/gateway-api';
+import { formatErrors, validateCustomResource } from '../../harness/crd';
+import { validateGateway } from '../../harness/gateway-api';
 import { CERTIFICATE_CHART, chartObjects, HTTPS_EXPOSURE_CHART, one } from '../../harness/chart-objects';
 import { synthesized, type Synthesized } from '../../harness/json';
 import { tempDir, useCleanup } from '../../harness/programs';
 
 const LABELS = { 'app.kubernetes.io/name': 'registry', 'app.kubernetes.io/component': 'exposure' };
+
+/** Each object's errors as the API server with the pinned CRDs would report them, by kind ([] each: admitted). */
+const admitted = (objects: readonly any[]) => Object.fromEntries(objects.map((o) => [o.kind, formatErrors(validateCustomResource(o))]));
+const none = (objects: readonly any[]) => Object.fromEntries(objects.map((o) => [o.kind, []]));
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2FQbGFjZWhvbGRlcg==\n-----END CERTIFICATE-----\n';
 
 describe('the HTTPS route and Certificate objects the stack emits, evaluated by terraform', () => {
@@ -31,6 +37,7 @@ describe('the HTTPS route and Certificate objects the stack emits, evaluated by 
     test('a valid Gateway with one HTTPS listener per name on 443, its certificate from the ClusterIssuer by annotation', async () => {
       const objects = await https('example-https');
       expect(objects.map((o) => o.kind)).toEqual(['Gateway', 'HTTPRoute', 'BackendTLSPolicy', 'BackendTrafficPolicy', 'ClientTrafficPolicy']);
+      expect(admitted(objects)).toEqual(none(objects));
       const gateway = one(objects, 'Gateway');
       expect(formatErrors(validateGateway(gateway))).toEqual([]);
       expect(gateway.metadata).toEqual({
@@ -94,6 +101,7 @@ describe('the HTTPS route and Certificate objects the stack emits, evaluated by 
 
     test("a private CA issuer (Issuer kind, its CA given): the Issuer annotation, and the Gateway checks the registry against that CA's ConfigMap", async () => {
       const objects = await https('example-https', { cert_manager_issuer_kind: 'Issuer', cert_manager_issuer_name: 'registry-ca', cert_manager_ca_pem: CA });
+      expect(admitted(objects)).toEqual(none(objects));
       expect(one(objects, 'Gateway').metadata.annotations).toEqual({ 'cert-manager.io/issuer': 'registry-ca' });
       expect(one(objects, 'BackendTLSPolicy').spec.validation).toEqual({
         hostname: 'registry.example.com', caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'registry-ca' }],
@@ -102,6 +110,7 @@ describe('the HTTPS route and Certificate objects the stack emits, evaluated by 
 
     test('the Certificate names the registry names only, from the named issuer, into the Secret the registry mounts', async () => {
       const [cert] = await certificate('example-https');
+      expect(formatErrors(validateCustomResource(cert))).toEqual([]);
       expect(cert).toEqual({
         apiVersion: 'cert-manager.io/v1',
         kind: 'Certificate',
@@ -123,6 +132,7 @@ describe('the HTTPS route and Certificate objects the stack emits, evaluated by 
     test("the route on the existing Gateway's named HTTPS listener; the generated CA checks the registry; NGF's body limit and body timeout lifted", async () => {
       const objects = await https('https-attach');
       expect(objects.map((o) => o.kind)).toEqual(['HTTPRoute', 'BackendTLSPolicy', 'ClientSettingsPolicy']);
+      expect(admitted(objects)).toEqual(none(objects));
       expect(one(objects, 'HTTPRoute').spec.parentRefs).toEqual([{ name: 'shared-gateway', namespace: 'gateway-system', sectionName: 'https' }]);
       expect(one(objects, 'BackendTLSPolicy').spec.validation).toEqual({
         hostname: 'registry.dev.example.internal', caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'registry-ca' }],
@@ -137,12 +147,14 @@ describe('the HTTPS route and Certificate objects the stack emits, evaluated by 
 
     test('gateway_section_name empty: the parentRef names no listener', async () => {
       const objects = await https('https-attach', { gateway_section_name: '' });
+      expect(admitted(objects)).toEqual(none(objects));
       expect(one(objects, 'HTTPRoute').spec.parentRefs).toEqual([{ name: 'shared-gateway', namespace: 'gateway-system' }]);
     });
   });
 
   test('cert-manager behind TLS passthrough: the Certificate asks a namespaced private CA issuer for the registry names', async () => {
     const [cert] = await certificate('cert-manager-passthrough', { registry_domains: ['registry.example.com'], cert_manager_ca_pem: CA });
+    expect(formatErrors(validateCustomResource(cert))).toEqual([]);
     expect(cert.spec).toMatchObject({
       secretName: 'registry-certificate',
       dnsNames: ['registry.example.com'],
