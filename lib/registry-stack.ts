@@ -8,6 +8,8 @@ import { keepEarlier } from './keep-earlier';
 import type { StorageBinding } from './storage';
 import { RegistryTls, tlsSource } from './tls';
 import { RegistryAuth } from './auth';
+import { grantsExpression } from './auth/grants';
+import { variableRef } from './hcl';
 import { RegistryPullSecrets } from './pull-secrets';
 import { RegistryPod } from './registry/pod';
 import { RegistryServer, serviceDnsNames } from './registry/server';
@@ -138,6 +140,7 @@ export class RegistryStack extends TerraformStack {
       resources,
       seLinuxOptions: env.seLinuxOptions,
       tracing: { exporter: vars.string('otel_traces_exporter'), otlpEndpoint: vars.string('otel_exporter_otlp_endpoint') },
+      front: { image: vars.string('front_image'), grants: roleGrants(vars) },
       ...pod.serverProps,
     }));
 
@@ -197,4 +200,18 @@ export class RegistryStack extends TerraformStack {
       });
     }
   }
+}
+
+/** The grants file (lib/auth/grants.ts) over the role variables, which it declares. */
+function roleGrants(vars: StackVariables): string {
+  const ref = (name: Parameters<StackVariables['list']>[0]) => {
+    vars.list(name);
+    return variableRef(name);
+  };
+  vars.string('app_name');
+  return grantsExpression({
+    roles: ref('registry_roles'),
+    anonymousPull: ref('anonymous_pull_repositories'),
+    pullUser: '"${var.app_name}-pull"',
+  });
 }

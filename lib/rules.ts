@@ -9,6 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { escapeTemplate } from './hcl';
+import { REPOSITORY_GLOB, ROLE_ENTRY } from './auth/grants';
 
 /** The value kinds a rule can look at, matching the Terraform variable types we use. */
 export type RuleValue = string | number | string[] | undefined | null;
@@ -774,5 +775,39 @@ export function bothOrNeither(other: string, otherValue: unknown): Rule {
     allowed: `a value exactly when ${other} has one (both empty for anonymous pulls)`,
     test: (v) => (v === '' || v === undefined || v === null) === (otherValue === '' || otherValue === undefined || otherValue === null),
     condition: (ref) => `(${ref} == "") == (var.${other} == "")`,
+  };
+}
+
+// ---- roles (lib/auth/grants.ts) -------------------------------------------------------------------------------
+
+/** One `registry_roles` entry. */
+export const roleEntry = pattern(
+  ROLE_ENTRY,
+  "'<user>:admin', '<user>:push:<glob>[,<glob>...]' or '<user>:pull:<glob>[,<glob>...]', such as 'ci:push:team-a/*' " +
+    "(a glob is a lowercase repository name where * matches within one path component and ** across components)",
+  1024,
+);
+
+/** A repository glob anyone may pull (`anonymous_pull_repositories`). */
+export const repositoryGlob = pattern(
+  `^${REPOSITORY_GLOB}$`,
+  'a lowercase repository name or glob such as public/* (* within one path component, ** across components)',
+  255,
+);
+
+/** Each user has at most one role entry. */
+export const oneRolePerUser: Rule = {
+  allowed: 'at most one entry per user',
+  test: (v) => Array.isArray(v) && new Set(v.map((e: string) => String(e).split(':')[0])).size === v.length,
+  condition: (ref) => `length(distinct([for e in ${ref} : split(":", e)[0]])) == length(${ref})`,
+};
+
+/** The pull-secret user's role is fixed (pull on every repository): no entry may name it. */
+export function noPullUserRole(appName: unknown): Rule {
+  return {
+    allowed: "no entry for the pull-secret user <app_name>-pull (it is pull-only on every repository)",
+    test: (v) => Array.isArray(v) && !v.some((e: string) => String(e).split(':')[0] === `${appName}-pull`),
+    condition: (ref) => `!contains([for e in ${ref} : split(":", e)[0]], "\${var.app_name}-pull")`,
+    shown: () => '"${var.app_name}-pull"',
   };
 }

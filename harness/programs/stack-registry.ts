@@ -11,12 +11,13 @@ import * as path from 'node:path';
 import { address, resourceAt, Synthesized } from '../json';
 import { Cleanup } from './cleanup';
 import { htpasswdEntry } from './htpasswd';
+import { FrontProcess, startFront } from './front';
 import { freePort, tempDir } from './net';
 import { NginxStreamProcess, startNginxStream } from './nginx';
 import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload } from './pod';
 import { RegistryProcess, startRegistry } from './registry';
 import { makeTlsMaterial, TlsMaterial } from './tls';
-import type { StackValues } from './stack-values';
+import { evaluateStackValues, type StackValues } from './stack-values';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -79,7 +80,10 @@ export async function stackSecrets(json: Synthesized, dir: string, loadUser?: Lo
 export interface StackRegistry extends StackSecrets {
   readonly dir: string;
   readonly pod: LocalPod;
+  /** Where clients connect: the front's TLS port (the registry's own, without a front). */
   readonly port: number;
+  /** The authorizing front, when the stack's pod has one: clients reach the registry through it. */
+  readonly front?: FrontProcess;
   readonly debugPort: number;
   /** The config.yml text from the synthesized ConfigMap. */
   readonly configYaml: string;
@@ -125,21 +129,33 @@ export async function startStackRegistry(
   const dir = await tempDir(cleanup, 'registry-stack-');
   const [port, debugPort] = [await freePort(), await freePort()];
   const material = shared ?? await stackSecrets(json, path.join(dir, 'tls'), loadUser);
-  const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...values?.secrets }, { port, debugPort }, values?.evaluated, server);
-  const { configYaml } = registryWorkload(json, server);
+  const { configYaml, front } = registryWorkload(json, server);
+  // The front's grants file is a Terraform expression over the role variables: their defaults, unless given.
+  const podValues = values ?? (front ? await evaluateStackValues(json, path.join(dir, 'values'), {}, server) : undefined);
+  // Behind the front the registry listens on its own loopback port, in plain HTTP.
+  const registryPort = front ? await freePort() : port;
+  const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...podValues?.secrets }, { port: registryPort, debugPort }, podValues?.evaluated, server);
   const start = (extraEnv: Record<string, string> = {}) =>
-    startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env, ...extraEnv } as Record<string, string> });
+    startRegistry(cleanup, {
+      dir, config: configYaml, configPath: pod.configPath, port: registryPort, caPem: front ? undefined : material.tls.caPem,
+      env: { ...pod.env, ...env, ...extraEnv } as Record<string, string>,
+    });
+  const registry = await start();
+  const frontProcess = front
+    ? await startFront(cleanup, { front, pod, dir: path.join(dir, 'front'), port, innerPort: registryPort, caPem: material.tls.caPem })
+    : undefined;
   const [user, password] = Object.entries(material.users)[0];
   const stack: StackRegistry = {
     ...material,
     dir,
     pod,
     port,
+    front: frontProcess,
     debugPort,
     configYaml,
     user,
     password,
-    registry: await start(),
+    registry,
     start: async (extraEnv) => (stack.registry = await start(extraEnv)),
     restart: async () => {
       await stack.registry.stop();
