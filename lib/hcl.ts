@@ -60,9 +60,6 @@ export const BRACKET_IPV6 = 'strcontains(val, ":") ? "[${val}]" : val';
 /** `for` body: `"<host>:<port>"` for each host. */
 export const withPort = (port: string): string => `"\${val}:${port}"`;
 
-/** `for` body over generated passwords: an htpasswd line `user:<bcrypt hash>`. */
-export const HTPASSWD_LINE = '"${key}:${val.bcrypt_hash}"';
-
 /** `for` body over a map of lists: keep the entries whose list is not empty. */
 export const NON_EMPTY_VALUES = 'val if length(val) > 0';
 

@@ -38,7 +38,7 @@ function checkedKeys(json: Synthesized, secretAddress: string, data: Record<stri
 export interface StackSecrets {
   readonly secrets: LocalSecrets;
   readonly tls: TlsMaterial;
-  /** Generated users (the `registry_users` default) and their passwords. */
+  /** Generated users (the `registry_users` default, and the pull-secret user when it has a line) and their passwords. */
   readonly users: Record<string, string>;
 }
 
@@ -60,6 +60,8 @@ export interface LoadUser {
 export async function stackSecrets(json: Synthesized, dir: string, loadUser?: LoadUser): Promise<StackSecrets> {
   const tls = await makeTlsMaterial(dir, { dnsNames: [...json.variable.registry_domains.default, 'localhost'], ipAddresses: ['127.0.0.1'] });
   const users = Object.fromEntries((json.variable.registry_users.default as string[]).map((u) => [u, randomPassword(32)]));
+  // The pull-secret user has an htpasswd line while some namespace gets the pull secret (lib/pull-secrets.ts).
+  if ((json.variable.pull_secret_namespaces?.default ?? []).length > 0) users[`${json.variable.app_name.default}-pull`] = randomPassword(32);
   if (loadUser && loadUser.user in users) throw new Error(`load user ${loadUser.user} is one of the stack's users`);
   // The synthesized htpasswd value: one `user:bcrypt_hash` line per generated user, joined by \n, then a final \n.
   const lines = await Promise.all([
