@@ -236,8 +236,14 @@ export async function prepareLocalPod(
   // A bare variable reference (`${var.otel_traces_exporter}`) takes the variable's default unless given.
   evaluated = { ...variableDefaults(json), ...evaluated };
   const volumeDirs: Record<string, string> = {};
+  // The front's grants file is a Terraform expression over the role variables: a caller that runs the registry
+  // binary alone (a GC Job) need not evaluate it, so other containers' ConfigMaps are laid out only when evaluated.
+  const registryVolumes = new Set(workload.mounts.map((m) => m.name));
+  const evaluatedFully = (volume: any) => !volume.config_map
+    || Object.values<string>(resourceAt(json, referencedAddress(volume.config_map.name)).data).every((v) => !isExpression(v) || v in evaluated);
   for (const volume of workload.volumes) {
     volumeDirs[volume.name] = path.join(dir, 'volumes', volume.name);
+    if (!registryVolumes.has(volume.name) && !evaluatedFully(volume)) continue;
     await writeVolume(json, volume, volumeDirs[volume.name], secrets, evaluated);
   }
   const mountOf = (containerPath: string): VolumeMount | undefined =>

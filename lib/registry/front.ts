@@ -11,6 +11,8 @@
  * `appendAccessRecords`): GET/HEAD pull, POST/PUT/PATCH push, DELETE delete, `_catalog` the catalog.
  */
 
+import { DRAIN_SECONDS } from './config';
+
 /** Port the registry listens on inside the pod, on 127.0.0.1 only: nothing outside the pod reaches it. */
 export const INNER_PORT = 5002;
 /** Where the front container mounts things (its nginx.conf names these). */
@@ -131,6 +133,8 @@ export function renderFrontConfig(options: FrontConfigOptions): string {
   const unauthorized = error('UNAUTHORIZED', 'authentication required');
   return `# The registry's authorizing front (rendered by lib/registry/front.ts).
 worker_processes ${options.workers ?? FRONT_WORKERS};
+# The image stops nginx with SIGQUIT (its STOPSIGNAL): requests in flight finish, as the registry drains its own.
+worker_shutdown_timeout ${DRAIN_SECONDS}s;
 pid ${run}/nginx.pid;
 error_log ${options.errorLog ?? 'stderr'} warn;
 events { worker_connections 1024; }
