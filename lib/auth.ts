@@ -3,6 +3,9 @@ import { Fn, TerraformIterator } from 'cdktf';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { MachineHash } from './auth/machine-hash';
+import { grantsExpression } from './auth/grants';
+import { variableRef } from './hcl';
+import type { StackVariables } from './variables/stack-variables';
 import { componentLabels } from './labels';
 
 export interface RegistryAuthProps {
@@ -74,4 +77,18 @@ export class RegistryAuth extends Construct {
       data: { [this.httpSecretKey]: shared.result },
     });
   }
+}
+
+/** The grants file (lib/auth/grants.ts) over the role variables, which it declares. */
+export function roleGrants(vars: StackVariables): string {
+  const ref = (name: Parameters<StackVariables['list']>[0]) => {
+    vars.list(name);
+    return variableRef(name);
+  };
+  vars.string('app_name');
+  return grantsExpression({
+    roles: ref('registry_roles'),
+    anonymousPull: ref('anonymous_pull_repositories'),
+    pullUser: '"${var.app_name}-pull"',
+  });
 }

@@ -7,9 +7,7 @@ import type { ExposureBinding } from './exposure';
 import { keepEarlier } from './keep-earlier';
 import type { StorageBinding } from './storage';
 import { RegistryTls, tlsSource } from './tls';
-import { RegistryAuth } from './auth';
-import { grantsExpression } from './auth/grants';
-import { variableRef } from './hcl';
+import { RegistryAuth, roleGrants } from './auth';
 import { RegistryPullSecrets } from './pull-secrets';
 import { RegistryPod } from './registry/pod';
 import { RegistryServer, serviceDnsNames } from './registry/server';
@@ -202,16 +200,3 @@ export class RegistryStack extends TerraformStack {
   }
 }
 
-/** The grants file (lib/auth/grants.ts) over the role variables, which it declares. */
-function roleGrants(vars: StackVariables): string {
-  const ref = (name: Parameters<StackVariables['list']>[0]) => {
-    vars.list(name);
-    return variableRef(name);
-  };
-  vars.string('app_name');
-  return grantsExpression({
-    roles: ref('registry_roles'),
-    anonymousPull: ref('anonymous_pull_repositories'),
-    pullUser: '"${var.app_name}-pull"',
-  });
-}
