@@ -261,8 +261,7 @@ async function main(): Promise<void> {
   const loadAfter = loadAverage();
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   const result = [
-    table(rows),
-    '',
+    ...(rows.length > 0 ? [table(rows), ''] : []),
     ...targets(rows),
     ...proxyCpu(rows),
     ...registryCpu(rows),
