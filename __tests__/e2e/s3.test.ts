@@ -286,7 +286,9 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
       const check = setInterval(() => {
         if (done >= 3) {
           clearInterval(check);
+          // the pod goes: the registry killed, its front's connections cut with it
           process.kill(b.registry.pid, 'SIGKILL');
+          void b.front?.stop();
           resolve();
         }
       }, 5);

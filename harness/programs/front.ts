@@ -17,6 +17,8 @@ export interface FrontProcess {
   /** The nginx.conf as run (host paths). */
   readonly confPath: string;
   readonly logPath: string;
+  /** Set once nginx has exited. */
+  exited(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -53,5 +55,5 @@ export async function startFront(
   if (process.getuid?.() === 0) args[args.indexOf('-g') + 1] += ' user root root;';
   const proc = spawnLogged(cleanup, options.front.container.command[0], args, { logPath: path.join(options.dir, 'front.log') });
   await waitUntilReady(proc, `front on port ${options.port}`, () => rootAnswers(options.port, options.caPem));
-  return { pid: proc.pid, port: options.port, confPath, logPath: proc.logPath, stop: () => proc.stop() };
+  return { pid: proc.pid, port: options.port, confPath, logPath: proc.logPath, exited: proc.exited, stop: () => proc.stop() };
 }

@@ -84,8 +84,8 @@ export interface StackRegistry extends StackSecrets {
   readonly pod: LocalPod;
   /** Where clients connect: the front's TLS port (the registry's own, without a front). */
   readonly port: number;
-  /** The authorizing front, when the stack's pod has one: clients reach the registry through it. */
-  readonly front?: FrontProcess;
+  /** The authorizing front, when the stack's pod has one: clients reach the registry through it (replaced by `start`). */
+  front?: FrontProcess;
   readonly debugPort: number;
   /** The config.yml text from the synthesized ConfigMap. */
   readonly configYaml: string;
@@ -96,7 +96,10 @@ export interface StackRegistry extends StackSecrets {
   registry: RegistryProcess;
   /** Stops the registry by PID and starts it again with the same config, volumes, env and ports. */
   restart(): Promise<RegistryProcess>;
-  /** Starts the registry again after a `registry.stop()`, with `env` over the pod's and the options' env. */
+  /**
+   * Starts the registry again after a `registry.stop()`, with `env` over the pod's and the options' env; and the
+   * front, when it was stopped too (the whole pod replaced).
+   */
   start(env?: Record<string, string>): Promise<RegistryProcess>;
 }
 
@@ -143,9 +146,8 @@ export async function startStackRegistry(
       env: { ...pod.env, ...env, ...extraEnv } as Record<string, string>,
     });
   const registry = await start();
-  const frontProcess = front
-    ? await startFront(cleanup, { front, pod, dir: path.join(dir, 'front'), port, innerPort: registryPort, caPem: material.tls.caPem })
-    : undefined;
+  const startPodFront = () => startFront(cleanup, { front: front!, pod, dir: path.join(dir, 'front'), port, innerPort: registryPort, caPem: material.tls.caPem });
+  const frontProcess = front ? await startPodFront() : undefined;
   const [user, password] = Object.entries(material.users)[0];
   const stack: StackRegistry = {
     ...material,
@@ -158,7 +160,11 @@ export async function startStackRegistry(
     user,
     password,
     registry,
-    start: async (extraEnv) => (stack.registry = await start(extraEnv)),
+    start: async (extraEnv) => {
+      stack.registry = await start(extraEnv);
+      if (stack.front?.exited()) stack.front = await startPodFront();
+      return stack.registry;
+    },
     restart: async () => {
       await stack.registry.stop();
       return stack.start();

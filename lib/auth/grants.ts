@@ -18,18 +18,10 @@
  * roles existed: admin. The pull-secret user `<app_name>-pull` gets pull on every repository, nothing else.
  */
 
-export const ROLES = ['admin', 'push', 'pull'] as const;
-export type Role = (typeof ROLES)[number];
-
 /** A repository glob: lowercase name components of letters, digits, `.`, `_`, `-` and `*`, separated by `/`. */
 export const REPOSITORY_GLOB = '[a-z0-9*][a-z0-9._*-]*(/[a-z0-9*][a-z0-9._*-]*)*';
 /** A role entry, in the user-name grammar of lib/rules.ts `userName`. */
 export const ROLE_ENTRY = `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:(admin|(push|pull):${REPOSITORY_GLOB}(,${REPOSITORY_GLOB})*)$`;
-
-/** The glob as a PCRE fragment (the same conversion the Terraform template does). */
-export function globToRegex(glob: string): string {
-  return glob.replace(/\./g, '\\.').replace(/\*\*/g, '#').replace(/\*/g, '[^/]*').replace(/#/g, '.*');
-}
 
 /** HCL: `glob` (an expression) as a PCRE fragment; `#` never occurs in a valid glob. */
 const globRegexHcl = (glob: string) => String.raw`replace(replace(replace(replace(${glob}, ".", "\\."), "**", "#"), "*", "[^/]*"), "#", ".*")`;
