@@ -65,11 +65,13 @@ function after<T>(name: string, steps: (stack: TerraformStack) => Promise<T>): P
 const devJson = synthesized('dev');
 const deploymentAddress = address(devJson, 'kubernetes_deployment_v1', 'registry/deployment');
 const alicePassword = `${address(devJson, 'random_password', 'auth/user-passwords')}["alice"]`;
-let devDayTwo: Promise<{ rotation: any; restarted: any; edited: any }>;
+let devDayTwo: Promise<{ rotation: any; restarted: any; edited: any; roles: any }>;
 
 async function rotateAndRestart(stack: TerraformStack) {
   // docs/operations.md, rotate a password: replace the user's random_password
   const rotation = await stack.plan(`-replace=${alicePassword}`);
+  // docs/security.md: a changed role or anonymous repository
+  const roles = await stack.plan('-var=registry_roles=["alice:pull:team-a/*"]', '-var=anonymous_pull_repositories=["public/**"]');
   // the annotation a rollout restart writes, as provider 2.38.0 reads it back (upstream #2411)
   const state = await stack.state();
   const id = state.values.root_module.resources.find((r: any) => r.address === deploymentAddress).values.id;
@@ -82,7 +84,7 @@ async function rotateAndRestart(stack: TerraformStack) {
   await stack.setDrift(annotate('example.com/edited-by-hand'));
   const edited = await stack.plan();
   await stack.setDrift(undefined);
-  return { rotation, restarted, edited };
+  return { rotation, restarted, edited, roles };
 }
 
 // ---- day 2 on prod (host-path storage, adopted ingress-nginx, preventDestroy): changes of setting ----------------
@@ -169,6 +171,16 @@ describe('day 2 on registry-dev', () => {
     // the content hash on the pod template is recomputed from the new Secret: the pods roll in this apply
     expect(rollout?.afterUnknown.spec[0].template[0].metadata[0].annotations).toBeTruthy();
     expect(summary(rotation)).toHaveLength(4);
+  }, TIMEOUT);
+
+  test('a changed role rewrites the grants file and rolls the Deployment in the same plan, nothing else', async () => {
+    const { roles } = await devDayTwo;
+    const frontConfig = address(devJson, 'kubernetes_config_map_v1', 'registry/front-config');
+    expect(summary(roles).sort()).toEqual([`${deploymentAddress}: update`, `${frontConfig}: update`].sort());
+    const rollout = changes(roles).find((c) => c.address === deploymentAddress)!;
+    // the grants file's hash is known at plan time: the new value is in the plan, not "known after apply"
+    const annotations = (plan: any) => plan.spec[0].template[0].metadata[0].annotations;
+    expect(annotations(rollout.after)['private-registry-stack/grants-sha256']).not.toBe(annotations(rollout.before)['private-registry-stack/grants-sha256']);
   }, TIMEOUT);
 
   test('a rollout restart (restartedAt on the pod template) is not undone by the next plan', async () => {
