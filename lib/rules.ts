@@ -9,7 +9,6 @@
  */
 import { isIP } from 'node:net';
 import { escapeTemplate } from './hcl';
-import { REPOSITORY_GLOB, ROLE_ENTRY } from './auth/grants';
 
 /** The value kinds a rule can look at, matching the Terraform variable types we use. */
 export type RuleValue = string | number | string[] | undefined | null;
@@ -779,6 +778,11 @@ export function bothOrNeither(other: string, otherValue: unknown): Rule {
 }
 
 // ---- roles (lib/auth/grants.ts) -------------------------------------------------------------------------------
+
+/** A repository glob: lowercase name components of letters, digits, `.`, `_`, `-` and `*`, separated by `/`. */
+const REPOSITORY_GLOB = '[a-z0-9*][a-z0-9._*-]*(/[a-z0-9*][a-z0-9._*-]*)*';
+/** A role entry, its user in the grammar of `userName`. */
+const ROLE_ENTRY = `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:(admin|(push|pull):${REPOSITORY_GLOB}(,${REPOSITORY_GLOB})*)$`;
 
 /** One `registry_roles` entry. */
 export const roleEntry = pattern(

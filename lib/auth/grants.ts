@@ -18,12 +18,7 @@
  * roles existed: admin. The pull-secret user `<app_name>-pull` gets pull on every repository, nothing else.
  */
 
-/** A repository glob: lowercase name components of letters, digits, `.`, `_`, `-` and `*`, separated by `/`. */
-export const REPOSITORY_GLOB = '[a-z0-9*][a-z0-9._*-]*(/[a-z0-9*][a-z0-9._*-]*)*';
-/** A role entry, in the user-name grammar of lib/rules.ts `userName`. */
-export const ROLE_ENTRY = `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:(admin|(push|pull):${REPOSITORY_GLOB}(,${REPOSITORY_GLOB})*)$`;
-
-/** HCL: `glob` (an expression) as a PCRE fragment; `#` never occurs in a valid glob. */
+/** HCL: `glob` (an expression) as a PCRE fragment; `#` never occurs in a valid glob (lib/rules.ts `repositoryGlob`). */
 const globRegexHcl = (glob: string) => String.raw`replace(replace(replace(replace(${glob}, ".", "\\."), "**", "#"), "*", "[^/]*"), "#", ".*")`;
 const globsRegexHcl = (globs: string) => `join("|", [for g in ${globs} : ${globRegexHcl('g')}])`;
 const userRegexHcl = (user: string) => String.raw`replace(${user}, ".", "\\.")`;
