@@ -124,8 +124,8 @@ export const VARIABLES = {
     default: [], rules: [rules.each(rules.repositoryGlob), rules.uniqueList],
   },
   front_image: {
-    type: 'string', description: "Image of the registry pod's authorizing front (nginx, Debian-based unprivileged image), pinned by tag or digest.",
-    default: 'docker.io/nginxinc/nginx-unprivileged:1.28.0', rules: [rules.imageReference, rules.pinnedImage],
+    type: 'string', description: "Image of the registry pod's authorizing front: nginx, unprivileged, on Debian bookworm (libxcrypt's crypt() for bcrypt), pinned by tag or digest.",
+    default: 'docker.io/nginxinc/nginx-unprivileged:1.28.0-bookworm', rules: [rules.imageReference, rules.pinnedImage],
   },
   pull_secret_namespaces: {
     type: 'list(string)',
