@@ -124,7 +124,12 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
     serviceType: 'ClusterIP',
     preventDestroy: false,
     nodeTrust: true,
-    variables: { registry_domains: ['registry.dev.example.internal'] },
+    variables: {
+      registry_domains: ['registry.dev.example.internal'],
+      // roles (docs/security.md): a person who administers, a CI user that pushes; the pull secret is pull-only
+      registry_users: ['admin', 'ci'],
+      registry_roles: ['admin:admin', 'ci:push:**'],
+    },
   },
   {
     name: 'prod',
@@ -138,6 +143,7 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
       registry_domains: ['registry.example.internal'],
       storage_size: '100Gi',
       registry_users: ['admin', 'ci'],
+      registry_roles: ['admin:admin', 'ci:push:**'],
       memory_limit: '1Gi',
     },
   },

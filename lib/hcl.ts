@@ -73,9 +73,6 @@ export function imagePortSuffix(port: string): string {
 /** `for` body: each host as image references name it (`imagePortSuffix`). */
 export const withImagePort = (port: string): string => `"\${val}${imagePortSuffix(port)}"`;
 
-/** `for` body over generated passwords: an htpasswd line `user:<bcrypt hash>`. */
-export const HTPASSWD_LINE = '"${key}:${val.bcrypt_hash}"';
-
 /** `for` body over a map of lists: keep the entries whose list is not empty. */
 export const NON_EMPTY_VALUES = 'val if length(val) > 0';
 

@@ -7,7 +7,7 @@ import type { ExposureBinding } from './exposure';
 import { keepEarlier } from './keep-earlier';
 import type { StorageBinding } from './storage';
 import { RegistryTls, tlsSource } from './tls';
-import { RegistryAuth } from './auth';
+import { RegistryAuth, roleGrants } from './auth';
 import { RegistryPullSecrets } from './pull-secrets';
 import { RegistryPod } from './registry/pod';
 import { RegistryServer, serviceDnsNames } from './registry/server';
@@ -137,6 +137,7 @@ export class RegistryStack extends TerraformStack {
       resources,
       seLinuxOptions: env.seLinuxOptions,
       tracing: { exporter: vars.string('otel_traces_exporter'), otlpEndpoint: vars.string('otel_exporter_otlp_endpoint') },
+      front: { image: vars.string('front_image'), grants: roleGrants(vars) },
       ...pod.serverProps,
     }));
 
@@ -198,3 +199,4 @@ export class RegistryStack extends TerraformStack {
     }
   }
 }
+

@@ -112,6 +112,21 @@ export const VARIABLES = {
     default: [],
     rules: ({ defaultOf }) => [rules.each(rules.bcryptHtpasswdEntry), rules.noPullUserLine(defaultOf('app_name'))],
   },
+  registry_roles: {
+    type: 'list(string)',
+    description: "Roles: '<user>:admin' (everything, including DELETE and the catalog), '<user>:push:<globs>' (pull and push on those repositories) or '<user>:pull:<globs>' (pull only); globs comma-separated, * within a path component, ** across. A user without an entry is admin.",
+    default: [],
+    rules: ({ defaultOf }) => [rules.each(rules.roleEntry), rules.oneRolePerUser, rules.noPullUserRole(defaultOf('app_name'))],
+  },
+  anonymous_pull_repositories: {
+    type: 'list(string)',
+    description: 'Repositories (globs) anyone may pull without credentials; nothing else is anonymous. Empty: every request needs a user.',
+    default: [], rules: [rules.each(rules.repositoryGlob), rules.uniqueList],
+  },
+  front_image: {
+    type: 'string', description: "Image of the registry pod's authorizing front: nginx, unprivileged, on Debian bookworm (libxcrypt's crypt() for bcrypt), pinned by tag or digest.",
+    default: 'docker.io/nginxinc/nginx-unprivileged:1.28.0-bookworm', rules: [rules.imageReference, rules.pinnedImage],
+  },
   pull_secret_namespaces: {
     type: 'list(string)',
     description: 'Namespaces that get a kubernetes.io/dockerconfigjson secret "<app_name>-pull" to pull from the registry (may be empty).',
