@@ -93,7 +93,9 @@ describe('RegistryServer', () => {
   test('the pod rolls when the config or any secret changes', () => {
     const annotations = deployment.spec.template.metadata.annotations;
     const configText = byPath(json, 'kubernetes_config_map_v1', 'registry/config').data['config.yml'];
-    expect(annotations['private-registry-stack/config-sha256']).toBe(createHash('sha256').update(configText).update(frontConf).digest('hex'));
+    // the registry's config, the front's nginx.conf and its certificate watcher: all read at start
+    const watcher = byPath(json, 'kubernetes_config_map_v1', 'registry/front-config').data['reload-watcher.sh'];
+    expect(annotations['private-registry-stack/config-sha256']).toBe(createHash('sha256').update(configText).update(frontConf).update(watcher).digest('hex'));
     // roles are variables: the grants file's hash is computed by Terraform, in the same plan
     const grants = byPath(json, 'kubernetes_config_map_v1', 'registry/front-config').data['grants.map'];
     expect(annotations['private-registry-stack/grants-sha256']).toBe(`\${sha256(${grants.slice(2, -1)})}`);

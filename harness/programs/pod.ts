@@ -113,7 +113,9 @@ export function registryWorkload(json: SynthesizedJson, server?: string): Regist
   const frontContainer = podSpec.container.find((c: any) => c.name === 'front');
   let front: FrontWorkload | undefined;
   if (frontContainer) {
-    const configPath: string = frontContainer.command[frontContainer.command.indexOf('-c') + 1];
+    // `sh -c "sh <watcher> & exec nginx ... -c <nginx.conf> ..."` (lib/registry/front.ts frontCommand)
+    const configPath = / -c (\/\S+)/.exec(frontContainer.command[2] ?? '')?.[1];
+    if (frontContainer.command[0] !== 'sh' || !configPath) throw new Error(`the front's command names no nginx.conf: ${JSON.stringify(frontContainer.command)}`);
     const frontMounts: VolumeMount[] = frontContainer.volume_mount;
     const confMount = frontMounts.find((m) => configPath.startsWith(`${m.mount_path}/`));
     if (!confMount) throw new Error(`the front's config ${configPath} is on no volume mount`);

@@ -11,6 +11,7 @@
  * `appendAccessRecords`): GET/HEAD pull, POST/PUT/PATCH push, DELETE delete, `_catalog` the catalog.
  */
 
+import { reloadWatcherScript } from '../certificates/reload-watcher';
 import { DRAIN_SECONDS } from './config';
 
 /** Port the registry listens on inside the pod, on 127.0.0.1 only: nothing outside the pod reaches it. */
@@ -22,6 +23,40 @@ export const FRONT_MOUNTS = {
   authDir: '/etc/nginx/auth',
   runDir: '/run/front',
 } as const;
+/** The front ConfigMap's keys. */
+export const FRONT_FILES = { config: 'nginx.conf', grants: 'grants.map', reloadWatcher: 'reload-watcher.sh' } as const;
+/**
+ * Seconds between two looks at the mounted certificate. A renewed Secret reaches the pod's volume within the kubelet's
+ * sync period (about a minute); comparing two small files every 10 s costs nothing next to that.
+ */
+export const FRONT_RELOAD_INTERVAL_SECONDS = 10;
+
+/** nginx as the front runs it; `-e stderr` before the config is read, or nginx opens its compiled-in log path first. */
+const FRONT_NGINX = `nginx -e stderr -c ${FRONT_MOUNTS.configDir}/${FRONT_FILES.config}`;
+
+/**
+ * The front's certificate watcher (lib/certificates/reload-watcher.ts): when the TLS Secret's files change in the
+ * volume (cert-manager renewed them, or anyone rewrote the Secret), `nginx -t` then a graceful `nginx -s reload`,
+ * so a renewal reaches the pods with no restart and no failed request. Changes Terraform makes roll the pods anyway.
+ */
+export function frontReloadWatcher(): string {
+  return reloadWatcherScript({
+    files: [`${FRONT_MOUNTS.tlsDir}/tls.crt`, `${FRONT_MOUNTS.tlsDir}/tls.key`],
+    intervalSeconds: FRONT_RELOAD_INTERVAL_SECONDS,
+    testCommand: `${FRONT_NGINX} -t -q`,
+    reloadCommand: `${FRONT_NGINX} -s reload`,
+  });
+}
+
+/**
+ * The front container's command: the watcher in the background, then nginx in the foreground as the container's
+ * main process (it gets the stop signal, SIGQUIT, and drains). Not the image's entrypoint: its scripts edit
+ * /etc/nginx, which is read-only here.
+ */
+export function frontCommand(): string[] {
+  return ['sh', '-c', `sh ${FRONT_MOUNTS.configDir}/${FRONT_FILES.reloadWatcher} & exec ${FRONT_NGINX} -g 'daemon off;'`];
+}
+
 /** The realm of the Basic challenge. */
 export const FRONT_REALM = 'Registry';
 /**

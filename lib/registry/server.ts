@@ -17,7 +17,7 @@ import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, renderRegistryCon
 import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
 import { registryContainerSecurityContext, registryPodSecurityContext } from './pod-security';
 import { literalText } from '../hcl';
-import { FRONT_MOUNTS, INNER_PORT, renderFrontConfig } from './front';
+import { FRONT_FILES, FRONT_MOUNTS, frontCommand, frontReloadWatcher, INNER_PORT, renderFrontConfig } from './front';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
@@ -167,7 +167,11 @@ export class RegistryServer extends Construct {
     if (front) {
       this.frontConfigMap = new ConfigMapV1(this, 'front-config', {
         metadata: { ...metadata, name: Fn.format('%s-front', [props.name]) },
-        data: { 'nginx.conf': literalText(this.frontConfig!), 'grants.map': grants! },
+        data: {
+          [FRONT_FILES.config]: literalText(this.frontConfig!),
+          [FRONT_FILES.grants]: grants!,
+          [FRONT_FILES.reloadWatcher]: literalText(frontReloadWatcher()),
+        },
       });
     }
 
@@ -204,7 +208,7 @@ export class RegistryServer extends Construct {
           metadata: {
             labels,
             annotations: {
-              'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).update(this.frontConfig ?? '').digest('hex'),
+              'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).update(this.frontConfig ?? '').update(front ? frontReloadWatcher() : '').digest('hex'),
               // Roles change the grants file: the front reads it at start, so the pods roll in the same apply.
               ...(front ? { 'private-registry-stack/grants-sha256': `\${sha256(${front.grants})}` } : {}),
               'private-registry-stack/secrets-sha256': secretsHash,
@@ -269,9 +273,8 @@ export class RegistryServer extends Construct {
                 name: 'front',
                 image: front.image,
                 imagePullPolicy: 'IfNotPresent',
-                // nginx itself, not the image's entrypoint (its scripts edit /etc/nginx, read-only here); `-e stderr`
-                // before the config is read, or nginx opens its compiled-in error log path first.
-                command: ['nginx', '-e', 'stderr', '-c', `${FRONT_MOUNTS.configDir}/nginx.conf`, '-g', 'daemon off;'],
+                // nginx, with the watcher that reloads it when the certificate in the TLS volume changes.
+                command: frontCommand(),
                 port: [{ name: 'registry', containerPort: REGISTRY_PORT, protocol: 'TCP' }],
                 startupProbe: probe(2, 30),
                 readinessProbe: probe(10, 3),
