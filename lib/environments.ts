@@ -313,10 +313,6 @@ export function validateEnvironment(env: EnvironmentSettings): void {
   if (env.garbageCollection !== undefined) validateGarbageCollection(check, env.garbageCollection, env.storage, env.redis);
   if (env.mirror !== undefined) validateMirror(check, env.mirror, env.exposure);
   if (env.monitoring !== undefined) validateMonitoring(check, env.monitoring);
-  if (env.monitoring !== undefined && env.tlsMode === 'cert-manager') {
-    // The expiry alert reads the certificate's end from Terraform; cert-manager's own metrics and alerts cover it.
-    throw new Error(`environment ${env.name}: monitoring: is not allowed with tlsMode "cert-manager" yet; expected tlsMode "generated" or "provided", or no monitoring (cert-manager exports certmanager_certificate_expiration_timestamp_seconds for its own alerts).`);
-  }
   for (const name of Object.keys(env.variables ?? {})) {
     if (!isVariableName(name)) {
       throw new Error(`environment ${env.name}: variables.${name}: is not allowed; expected the name of a variable in lib/variables/catalog.ts.`);

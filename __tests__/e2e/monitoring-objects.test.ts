@@ -69,6 +69,14 @@ describe('monitoring objects of registry-example-ops', () => {
     expect(record.expr).toBe(`vector(${Date.parse(EXPIRES_AT) / 1000})`);
   });
 
+  test('with cert-manager making the certificate, the certificate series is cert-manager\'s gauge for the stack\'s Certificate', async () => {
+    const https = synth(environment('example-https', { monitoring: {} })).json;
+    const fromCertManager = await monitoringObjects(https, await tempDir(cleanup, 'monitoring-cert-manager-'), EXPIRES_AT);
+    expect(formatErrors(validatePrometheusRule(fromCertManager.prometheusRule))).toEqual([]);
+    const gauge = (label: string) => `certmanager_certificate_expiration_timestamp_seconds{name="registry", ${label}="registry"} > 0`;
+    expect(fromCertManager.prometheusRule.spec.groups[0].rules[0].expr).toBe(`max(${gauge('namespace')} or ${gauge('exported_namespace')})`);
+  }, 120_000);
+
   test('the dashboard is a ConfigMap for the Grafana sidecar', () => {
     const [dashboard] = resourcesOf(json, 'kubernetes_config_map_v1').filter((c) => c.metadata.labels.grafana_dashboard === '1');
     expect(JSON.parse(dashboard.data['private-registry.json'].replace(/\$\$\{/g, '${')).panels.length).toBeGreaterThan(5);

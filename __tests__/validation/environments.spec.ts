@@ -41,8 +41,6 @@ describe('environment settings', () => {
       /^environment dev: tlsMode: "generated" is not allowed with exposure gateway create https; expected "cert-manager"/],
     ['node trust behind an HTTPS front door', { nodeTrust: true, exposure: Exposure.ingressNginx.http() },
       /^environment dev: nodeTrust: true is not allowed with exposure ingress-nginx http; expected nodeTrust off/],
-    ['monitoring with cert-manager', { tlsMode: 'cert-manager', monitoring: {} },
-      /^environment dev: monitoring: is not allowed with tlsMode "cert-manager" yet; expected tlsMode "generated" or "provided", or no monitoring/],
     ['preventDestroy is not a boolean', { preventDestroy: 'yes' as any }, /^environment dev: preventDestroy: "yes" is not allowed; expected true or false/],
     ['the cloud organization is empty', { cloud: { ...cloud, organization: '' } }, /^environment dev: cloud.organization: "" is not allowed; expected a Terraform Cloud organization name/],
     ['the cloud workspace has a space', { cloud: { ...cloud, workspace: 'registry dev' } }, /^environment dev: cloud.workspace: "registry dev" is not allowed/],

@@ -70,12 +70,15 @@ export class CertManagerCertificate extends Construct {
   public readonly certificate: Record<string, unknown>;
   /** Shows whether cert-manager issued it (Ready) and when it renews. */
   public readonly statusCommand: string;
+  /** The Certificate's name (cert-manager's metrics label its series with it). */
+  public readonly name: string;
 
   constructor(scope: Construct, id: string, props: CertManagerCertificateProps) {
     super(scope, id);
     if (!Token.isUnresolved(props.issuerKind)) rules.check('CertManagerCertificate issuerKind', props.issuerKind, [rules.oneOf(ISSUER_KINDS)]);
     if (!Token.isUnresolved(props.issuerName)) rules.check('CertManagerCertificate issuerName', props.issuerName, [rules.dns1123Subdomain]);
     this.certificate = certificateObject(props);
+    this.name = props.name;
     this.statusCommand = `kubectl -n ${props.namespace} get certificate ${props.name} -o jsonpath='{range .status.conditions[*]}{.type}={.status}({.reason}){" "}{end}notAfter={.status.notAfter} renewalTime={.status.renewalTime}{"\\n"}'`;
     ({ chart: this.chart, release: this.release } = localChartRelease(this, 'certificate-objects', {
       name: CERTIFICATE_RELEASE_NAME,
