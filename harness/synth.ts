@@ -107,6 +107,32 @@ export const TEST_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     mirror: undefined,
   },
   {
+    // HTTPS on an existing Gateway's listener (NGINX Gateway Fabric), the registry's certificate generated as before:
+    // the Gateway checks the registry against the generated CA.
+    ...GATEWAY_ATTACH,
+    name: 'https-attach',
+    exposure: Exposure.gateway({ mode: 'attach', route: 'https', dataPlane: 'nginx-gateway-fabric' }),
+    variables: { ...GATEWAY_ATTACH.variables, gateway_section_name: 'https', gateway_proxy_namespace: '', gateway_proxy_pod_labels: ['gateway.networking.k8s.io/gateway-name=shared-gateway'] },
+  },
+  {
+    // cert-manager with a private CA issuer behind TLS passthrough: end-to-end TLS, node trust of the issuer's CA.
+    ...GATEWAY_ATTACH,
+    name: 'cert-manager-passthrough',
+    tlsMode: 'cert-manager',
+    nodeTrust: true,
+    // cert_manager_ca_pem is set per run (a sensitive input): the lifecycle and validation runs give it.
+    variables: { ...GATEWAY_ATTACH.variables, cert_manager_issuer_name: 'registry-ca', cert_manager_issuer_kind: 'Issuer' },
+  },
+  {
+    // ingress-nginx users who cannot move yet: an HTTP Ingress (TLS at the controller on 443).
+    name: 'ingress-http',
+    tlsMode: 'generated',
+    storage: Storage.hostPath(),
+    exposure: Exposure.ingressNginx.http(),
+    serviceType: 'ClusterIP',
+    variables: { ...dev.variables },
+  },
+  {
     // The cache behind an existing Gateway: each route on its own named listener.
     ...GATEWAY_ATTACH,
     name: 'gateway-attach-mirror',

@@ -2,7 +2,10 @@ import { Construct } from 'constructs';
 import { Fn, TerraformIterator } from 'cdktf';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import { HTPASSWD_LINE } from './hcl';
+import { MachineHash } from './auth/machine-hash';
+import { grantsExpression } from './auth/grants';
+import { variableRef } from './hcl';
+import type { StackVariables } from './variables/stack-variables';
 import { componentLabels } from './labels';
 
 export interface RegistryAuthProps {
@@ -30,8 +33,8 @@ export interface RegistryAuthProps {
 /**
  * htpasswd users and the shared `http.secret`.
  *
- * Generated users: one `random_password` each; the htpasswd line uses its `bcrypt_hash`, computed once at create
- * and stable in state (Terraform's `bcrypt()` re-salts on every plan and would roll the pod forever).
+ * Generated users: one `random_password` each; the htpasswd line holds a cost-4 bcrypt of it (MachineHash: stable
+ * in state, replaced with the password), cheap on every request. Provided lines keep their own cost.
  */
 export class RegistryAuth extends Construct {
   public readonly htpasswdSecret: SecretV1;
@@ -57,7 +60,7 @@ export class RegistryAuth extends Construct {
       special: false,
     });
     const generated = TerraformIterator.fromResources(this.userPasswords);
-    const lines = generated.forExpressionForList(HTPASSWD_LINE);
+    const lines = new MachineHash(this, 'user-hashes', { password: this.userPasswords, perKey: true }).htpasswdLines();
     this.passwords = generated.forExpressionForMap('key', 'val.result');
     const htpasswd = Fn.join('', [Fn.join('\n', Fn.concat([lines, props.extraHtpasswdLines ?? [], props.htpasswdEntries])), '\n']);
 
@@ -74,4 +77,18 @@ export class RegistryAuth extends Construct {
       data: { [this.httpSecretKey]: shared.result },
     });
   }
+}
+
+/** The grants file (lib/auth/grants.ts) over the role variables, which it declares. */
+export function roleGrants(vars: StackVariables): string {
+  const ref = (name: Parameters<StackVariables['list']>[0]) => {
+    vars.list(name);
+    return variableRef(name);
+  };
+  vars.string('app_name');
+  return grantsExpression({
+    roles: ref('registry_roles'),
+    anonymousPull: ref('anonymous_pull_repositories'),
+    pullUser: '"${var.app_name}-pull"',
+  });
 }

@@ -10,7 +10,7 @@ import { Storage, StorageStrategy } from './storage';
 import type { SeLinuxOptions } from './registry/selinux';
 import type { RedisCacheSettings } from './storage/redis-cache';
 import type { ServiceType } from './registry/server';
-import type { TlsMode } from './tls';
+import { TLS_MODES, type TlsMode } from './tls';
 import type { EnvironmentVariables } from './variables/catalog';
 import { isVariableName, mayBeSetPerEnvironment } from './variables/catalog';
 import { type GarbageCollectionSettings, type MirrorSettings, validateGarbageCollection, validateMirror } from './operations/settings';
@@ -30,6 +30,11 @@ export interface CloudSettings {
 export interface EnvironmentSettings {
   /** Short name: the stack is `registry-<name>`. */
   readonly name: string;
+  /**
+   * Where the registry's certificate comes from: `generated` (a private CA made by the tls provider), `provided`
+   * (PEM variables) or `cert-manager` (a Certificate from `cert_manager_issuer_name`, renewed by cert-manager;
+   * docs/certificates.md).
+   */
   readonly tlsMode: TlsMode;
   /**
    * What backs the data: `Storage.hostPath()`, `Storage.storageClass({ accessMode })`, `Storage.existingClaim()`,
@@ -50,8 +55,8 @@ export interface EnvironmentSettings {
    */
   readonly autoscaling?: boolean;
   /**
-   * How clients reach the registry: `Exposure.ingressNginx.install()` / `.adopt()` / `.configmapOnly()`,
-   * `Exposure.gateway({ mode: 'attach' | 'create' })`, `Exposure.none()`.
+   * How clients reach the registry: `Exposure.ingressNginx.install()` / `.adopt()` / `.configmapOnly()` / `.http()`,
+   * `Exposure.gateway({ mode: 'attach' | 'create', route?: 'tls-passthrough' | 'https', dataPlane? })`, `Exposure.none()`.
    */
   readonly exposure: Exposure;
   readonly serviceType: ServiceType;
@@ -119,7 +124,12 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
     serviceType: 'ClusterIP',
     preventDestroy: false,
     nodeTrust: true,
-    variables: { registry_domains: ['registry.dev.example.internal'] },
+    variables: {
+      registry_domains: ['registry.dev.example.internal'],
+      // roles (docs/security.md): a person who administers, a CI user that pushes; the pull secret is pull-only
+      registry_users: ['admin', 'ci'],
+      registry_roles: ['admin:admin', 'ci:push:**'],
+    },
   },
   {
     name: 'prod',
@@ -133,6 +143,7 @@ export const ENVIRONMENTS: readonly EnvironmentSettings[] = [
       registry_domains: ['registry.example.internal'],
       storage_size: '100Gi',
       registry_users: ['admin', 'ci'],
+      registry_roles: ['admin:admin', 'ci:push:**'],
       memory_limit: '1Gi',
     },
   },
@@ -182,6 +193,28 @@ export const EXAMPLE_ENVIRONMENTS: readonly EnvironmentSettings[] = [
     },
   },
   {
+    // The front door most clusters already have: HTTPS on 443 with a certificate clients already trust. The stack
+    // creates an Envoy Gateway Gateway with one HTTPS listener per name (certificate by cert-manager's Gateway
+    // annotation) and an HTTPRoute; the registry's own certificate comes from the same public ACME issuer
+    // (DNS-01), so neither laptops nor nodes need a private CA: no node trust (docs/certificates.md).
+    name: 'example-https',
+    tlsMode: 'cert-manager',
+    storage: Storage.hostPath(),
+    exposure: Exposure.gateway({ mode: 'create', route: 'https', dataPlane: 'envoy-gateway' }),
+    serviceType: 'ClusterIP',
+    variables: {
+      registry_domains: ['registry.example.com'],
+      cert_manager_issuer_name: 'letsencrypt-dns01',
+      gateway_class_name: 'eg',
+      gateway_name: 'registry-gateway',
+      gateway_namespace: 'registry-gateway',
+      gateway_port: 443,
+      // Envoy Gateway runs each Gateway's proxies in its own namespace, labelled with the Gateway they serve.
+      gateway_proxy_namespace: 'envoy-gateway-system',
+      gateway_proxy_pod_labels: ['gateway.envoyproxy.io/owning-gateway-name=registry-gateway', 'gateway.envoyproxy.io/owning-gateway-namespace=registry-gateway'],
+    },
+  },
+  {
     // Object storage on a private S3-compatible endpoint (Ceph RGW, MinIO) with its own CA, static keys, two
     // replicas with a PodDisruptionBudget, and Redis for the blob-descriptor cache. Set s3_access_key, s3_secret_key,
     // s3_ca_pem and redis_password per run.
@@ -216,7 +249,6 @@ type Missing = Exclude<keyof EnvironmentSettings, (typeof SETTING_NAMES)[number]
 const everySettingListed: [Missing] extends [never] ? true : Missing = true;
 void everySettingListed;
 
-const TLS_MODES: readonly TlsMode[] = ['generated', 'provided'];
 const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
 
 /** HCP Terraform organization and workspace names: letters, digits, '-' and '_'. */
@@ -251,9 +283,12 @@ export function validateEnvironment(env: EnvironmentSettings): void {
   requireStrategy(`environment ${env.name}: storage`, env.storage, env.storage instanceof StorageStrategy,
     'Storage.hostPath(), Storage.storageClass(), Storage.existingClaim() or Storage.s3()');
   requireStrategy(`environment ${env.name}: exposure`, env.exposure, env.exposure instanceof ExposureStrategy,
-    'Exposure.ingressNginx.install(), .adopt(), .configmapOnly(), Exposure.gateway({ mode }) or Exposure.none()');
+    'Exposure.ingressNginx.install(), .adopt(), .configmapOnly(), .http(), Exposure.gateway({ mode, route }) or Exposure.none()');
   env.storage.validate(check);
   env.exposure.validate(check);
+  if (env.exposure.requiresCertManager && env.tlsMode !== 'cert-manager') {
+    throw new Error(`environment ${env.name}: tlsMode: ${JSON.stringify(env.tlsMode)} is not allowed with exposure ${env.exposure.kind}; expected "cert-manager" (the Gateway listener the stack creates gets its certificate from the same issuer).`);
+  }
   check('serviceType', env.serviceType, [rules.oneOf(SERVICE_TYPES)]);
   if (env.preventDestroy !== undefined) check('preventDestroy', env.preventDestroy, [rules.boolean]);
   if (env.redis !== undefined) {
@@ -268,6 +303,9 @@ export function validateEnvironment(env: EnvironmentSettings): void {
     if (env.autoscaling && !env.storage.spreadsReplicas) {
       throw new Error(`environment ${env.name}: autoscaling: is not allowed with ${env.storage.kind} storage; expected storage several pods share off the nodes (Storage.s3()).`);
     }
+  }
+  if (env.nodeTrust && env.exposure.terminatesTls) {
+    throw new Error(`environment ${env.name}: nodeTrust: true is not allowed with exposure ${env.exposure.kind}; expected nodeTrust off: clients and nodes meet the front door's certificate on 443 (trust its issuer system-wide on the nodes, or nothing with a public issuer).`);
   }
   if (env.nodeTrustSeLinuxType !== undefined && !env.nodeTrust) {
     throw new Error(`environment ${env.name}: nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true.`);

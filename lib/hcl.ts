@@ -60,14 +60,24 @@ export const BRACKET_IPV6 = 'strcontains(val, ":") ? "[${val}]" : val';
 /** `for` body: `"<host>:<port>"` for each host. */
 export const withPort = (port: string): string => `"\${val}:${port}"`;
 
-/** `for` body over generated passwords: an htpasswd line `user:<bcrypt hash>`. */
-export const HTPASSWD_LINE = '"${key}:${val.bcrypt_hash}"';
+/**
+ * `:<port>` as an image reference writes it: nothing for 443, the port HTTPS clients assume (`registry.example.com/app`
+ * and `registry.example.com:443/app` are different keys to docker and the kubelet). `port` is digits or `${expr}`.
+ */
+export function imagePortSuffix(port: string): string {
+  const expression = /^\$\{(.+)\}$/.exec(port);
+  if (expression) return `\${${expression[1]} == 443 ? "" : ":\${${expression[1]}}"}`;
+  return port === '443' ? '' : `:${port}`;
+}
+
+/** `for` body: each host as image references name it (`imagePortSuffix`). */
+export const withImagePort = (port: string): string => `"\${val}${imagePortSuffix(port)}"`;
 
 /** `for` body over a map of lists: keep the entries whose list is not empty. */
 export const NON_EMPTY_VALUES = 'val if length(val) > 0';
 
 /** `host:port` of the endpoint: the first registry domain and the client port. */
-export const endpoint = (port: string): string => `\${element(var.registry_domains, 0)}:${port}`;
+export const endpoint = (port: string): string => `\${element(var.registry_domains, 0)}${imagePortSuffix(port)}`;
 
 /** The pull-secret user of the app, `<app_name>-pull`, inside an HCL template. */
 export const PULL_USER_TEMPLATE = '${var.app_name}-pull';
@@ -76,15 +86,20 @@ export const PULL_USER_TEMPLATE = '${var.app_name}-pull';
  * Per user, ready-to-run login commands: the password read from outputs.json by jq (`--arg`, so no quoting of the
  * stack or user name), piped to `--password-stdin`; podman trusts the CA in ./registry-certs (save_ca writes it).
  */
-export const loginCommandsByUser = (stackName: string, endpoint: string): string => {
+export const loginCommandsByUser = (stackName: string, endpoint: string, caGiven?: string): string => {
   const password = `jq -r --arg s ${stackName} --arg u \${u} '.[$s].registry_passwords[$u]' outputs.json`;
+  // Without a CA (a public cert-manager issuer) the clients' own roots verify the registry: no CA flags.
+  const ca = (flag: string) => (caGiven === undefined ? ` ${flag}` : `\${${caGiven} ? " ${flag}" : ""}`);
   return `\${{for u in var.registry_users : u => {` +
     `docker = "${password} | docker login ${endpoint} --username \${u} --password-stdin", ` +
-    `podman = "${password} | podman login ${endpoint} --username \${u} --password-stdin --cert-dir registry-certs", ` +
-    `skopeo = "${password} | skopeo login ${endpoint} --username \${u} --password-stdin --cert-dir registry-certs", ` +
-    `registry_check = "${password} | npm run -s check -- ${endpoint} --user \${u} --password-stdin --ca-file registry-ca.crt"` +
+    `podman = "${password} | podman login ${endpoint} --username \${u} --password-stdin${ca('--cert-dir registry-certs')}", ` +
+    `skopeo = "${password} | skopeo login ${endpoint} --username \${u} --password-stdin${ca('--cert-dir registry-certs')}", ` +
+    `registry_check = "${password} | npm run -s check -- ${endpoint} --user \${u} --password-stdin${ca('--ca-file registry-ca.crt')}"` +
     '}}}';
 };
+
+/** Whether the cert-manager issuer's CA is given (empty for a public issuer), as an HCL condition. */
+export const CERT_MANAGER_CA_GIVEN = 'length(nonsensitive(var.cert_manager_ca_pem)) >= 1';
 
 /** `count` of a resource that exists only while a list is not empty (a literal 0 would render as undefined). */
 export const oneIfAny = (list: string): string => `\${length(${list}) > 0 ? 1 : 0}`;

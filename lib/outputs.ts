@@ -8,12 +8,25 @@ export interface RegistryOutputsProps {
   readonly clientPort: string;
   /** The CA certificate PEM (public). */
   readonly caPem: string;
+  /**
+   * An HCL condition: whether there is a CA at all (a public cert-manager issuer has none clients must be given).
+   * @default - there always is: the login commands pass it
+   */
+  readonly caGiven?: string;
   /** The users with generated passwords. */
   readonly users: string[];
   /** Generated passwords by user (sensitive). */
   readonly passwords: unknown;
-  /** When the served certificate expires (RFC 3339). */
-  readonly certificateExpiresAt: string;
+  /**
+   * When the served certificate expires (RFC 3339).
+   * @default - unknown to Terraform (cert-manager renews it): `certificateStatusCommand` instead
+   */
+  readonly certificateExpiresAt?: string;
+  /**
+   * A command showing the cert-manager Certificate's Ready condition, notAfter and renewal time.
+   * @default - no `certificate_status_command` output
+   */
+  readonly certificateStatusCommand?: string;
   /** What the operator must still do by hand, if anything. */
   readonly manualSteps?: string;
   /**
@@ -63,13 +76,19 @@ function writeRegistryOutputs(outputs: RegistryOutputs, props: RegistryOutputsPr
     `jq -r --arg s ${stackName} '.[$s].ca_certificate_pem' outputs.json > registry-ca.crt`,
     'mkdir -p registry-certs && cp registry-ca.crt registry-certs/ca.crt',
   ].join(' && '), 'Run first: saves outputs.json (mode 0600, holds passwords: delete it afterwards), registry-ca.crt and registry-certs/ca.crt.');
-  output('login_commands', loginCommandsByUser(stackName, endpoint),
+  output('login_commands', loginCommandsByUser(stackName, endpoint, props.caGiven),
     'Per user: docker, podman and skopeo login (password via stdin) and registry-check. podman, skopeo and registry_check run after ' +
     'save_ca; docker needs trust_ca.docker (or a system-wide trust_ca) first: its daemon reads the CA from /etc/docker/certs.d only.');
   output('curl_catalog', `curl --cacert registry-ca.crt -u <user> https://${endpoint}/v2/_catalog`,
     'List the repositories (curl asks for the password).');
-  output('certificate_expires_at', props.certificateExpiresAt,
-    'When the served certificate expires (RFC 3339). A generated one is renewed only by an apply inside cert_early_renewal_hours: schedule one.');
+  if (props.certificateExpiresAt !== undefined) {
+    output('certificate_expires_at', props.certificateExpiresAt,
+      'When the served certificate expires (RFC 3339). A generated one is renewed only by an apply inside cert_early_renewal_hours: schedule one.');
+  }
+  if (props.certificateStatusCommand !== undefined) {
+    output('certificate_status_command', props.certificateStatusCommand,
+      "kubectl command showing whether cert-manager issued the registry's certificate (Ready), its notAfter and its renewal time.");
+  }
   output('trust_ca', {
     docker: `sudo mkdir -p /etc/docker/certs.d/${endpoint} && sudo cp registry-ca.crt /etc/docker/certs.d/${endpoint}/ca.crt`,
     podman: `sudo mkdir -p /etc/containers/certs.d/${endpoint} && sudo cp registry-ca.crt /etc/containers/certs.d/${endpoint}/ca.crt`,

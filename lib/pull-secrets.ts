@@ -3,6 +3,7 @@ import { Fn, Op, TerraformIterator, Token } from 'cdktf';
 import { Password } from '@cdktf/provider-random/lib/password';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { componentLabels } from './labels';
+import { MachineHash } from './auth/machine-hash';
 
 export interface RegistryPullSecretsProps {
   /** Namespaces that get the pull secret (may be a Terraform list variable; may be empty). */
@@ -38,9 +39,9 @@ export class RegistryPullSecrets extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistryPullSecretsProps) {
     super(scope, id);
-    // bcrypt_hash is computed once and stable in state, like the other generated users'.
     this.password = new Password(this, 'password', { length: props.passwordLength ?? 32, special: false });
-    const line = Fn.format('%s:%s', [props.username, this.password.bcryptHash]);
+    // A cost-4 hash, stable in state, like the other generated users': every layer a node pulls checks it.
+    const line = Fn.format('%s:%s', [props.username, new MachineHash(this, 'hash', { password: this.password }).hash]);
     // (">= 1", not "> 0": cdktf renders a literal 0 operand as "undefined")
     this.htpasswdLines = Token.asList(Fn.conditional(Op.gte(Fn.lengthOf(props.namespaces), 1), [line], []));
 

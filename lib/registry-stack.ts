@@ -7,13 +7,13 @@ import type { ExposureBinding } from './exposure';
 import { keepEarlier } from './keep-earlier';
 import type { StorageBinding } from './storage';
 import { RegistryTls, tlsSource } from './tls';
-import { RegistryAuth } from './auth';
+import { RegistryAuth, roleGrants } from './auth';
 import { RegistryPullSecrets } from './pull-secrets';
 import { RegistryPod } from './registry/pod';
 import { RegistryServer, serviceDnsNames } from './registry/server';
 import { RegistryAvailability } from './registry/availability';
 import { RegistryRedisCache } from './storage/redis-cache';
-import { registryHostPorts } from './registry/endpoint';
+import { registryHostPorts, registryImageHosts } from './registry/endpoint';
 import { RegistryNetworkPolicy } from './network-policy';
 import { RegistryNodeTrust, NODE_TRUST_NAME } from './node-trust/daemon-set';
 import { NodeTrustTargets } from './node-trust/targets';
@@ -79,22 +79,21 @@ export class RegistryStack extends TerraformStack {
     // Every namespaced resource names the namespace through this reference, so Terraform creates it first.
     const ns = this.namespace.metadata.name;
 
-    // ---- TLS: the leaf names every domain and IP, and the in-cluster Service names ---------------------------
-    this.tls = new RegistryTls(this, 'tls', {
-      namespace: ns,
-      secretName: `${appName}-tls`,
-      ...tlsSource(env.tlsMode, vars, Fn.concat([domains, serviceDnsNames(appName, ns)]), ipAddresses),
-    });
+    // ---- TLS: the leaf names every domain and IP (and the in-cluster Service names, but from cert-manager) --------
+    // cert-manager writes its own Secret: another name, so a change of mode never has two owners of one Secret.
+    const tlsNames = { dnsNames: domains, serviceNames: serviceDnsNames(appName, ns), ipAddresses, certificateName: appName };
+    const secretName = Fn.format(env.tlsMode === 'cert-manager' ? '%s-certificate' : '%s-tls', [appName]);
+    this.tls = new RegistryTls(this, 'tls', { namespace: ns, secretName, ...tlsSource(env.tlsMode, vars, tlsNames) });
 
     // ---- who may pull and push ---------------------------------------------------------------------------
-    // Every "host:port" clients may use, with the exposure's port: the keys of pull secrets and node trust.
+    // Every "host:port" clients may use (node trust's); pull secrets key them as image references do (none on 443).
     const clientPort = env.exposure.clientPort(vars);
     const registryHosts = registryHostPorts(domains, ipAddresses, clientPort);
     this.pullSecrets = new RegistryPullSecrets(this, 'pull-secrets', {
       namespaces: vars.list('pull_secret_namespaces'),
       secretName: Fn.format('%s-pull', [appName]),
       username: Fn.format('%s-pull', [appName]),
-      registryHosts,
+      registryHosts: registryImageHosts(domains, ipAddresses, clientPort),
     });
     this.auth = new RegistryAuth(this, 'auth', {
       namespace: ns,
@@ -138,13 +137,16 @@ export class RegistryStack extends TerraformStack {
       resources,
       seLinuxOptions: env.seLinuxOptions,
       tracing: { exporter: vars.string('otel_traces_exporter'), otlpEndpoint: vars.string('otel_exporter_otlp_endpoint') },
+      front: { image: vars.string('front_image'), grants: roleGrants(vars) },
       ...pod.serverProps,
     }));
 
     // ---- exposure, network isolation and outputs: the shared parts features attach to ----------------------
+    const caPem = this.tls.publicCaPem;
     this.exposure = env.exposure.bind(this, {
       target: { namespace: ns, serviceName: this.server.service.metadata.name, port: this.server.port },
       variables: vars,
+      tls: { secretName: this.tls.secretName, caPem, hasCa: this.tls.hasCa },
     });
     // A controller, tcp key, volume or claim of an earlier setting is released from state, never removed.
     keepEarlier(this);
@@ -160,16 +162,14 @@ export class RegistryStack extends TerraformStack {
       monitoringNamespace: vars.string('monitoring_namespace'),
       clientCidrs: this.exposure.clientCidrs,
     });
-    // The CA certificate is public material (nodes and clients must read it); a provided one arrives in a
-    // sensitive variable, so it is explicitly declassified.
-    const caPem = env.tlsMode === 'provided' ? Fn.nonsensitive(this.tls.caPem) : this.tls.caPem;
     this.outputs = new RegistryOutputs(this, {
       stackName: `registry-${env.name}`,
       clientPort,
-      caPem,
+      caPem, caGiven: this.tls.caGiven,
       users: vars.list('registry_users'),
       passwords: this.auth.passwords,
       certificateExpiresAt: this.tls.expiresAt,
+      certificateStatusCommand: this.tls.certificate?.statusCommand,
       manualSteps: this.exposure.manualSteps,
       statusCommand: this.exposure.statusCommand,
       storage: this.storage.description,
@@ -195,6 +195,8 @@ export class RegistryStack extends TerraformStack {
         seLinuxType: env.nodeTrustSeLinuxType,
         ...nodeTrust.props,
       });
+      if (this.tls.certificate) this.nodeTrust.requireCa(this.tls.hasCa, 'cert_manager_ca_pem');
     }
   }
 }
+

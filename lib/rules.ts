@@ -776,3 +776,42 @@ export function bothOrNeither(other: string, otherValue: unknown): Rule {
     condition: (ref) => `(${ref} == "") == (var.${other} == "")`,
   };
 }
+
+// ---- roles (lib/auth/grants.ts) -------------------------------------------------------------------------------
+
+/** A repository glob: lowercase name components of letters, digits, `.`, `_`, `-` and `*`, separated by `/`. */
+const REPOSITORY_GLOB = '[a-z0-9*][a-z0-9._*-]*(/[a-z0-9*][a-z0-9._*-]*)*';
+/** A role entry, its user in the grammar of `userName`. */
+const ROLE_ENTRY = `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:(admin|(push|pull):${REPOSITORY_GLOB}(,${REPOSITORY_GLOB})*)$`;
+
+/** One `registry_roles` entry. */
+export const roleEntry = pattern(
+  ROLE_ENTRY,
+  "'<user>:admin', '<user>:push:<glob>[,<glob>...]' or '<user>:pull:<glob>[,<glob>...]', such as 'ci:push:team-a/*' " +
+    "(a glob is a lowercase repository name where * matches within one path component and ** across components)",
+  1024,
+);
+
+/** A repository glob anyone may pull (`anonymous_pull_repositories`). */
+export const repositoryGlob = pattern(
+  `^${REPOSITORY_GLOB}$`,
+  'a lowercase repository name or glob such as public/* (* within one path component, ** across components)',
+  255,
+);
+
+/** Each user has at most one role entry. */
+export const oneRolePerUser: Rule = {
+  allowed: 'at most one entry per user',
+  test: (v) => Array.isArray(v) && new Set(v.map((e: string) => String(e).split(':')[0])).size === v.length,
+  condition: (ref) => `length(distinct([for e in ${ref} : split(":", e)[0]])) == length(${ref})`,
+};
+
+/** The pull-secret user's role is fixed (pull on every repository): no entry may name it. */
+export function noPullUserRole(appName: unknown): Rule {
+  return {
+    allowed: "no entry for the pull-secret user <app_name>-pull (it is pull-only on every repository)",
+    test: (v) => Array.isArray(v) && !v.some((e: string) => String(e).split(':')[0] === `${appName}-pull`),
+    condition: (ref) => `!contains([for e in ${ref} : split(":", e)[0]], "\${var.app_name}-pull")`,
+    shown: () => '"${var.app_name}-pull"',
+  };
+}

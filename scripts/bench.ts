@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: synth, test-suite, registry data-path (filesystem and S3) and registry-check start-up timings
  * measured in one run on this machine, printed as one table and written with the machine's description to BENCHMARKS.md.
- *   --sections synth,floor,tests,terraform,data,s3,check   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
+ *   --sections synth,floor,tests,terraform,data,s3,check,auth   (default: all)   --runs N (default 5)   --suite-runs N (default 3)
  *   --no-write                           print only, leave BENCHMARKS.md alone
  *   --sections files --files a.test.ts,b.test.ts [--baseline <git ref>] [--suite]
  *                                        test files one at a time (wall and CPU), each beside the same file at the
@@ -22,6 +22,7 @@ import { writeTemplateCopy } from './bench/template-baseline';
 import { measureS3Path, S3_PULL_REDIRECT, S3_PULL_STREAMED } from './bench/s3-path';
 import { measureTerraform } from './bench/terraform-lifecycle';
 import { measureTestFiles } from './bench/test-files';
+import { authTable, measureAuth } from './bench/auth';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -192,7 +193,7 @@ async function measureSynth(cleanup: Cleanup, runs: number, rows: Row[], log: (l
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sections: { type: 'string', default: 'synth,floor,tests,terraform,data,s3,check' },
+      sections: { type: 'string', default: 'synth,floor,tests,terraform,data,s3,check,auth' },
       runs: { type: 'string', default: '5' },
       'suite-runs': { type: 'string', default: '3' },
       'no-write': { type: 'boolean', default: false },
@@ -211,6 +212,7 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const longest: string[] = [];
+  const auth: string[] = [];
   // Ctrl-C / SIGTERM: kill the measured child's process group; its failure then unwinds through withCleanup.
   const onSignal = (signal: NodeJS.Signals) => {
     log(`bench: ${signal}, stopping`);
@@ -258,6 +260,10 @@ async function main(): Promise<void> {
       log(`bench: test files${values.baseline ? ` beside ${values.baseline}` : ''}`);
       rows.push(...(await measureTestFiles(cleanup, ROOT, files, values.baseline, runs, values.suite!, log)).map((r) => ({ group: 'files', ...r })));
     }
+    if (sections.has('auth')) {
+      log('bench: auth CPU, htpasswd in the registry against the front');
+      auth.push('', 'Authentication, registry side (one run each, side by side):', '', ...authTable(await measureAuth(cleanup, log)));
+    }
     if (sections.has('s3')) {
       log('bench: S3 data path');
       const s3 = await measureS3Path(cleanup, ROOT, runs, log);
@@ -268,12 +274,12 @@ async function main(): Promise<void> {
   const loadAfter = loadAverage();
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   const result = [
-    table(rows),
-    '',
+    ...(rows.length > 0 ? [table(rows), ''] : []),
     ...targets(rows),
     ...proxyCpu(rows),
     ...registryCpu(rows),
     ...longest,
+    ...auth,
     '',
     `Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}. Bench took ${minutes} min.`,
   ].join('\n');
@@ -291,7 +297,7 @@ Measured by \`npm run bench\` (\`scripts/bench.ts\`) on ${date.toISOString().sli
 the same machine. Reproduce with:
 
 \`\`\`console
-npm ci && npm run bench    # ~8 min on 2 cores; options after --: --sections synth,floor,tests,terraform,data,s3,check --runs N --suite-runs N --no-write
+npm ci && npm run bench    # ~10 min on 2 cores; options after --: --sections synth,floor,tests,terraform,data,s3,check,auth --runs N --suite-runs N --no-write
 \`\`\`
 
 It needs what the tests need (\`.ci/run\` installs it: docker-registry, nginx with the stream module, skopeo,
@@ -344,6 +350,14 @@ ${result}
   "redirect" pulls follow the registry's 307 to a presigned radosgw URL; "redirect off" is a replica with
   \`s3_disable_redirect = true\` streaming every byte itself. The registry CPU per pulled GiB adds up every replica's
   CPU time (from /proc) over each pull. memstore holds objects in RAM: each push's objects are deleted before the next.
+- **Authentication**: the same workloads against three registry sides started by the bench: distribution with
+  TLS and htpasswd at cost 10 (every generated user's hash before the front), the dev stack's pod as synthesized
+  (the front's nginx.conf and the grants file Terraform renders, distribution behind it on loopback, generated users
+  at cost 4) and distribution with TLS and no auth (the floor). 1,000 blob requests (HEAD and GET alternating over 8
+  connections) by the pull credential, and 32 one-layer images pushed at once by a push user. "Registry-side CPU"
+  is the registry's and nginx's user+system time from \`/proc\` over the workload; "auth CPU" subtracts the floor's,
+  so the front's TLS and proxying count against it too. Note that distribution 2.8.2 checks bcrypt under one lock
+  (requests queue); v3 does not, so with cost 10 the wall time there is lower but the CPU the same.
 - **nginx stream's own CPU**: the nginx master's and worker's CPU time from \`/proc\`, read before and after each
   proxied run. Here the client, nginx and the registry share the machine's cores, so what nginx spends shows up as
   wall time of the proxied rows; in a cluster the controller relays on its own node. How much nginx spends depends

@@ -18,6 +18,8 @@ import { startGcCluster, type GcCluster } from '../../harness/programs/gc-cluste
 import { templateLiteral } from '../../harness/json';
 import { prepareLocalPod, registryWorkload } from '../../harness/programs/pod';
 import { stackSecrets } from '../../harness/programs/stack-registry';
+import { evaluateStackValues } from '../../harness/programs/stack-values';
+import { startFront } from '../../harness/programs/front';
 
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 
@@ -120,7 +122,9 @@ describe('GC window of registry-example-ops on the real registry', () => {
   }
 
   let pod: Awaited<ReturnType<typeof prepareLocalPod>>;
+  /** The registry's own (loopback, plain HTTP) port, and the front's, where clients connect. */
   let port: number;
+  let clientPort: number;
   let caPem: string;
   let redis: RedisProcess;
   /** registry-example-ops with the Redis cache: its CronJob flushes it. */
@@ -146,14 +150,16 @@ describe('GC window of registry-example-ops on the real registry', () => {
     // A user at bcrypt cost 4: 2.8.2 checks every request's password under one lock (~65 ms each at the stack's 10).
     const secrets = await stackSecrets(json, path.join(dir, 'tls'), { user: 'gc-test', password: 'gc-test-password', cost: 4 });
     caPem = secrets.tls.caPem;
-    pod = await prepareLocalPod(json, dir, secrets.secrets, { port, debugPort: await freePort() });
+    // the front's grants file, as Terraform renders it from the role variables' defaults
+    const values = await evaluateStackValues(json, path.join(dir, 'values'), {});
+    pod = await prepareLocalPod(json, dir, { ...secrets.secrets, ...values.secrets }, { port, debugPort: await freePort() }, values.evaluated);
     root = pod.volumeDirs.data;
     registryBinDir = path.join(dir, 'registry-bin');
     await fs.mkdir(registryBinDir);
     await fs.symlink('/usr/bin/docker-registry', path.join(registryBinDir, 'registry'));
     const maintenance = byPath(json, 'kubernetes_config_map_v1', 'garbage-collection/maintenance');
     const start = async (env: Record<string, string>) => {
-      registry = await startRegistry(cleanup, { dir, config: registryWorkload(json).configYaml, configPath: pod.configPath, port, caPem, env: {
+      registry = await startRegistry(cleanup, { dir, config: registryWorkload(json).configYaml, configPath: pod.configPath, port, env: {
         ...pod.env,
         REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR: 'redis', REGISTRY_REDIS_ADDR: redis.address, REGISTRY_REDIS_PASSWORD: redis.password!,
         ...env,
@@ -171,7 +177,10 @@ describe('GC window of registry-example-ops on the real registry', () => {
     });
     // The registry starts as the Deployment does: envFrom the maintenance ConfigMap as Terraform creates it.
     await start(maintenance.data);
-    client = new RegistryClient({ host: '127.0.0.1', port, username: 'gc-test', password: 'gc-test-password', caPem });
+    // clients reach the registry through the pod's front, which stays up while the window restarts the registry
+    clientPort = await freePort();
+    await startFront(cleanup, { front: registryWorkload(json).front!, pod, dir: path.join(dir, 'front'), port: clientPort, innerPort: port, caPem });
+    client = new RegistryClient({ host: '127.0.0.1', port: clientPort, username: 'gc-test', password: 'gc-test-password', caPem });
     cleanup.add(() => client.close());
   }, 30_000);
 
@@ -265,7 +274,7 @@ describe('GC window of registry-example-ops on the real registry', () => {
     duringWindow = async () => {
       seen.setting = cluster.configMap[READ_ONLY_ENV];
       seen.push = await pushImage(client, 'gc/during', 'v1').then(() => 'pushed', (e: Error) => e.message);
-      seen.skopeoPush = await skopeoCopy(`docker://127.0.0.1:${port}/gc/a:v1`, `docker://127.0.0.1:${port}/gc/during-skopeo:v1`, {
+      seen.skopeoPush = await skopeoCopy(`docker://127.0.0.1:${clientPort}/gc/a:v1`, `docker://127.0.0.1:${clientPort}/gc/during-skopeo:v1`, {
         src: { certDir: path.join(dir, 'tls', 'certs.d'), creds: `${client.options.username}:${client.options.password}` },
         dest: { certDir: path.join(dir, 'tls', 'certs.d'), creds: `${client.options.username}:${client.options.password}` },
       }, dir).then(() => 'pushed', (e: { stderr?: string }) => String(e.stderr));

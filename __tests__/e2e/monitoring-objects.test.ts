@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { environment, resourcesOf, synth, type Synthesized } from '../../harness/synth';
 import { monitoringObjects, type MonitoringObjects } from '../../harness/monitoring-objects';
 import { validatePrometheusRule, validateServiceMonitor } from '../../harness/prometheus-operator';
-import { formatErrors } from '../../harness/gateway-api';
+import { formatErrors } from '../../harness/crd';
 import { tempDir, useCleanup } from '../../harness/programs';
 import { ALERT_NAMES, runbookAnchor } from '../../lib/monitoring/alerts';
 import { validateEnvironment } from '../../lib/environments';
@@ -34,7 +34,10 @@ describe('monitoring objects of registry-example-ops', () => {
     const broken = structuredClone(objects.prometheusRule);
     broken.spec.groups[0].rules[1].for = '2 minutes';
     broken.spec.groups[0].rules[1].severity = 'critical';
-    expect(formatErrors(validatePrometheusRule(broken)).join('\n')).toMatch(/rules\[1\]\.for: Invalid value.*\n.*rules\[1\]\.severity: Unknown field/);
+    expect(formatErrors(validatePrometheusRule(broken)).sort()).toEqual([
+      expect.stringMatching(/^spec\.groups\[0\]\.rules\[1\]\.for: Invalid value: "2 minutes": should match /),
+      'spec.groups[0].rules[1].severity: Unknown field: not declared in the schema (strict field validation)',
+    ]);
   });
 
   test('the ServiceMonitor scrapes both metrics Services on their metrics port, with the Prometheus selector labels', () => {
@@ -65,6 +68,14 @@ describe('monitoring objects of registry-example-ops', () => {
     const record = objects.prometheusRule.spec.groups[0].rules[0];
     expect(record.expr).toBe(`vector(${Date.parse(EXPIRES_AT) / 1000})`);
   });
+
+  test('with cert-manager making the certificate, the certificate series is cert-manager\'s gauge for the stack\'s Certificate', async () => {
+    const https = synth(environment('example-https', { monitoring: {} })).json;
+    const fromCertManager = await monitoringObjects(https, await tempDir(cleanup, 'monitoring-cert-manager-'), EXPIRES_AT);
+    expect(formatErrors(validatePrometheusRule(fromCertManager.prometheusRule))).toEqual([]);
+    const gauge = (label: string) => `certmanager_certificate_expiration_timestamp_seconds{name="registry", ${label}="registry"} > 0`;
+    expect(fromCertManager.prometheusRule.spec.groups[0].rules[0].expr).toBe(`max(${gauge('namespace')} or ${gauge('exported_namespace')})`);
+  }, 120_000);
 
   test('the dashboard is a ConfigMap for the Grafana sidecar', () => {
     const [dashboard] = resourcesOf(json, 'kubernetes_config_map_v1').filter((c) => c.metadata.labels.grafana_dashboard === '1');

@@ -167,3 +167,43 @@ describe('the alert rules under promtool', () => {
     for (const name of ALERT_NAMES) expect(result.output).toContain(`${name} silent`);
   });
 });
+
+describe('certificate expiry from cert-manager\'s metrics (cert-manager mode), under promtool', () => {
+  const cleanup = useCleanup();
+  const groups = alertRuleGroups({ ...PARAMS, certificateExpiry: undefined, certManagerCertificate: 'registry' });
+  const expiry = (labels: string, value: number) => ({ series: `certmanager_certificate_expiration_timestamp_seconds{${labels}}`, values: `${value}x300` });
+  const ours = 'name="registry", issuer_name="letsencrypt", issuer_kind="ClusterIssuer", issuer_group="cert-manager.io"';
+  const alertTest = (name: string, series: { series: string; values: string }[], fires: boolean) => ({
+    name,
+    interval: '1m',
+    input_series: series,
+    alert_rule_test: [{
+      eval_time: '4h',
+      alertname: 'RegistryCertificateExpiresSoon',
+      exp_alerts: fires ? [{ exp_labels: { namespace: 'registry', service: 'registry', severity: 'warning' }, exp_annotations: ruleOf(groups, 'RegistryCertificateExpiresSoon').annotations }] : [],
+    }],
+  });
+
+  test('fires for the stack\'s Certificate whichever label carries its namespace; silent before issue, for others, and far from expiry', async () => {
+    const dir = await tempDir(cleanup, 'monitoring-cert-manager-');
+    writeFileSync(path.join(dir, 'rules.yml'), stringify({ groups }));
+    writeFileSync(path.join(dir, 'tests.yml'), stringify({
+      rule_files: ['rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        // Scraped with the target's labels honored: namespace is the Certificate's.
+        alertTest('honored labels, expiring', [expiry(`${ours}, namespace="registry"`, EXPIRY)], true),
+        // cert-manager's chart's ServiceMonitor (honorLabels: false): the Certificate's namespace moves to exported_namespace.
+        alertTest('exported namespace, expiring', [expiry(`${ours}, exported_namespace="registry", namespace="cert-manager"`, EXPIRY)], true),
+        alertTest('far from expiry', [expiry(`${ours}, namespace="registry"`, 60 * DAY)], false),
+        // 0 until cert-manager has issued it: not "expired".
+        alertTest('not issued yet', [expiry(`${ours}, namespace="registry"`, 0)], false),
+        alertTest('another namespace\'s certificate of the same name', [expiry(`${ours}, namespace="other"`, EXPIRY)], false),
+        alertTest('another certificate in the namespace', [expiry('name="other", namespace="registry"', EXPIRY)], false),
+      ],
+    }));
+    const result = await run('promtool', ['test', 'rules', 'tests.yml'], { cwd: dir }).then((r) => r.stdout + r.stderr, (e) => `FAILED\n${e.stdout}${e.stderr}`);
+    expect(result).toContain('SUCCESS');
+    expect(result).not.toContain('FAILED');
+  });
+});

@@ -24,6 +24,7 @@ import {
 } from '../../harness/programs';
 import { portOf, registryWorkload, RegistryWorkload, tcpRouteFromValues } from '../../harness/programs/pod';
 import { LoadUser, StackRegistry, startProxy, startStackRegistry } from '../../harness/programs/stack-registry';
+import { FRONT_REALM, INNER_PORT } from '../../lib/registry/front';
 
 let json: Synthesized;
 let workload: RegistryWorkload;
@@ -93,32 +94,30 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
     auth = { certDir: stack.tls.certDir, creds: `${stack.user}:${stack.password}` };
   }, 30_000);
 
-  it('runs the ConfigMap config with overrides for exactly the paths the Deployment mounts', async () => {
-    const mount = (volume: string) => workload.mounts.find((m) => m.name === volume)!;
-    const item = (volume: string, key: string) => {
-      const items: Array<{ key: string; path: string }> = workload.volumes.find((v) => v.name === volume)!.secret.items;
-      return `${mount(volume).mount_path}/${items.find((i) => i.key === key)!.path}`;
-    };
-    // The container runs `serve <the config mount>`, and the config names files on the tls, auth and data mounts.
+  it('runs the ConfigMap config with overrides for exactly the paths the Deployment mounts; the front, with the secrets mounted in its container', async () => {
+    const front = workload.front!;
+    const mount = (volume: string, mounts = workload.mounts) => mounts.find((m) => m.name === volume)!;
+    // The container runs `serve <the config mount>`, and the config names files on the data mount only: TLS and
+    // passwords are the front's.
     expect(workload.args).toEqual(['serve', mount('config').mount_path]);
-    expect(stack.pod.mountedConfigPaths).toEqual({
-      'storage.filesystem.rootdirectory': mount('data').mount_path,
-      'http.tls.certificate': item('tls', 'tls.crt'),
-      'http.tls.key': item('tls', 'tls.key'),
-      'auth.htpasswd.path': item('auth', 'htpasswd'),
-    });
-    expect(Object.keys(stack.pod.overrides).sort()).toEqual([
-      'REGISTRY_AUTH_HTPASSWD_PATH', 'REGISTRY_HTTP_ADDR', 'REGISTRY_HTTP_DEBUG_ADDR', 'REGISTRY_HTTP_TLS_CERTIFICATE',
-      'REGISTRY_HTTP_TLS_KEY', 'REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY',
-    ]);
-    // What the overrides point at is what the secrets' items put there.
-    const o = stack.pod.overrides;
-    await expect(fs.readFile(o.REGISTRY_HTTP_TLS_CERTIFICATE, 'utf8')).resolves.toBe(stack.tls.certPem);
-    await expect(fs.readFile(o.REGISTRY_HTTP_TLS_KEY, 'utf8')).resolves.toBe(stack.tls.keyPem);
-    await expect(fs.readFile(o.REGISTRY_AUTH_HTPASSWD_PATH, 'utf8')).resolves.toMatch(new RegExp(`^${stack.user}:\\$2a\\$10\\$`));
-    expect(o.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY).toBe(stack.pod.volumeDirs.data);
-    // The listen ports replaced are the container's named ports.
-    expect(portOf(workload.config.http.addr)).toBe(workload.containerPorts.registry);
+    expect(stack.pod.mountedConfigPaths).toEqual({ 'storage.filesystem.rootdirectory': mount('data').mount_path });
+    expect(Object.keys(stack.pod.overrides).sort()).toEqual(['REGISTRY_HTTP_ADDR', 'REGISTRY_HTTP_DEBUG_ADDR', 'REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY']);
+    expect(stack.pod.overrides.REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY).toBe(stack.pod.volumeDirs.data);
+    // The front's nginx.conf, as run, reads the files the secrets' items put in its mounts.
+    const conf = await fs.readFile(stack.front!.confPath, 'utf8');
+    const hostFile = (volume: string, file: string) => path.join(stack.pod.volumeDirs[mount(volume, front.mounts).name], file);
+    expect(conf).toContain(`ssl_certificate ${hostFile('tls', 'tls.crt')};`);
+    await expect(fs.readFile(hostFile('tls', 'tls.crt'), 'utf8')).resolves.toBe(stack.tls.certPem);
+    await expect(fs.readFile(hostFile('tls', 'tls.key'), 'utf8')).resolves.toBe(stack.tls.keyPem);
+    expect(conf).toContain(`auth_basic_user_file ${hostFile('auth', 'htpasswd')};`);
+    await expect(fs.readFile(hostFile('auth', 'htpasswd'), 'utf8')).resolves.toMatch(new RegExp(`^${stack.user}:\\$2a\\$`));
+    // The grants file is the one Terraform rendered from the role variables' defaults.
+    expect(conf).toContain(`include ${hostFile('front-config', 'grants.map')};`);
+    await expect(fs.readFile(hostFile('front-config', 'grants.map'), 'utf8')).resolves.toContain('"~^registry-pull:pull:" 1;');
+    // The listen ports replaced are the containers' named ports: the registry's debug port, the front's registry port.
+    expect(portOf(workload.config.http.addr)).toBe(INNER_PORT);
+    expect(workload.config.http.addr).toBe(`127.0.0.1:${INNER_PORT}`);
+    expect(front.nginxConf).toContain(`listen ${workload.containerPorts.registry} ssl;`);
     expect(portOf(workload.config.http.debug.addr)).toBe(workload.containerPorts.metrics);
     // REGISTRY_HTTP_SECRET comes from the stack's http secret, as the Deployment's env says.
     const secretRef = workload.container.env.find((e: any) => e.name === 'REGISTRY_HTTP_SECRET').value_from.secret_key_ref;
@@ -135,7 +134,7 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
     expect(route.serviceAddress).toBe(workload.serviceAddress);
     const servicePort = workload.service.spec.port.find((p: any) => p.port === route.port);
     expect(servicePort).toMatchObject({ protocol: 'TCP', target_port: 'registry' });
-    expect(workload.containerPorts[servicePort.target_port]).toBe(portOf(workload.config.http.addr));
+    expect(workload.front!.container.port).toEqual([{ name: servicePort.target_port, container_port: workload.containerPorts.registry, protocol: 'TCP' }]);
     if (!fellBack) expect(proxy).toBe(`127.0.0.1:${route.externalPort}`);
   });
 
@@ -157,7 +156,9 @@ describe('registry-dev, synthesized, on the real registry behind an nginx stream
     const anonymous = await client.request('GET', '/v2/e2e/check/manifests/v1', { anonymous: true });
     await anonymous.drain();
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers['www-authenticate']).toBe(`Basic realm="${workload.config.auth.htpasswd.realm}"`);
+    // nginx's challenge, with the realm the front's config names
+    expect(anonymous.headers['www-authenticate']).toBe(`Basic realm="${FRONT_REALM}"`);
+    expect(workload.front!.nginxConf).toContain(`default "${FRONT_REALM}";`);
     const wrong = newClient({ password: 'not-the-password' });
     await expect(pushImage(wrong, 'e2e/wrong', 'v1')).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     await expect(pullImage(wrong, 'e2e/check', 'v1')).rejects.toBeInstanceOf(RegistryHttpError);
@@ -242,10 +243,11 @@ describe('registry-dev health: GET / (the probes) with unusable storage', () => 
 
   it('answers 200, then 503 once the storage check has failed `threshold` times; the liveness check still passes', async () => {
     // The probes of the synthesized Deployment: startup and readiness GET / over HTTPS on the port named
-    // "registry"; liveness a TCP connect to the same port.
-    const probes = ['startup_probe', 'readiness_probe'].map((p) => workload.container[p].http_get);
+    // "registry" (the front's, which passes GET / to the registry); liveness a TCP connect to the same port.
+    const front = workload.front!.container;
+    const probes = ['startup_probe', 'readiness_probe'].map((p) => front[p].http_get);
     expect(probes).toEqual(Array(2).fill({ path: '/', port: 'registry', scheme: 'HTTPS' }));
-    expect(workload.container.liveness_probe.tcp_socket).toEqual([{ port: 'registry' }]);
+    expect(front.liveness_probe.tcp_socket).toEqual([{ port: 'registry' }]);
     const { threshold } = workload.config.health.storagedriver;
     // The config's 10s interval, shortened: only the interval changes, the threshold is the synthesized one.
     const stack = await startStackRegistry(cleanup, json, { env: { REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: '200ms' } });

@@ -134,6 +134,7 @@ describe('a rollout lets uploads in flight finish (http.draintimeout), on the re
   test('without a drain time the same upload is cut (what the setting prevents)', async () => {
     const stack = await startStackRegistry(cleanup, json, { env: { REGISTRY_HTTP_DRAINTIMEOUT: '0s' } });
     const status = slowUpload(stack, randomBytes(4 << 20), 8, 150, () => process.kill(stack.registry.pid, 'SIGTERM'));
-    await expect(status).rejects.toThrow(/socket hang up|ECONNRESET|EPIPE/);
+    // the registry drops the connection; the front answers the client 502 (or the connection is cut)
+    await expect(status.then(String, (err: Error) => err.message)).resolves.toMatch(/^502$|socket hang up|ECONNRESET|EPIPE/);
   }, 30_000);
 });

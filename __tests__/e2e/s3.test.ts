@@ -252,10 +252,10 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
     const blob = randomBytes(64 * 1024);
     const digest = sha256Digest(blob);
     const creds = `${LOAD_USER.user}:${LOAD_USER.password}`;
-    const started = await rawRequest(`https://${a.registry.address}/v2/e2e/split/blobs/uploads/`, 'POST', material.tls.caPem, creds);
+    const started = await rawRequest(`https://127.0.0.1:${a.port}/v2/e2e/split/blobs/uploads/`, 'POST', material.tls.caPem, creds);
     expect(started.status).toBe(202);
-    const location = new URL(started.location!, `https://${a.registry.address}`);
-    location.host = b.registry.address;
+    const location = new URL(started.location!, `https://127.0.0.1:${a.port}`);
+    location.host = `127.0.0.1:${b.port}`;
     location.searchParams.set('digest', digest);
     const finished = await rawRequest(location.toString(), 'PUT', material.tls.caPem, creds, blob);
     expect({ status: finished.status, body: finished.body.toString() }).toMatchObject({ status: 201 });
@@ -286,7 +286,9 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
       const check = setInterval(() => {
         if (done >= 3) {
           clearInterval(check);
+          // the pod goes: the registry killed, its front's connections cut with it
           process.kill(b.registry.pid, 'SIGKILL');
+          void b.front?.stop();
           resolve();
         }
       }, 5);
@@ -323,7 +325,7 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
 
   it('redirect on: blob GETs answer 307 to a presigned radosgw URL, and skopeo pulls through such URLs', async () => {
     const big = bigImage.blobs.find((blob) => blob.size > 64 * MiB)!;
-    const res = await rawRequest(`https://${a.registry.address}/v2/e2e/big/blobs/${big.digest}`, 'GET', material.tls.caPem, auth.creds!);
+    const res = await rawRequest(`https://127.0.0.1:${a.port}/v2/e2e/big/blobs/${big.digest}`, 'GET', material.tls.caPem, auth.creds!);
     expect(res.status).toBe(307);
     const target = new URL(res.location!);
     expect(`${target.protocol}//${target.host}`).toBe(ceph.endpoint);
@@ -343,7 +345,7 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
     const streaming = await replica(values.streamed);
     const layer = bigImage.blobs.find((blob) => blob.size > MiB && blob.size < 64 * MiB)!;
     const before = ceph.requests().length;
-    const res = await rawRequest(`https://${streaming.registry.address}/v2/e2e/big/blobs/${layer.digest}`, 'GET', material.tls.caPem, auth.creds!);
+    const res = await rawRequest(`https://127.0.0.1:${streaming.port}/v2/e2e/big/blobs/${layer.digest}`, 'GET', material.tls.caPem, auth.creds!);
     expect(res.status).toBe(200);
     expect(sha256Digest(res.body)).toBe(layer.digest);
     const out = path.join(dir, 'pulled-streamed');
@@ -383,10 +385,10 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
     redirecting.add(wrong);
     // Only the interval is shortened; the threshold is the synthesized one.
     const broken = await replica(wrong, { REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL: '200ms' });
-    const catalog = await rawRequest(`https://${broken.registry.address}/v2/_catalog`, 'GET', material.tls.caPem, auth.creds!);
+    const catalog = await rawRequest(`https://127.0.0.1:${broken.port}/v2/_catalog`, 'GET', material.tls.caPem, auth.creds!);
     expect(catalog.status).toBe(500);
     let last = { status: 0, body: '' };
-    await waitFor('503 on GET /', async () => (last = await httpGet(`https://${broken.registry.address}/`, { caPem: material.tls.caPem })).status === 503, { timeoutMs: 10_000 });
+    await waitFor('503 on GET /', async () => (last = await httpGet(`https://127.0.0.1:${broken.port}/`, { caPem: material.tls.caPem })).status === 503, { timeoutMs: 10_000 });
     expect(JSON.parse(last.body)).toMatchObject({ errors: [{ code: 'UNAVAILABLE', detail: expect.stringMatching(/health check failed/) }] });
     const health = await httpGet(`http://127.0.0.1:${broken.debugPort}/debug/health`);
     expect(JSON.parse(health.body)).toEqual({ storagedriver_s3: expect.stringMatching(/SignatureDoesNotMatch.*status code: 403/s) });
@@ -435,7 +437,7 @@ describe('registry-example-s3, synthesized: two replicas on one Ceph RGW bucket 
     // again and push a manifest naming a blob that is gone. Hence docs/storage.md's procedure flushes the cache's database
     // after GC, before the registry serves again.
     await registry.start();
-    const head = async () => (await rawRequest(`https://${registry.registry.address}/v2/e2e/gc/blobs/${onlyA.descriptor.digest}`, 'HEAD', material.tls.caPem, auth.creds!)).status;
+    const head = async () => (await rawRequest(`https://127.0.0.1:${registry.port}/v2/e2e/gc/blobs/${onlyA.descriptor.digest}`, 'HEAD', material.tls.caPem, auth.creds!)).status;
     expect(await head()).toBe(307);
     await expect(redis.command('FLUSHDB')).resolves.toBe('OK');
     expect(await head()).toBe(404);

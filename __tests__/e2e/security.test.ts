@@ -37,14 +37,15 @@ describe('registry-dev security on the real registry', () => {
     proxy = (await startNginxStream(cleanup, { dir: `${stack.dir}/nginx`, port: await freePort(), upstreamPort: stack.port })).address;
   }, 30_000);
 
-  it('refuses a TLS 1.1 handshake (minimumtls from config.yml) and completes the same handshake with TLS 1.2', async () => {
-    expect(workload.config.http.tls.minimumtls).toBe('tls1.2');
-    expect(Object.keys(stack.pod.env).filter((k) => k.startsWith('REGISTRY_HTTP_TLS_'))).toEqual(['REGISTRY_HTTP_TLS_CERTIFICATE', 'REGISTRY_HTTP_TLS_KEY']);
+  it('refuses a TLS 1.1 handshake (ssl_protocols of the front, which terminates TLS) and completes the same handshake with TLS 1.2', async () => {
+    expect(workload.front!.nginxConf).toContain('ssl_protocols TLSv1.2 TLSv1.3;');
+    // the registry behind it serves no TLS of its own
+    expect(workload.config.http.tls).toBeUndefined();
     // SECLEVEL=0 lets OpenSSL 3 offer TLS 1.1 at all, so a refusal comes from the server.
     const lowered = ['-cipher', 'DEFAULT:@SECLEVEL=0'];
     const tls11 = await handshake(proxy, stack.tls.caCertPath, ['-tls1_1', ...lowered]);
     expect(tls11.code).not.toBe(0);
-    // Alert 70 (protocol_version), received from the peer: the registry, through the L4 proxy.
+    // Alert 70 (protocol_version), received from the peer: the front, through the L4 proxy.
     expect(tls11.output).toMatch(/alert protocol version.*SSL alert number 70/);
     const tls12 = await handshake(proxy, stack.tls.caCertPath, ['-tls1_2', ...lowered]);
     expect(tls12.output).toMatch(/Protocol\s*: TLSv1\.2/);
@@ -52,9 +53,11 @@ describe('registry-dev security on the real registry', () => {
     expect(tls12.code).toBe(0);
   });
 
-  it('keeps the debug port off the Service: only the registry port, targeting the container port "registry"', () => {
+  it('keeps the debug port off the Service: only the registry port, targeting the front\'s container port "registry"', () => {
     expect(workload.service.spec.port).toEqual([{ name: 'registry', port: workload.containerPorts.registry, protocol: 'TCP', target_port: 'registry' }]);
-    expect(workload.containerPorts.registry).toBe(portOf(workload.config.http.addr));
+    expect(workload.front!.container.port.map((p: any) => p.name)).toEqual(['registry']);
+    // the registry's API listens on loopback only, behind the front
+    expect(workload.config.http.addr).toMatch(/^127\.0\.0\.1:/);
     expect(workload.containerPorts.metrics).toBe(portOf(workload.config.http.debug.addr));
     expect(workload.containerPorts.metrics).not.toBe(workload.containerPorts.registry);
   });
@@ -77,9 +80,10 @@ describe('registry-dev security on the real registry', () => {
   it.each(DEBUG_ENDPOINTS)('does not serve %s on the registry port or through the proxy, even with credentials', async (endpoint, content) => {
     const authorization = `Basic ${Buffer.from(`${stack.user}:${stack.password}`).toString('base64')}`;
     for (const address of [`127.0.0.1:${stack.port}`, proxy]) {
-      for (const headers of [{}, { authorization }] as Array<Record<string, string>>) {
+      // anonymous: the front asks for credentials; an admin's request reaches the registry, which has no such route
+      for (const [headers, status] of [[{}, 401], [{ authorization }, 404]] as Array<[Record<string, string>, number]>) {
         const res = await httpGet(`https://${address}${pathOf(endpoint)}`, { caPem: stack.tls.caPem, headers });
-        expect({ address, status: res.status, leaks: content.test(res.body) }).toEqual({ address, status: 404, leaks: false });
+        expect({ address, status: res.status, leaks: content.test(res.body) }).toEqual({ address, status, leaks: false });
       }
     }
   });

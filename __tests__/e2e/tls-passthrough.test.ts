@@ -159,7 +159,8 @@ describe('the synthesized Gateway route (gateway-create) on nginx stream + ssl_p
     expect(names).toEqual(['registry.example.internal', 'registry.gateway.example.internal']);
     // Clients use <name>:<listener port>: the endpoint output's port is the one the Gateway listens on.
     expect(listenerPort).toBe(json.variable.gateway_port.default);
-    expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}:${var.gateway_port}');
+    // (no port on 443, as image references write it: __tests__/unit/image-hosts.test.ts)
+    expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}${var.gateway_port == 443 ? "" : ":${var.gateway_port}"}');
     expect(objects.tlsRoute.spec.rules[0].backendRefs).toEqual([{ name: 'registry', port: REGISTRY_PORT }]);
     for (const name of names) expect(registryCert.checkHost(name)).toBe(name);
     const conf = readFileSync(proxy.confPath, 'utf8');

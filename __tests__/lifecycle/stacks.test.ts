@@ -8,9 +8,10 @@
  * tests read the results, so a slow stack never holds up another.
  *
  * Cost (BENCHMARKS.md): terraform attaches to the stand-in providers running in this process (`attachedEnv`; `init`
- * and the drift plans launch them through the mirror). Only the second plan refreshes: it proves the state read
- * back matches the configuration; the destroy plan and the day-2 plans start from that same state and prove what
- * their own change does (`-refresh=false`, as a refresh there would read back the same state again).
+ * and the drift plans launch them through the mirror). The second plan refreshes: it proves the state read back
+ * matches the configuration. The destroy plan and the day-2 changes (a password, roles, prod's settings) start from
+ * that same state and prove what their own change does (`-refresh=false`: a refresh would read back the same state
+ * again); the drift plans refresh, as the drift shows only on read.
  */
 import { ENVIRONMENTS, EXAMPLE_ENVIRONMENTS } from '../../lib/environments';
 import { Exposure } from '../../lib/exposure';
@@ -71,11 +72,13 @@ function after<T>(name: string, steps: (stack: TerraformStack) => Promise<T>): P
 const devJson = synthesized('dev');
 const deploymentAddress = address(devJson, 'kubernetes_deployment_v1', 'registry/deployment');
 const alicePassword = `${address(devJson, 'random_password', 'auth/user-passwords')}["alice"]`;
-let devDayTwo: Promise<{ rotation: any; restarted: any; edited: any }>;
+let devDayTwo: Promise<{ rotation: any; restarted: any; edited: any; roles: any }>;
 
 async function rotateAndRestart(stack: TerraformStack) {
   // docs/operations.md, rotate a password: replace the user's random_password
   const rotation = await stack.plan(`-replace=${alicePassword}`, '-refresh=false');
+  // docs/security.md: a changed role or anonymous repository
+  const roles = await stack.plan('-var=registry_roles=["alice:pull:team-a/*"]', '-var=anonymous_pull_repositories=["public/**"]', '-refresh=false');
   // the annotation a rollout restart writes, as provider 2.38.0 reads it back (upstream #2411)
   const state = await stack.state();
   const id = state.values.root_module.resources.find((r: any) => r.address === deploymentAddress).values.id;
@@ -88,7 +91,7 @@ async function rotateAndRestart(stack: TerraformStack) {
   await stack.setDrift(annotate('example.com/edited-by-hand'));
   const edited = await stack.plan();
   await stack.setDrift(undefined);
-  return { rotation, restarted, edited };
+  return { rotation, restarted, edited, roles };
 }
 
 // ---- day 2 on prod (host-path storage, adopted ingress-nginx, preventDestroy): changes of setting ----------------
@@ -160,16 +163,31 @@ describe.each(SHIPPED.map((env) => [env.name, env] as const))('registry-%s', (na
 });
 
 describe('day 2 on registry-dev', () => {
-  test('rotating a user password updates the htpasswd Secret and rolls the Deployment in the same plan', async () => {
+  test('rotating a user password replaces its cost-4 hash, updates the htpasswd Secret and rolls the Deployment in the same plan', async () => {
     const { rotation } = await devDayTwo;
     const byAddress = new Map(changes(rotation).map((c) => [c.address, c]));
     expect(byAddress.get(alicePassword)?.actions).toEqual(['delete', 'create']);
+    // the hash is kept in state (bcrypt() re-salts on every plan: the second plans above show no change) and is
+    // replaced with its password, not on its own
+    const aliceHash = `${address(devJson, 'terraform_data', 'auth/user-hashes/hash')}["alice"]`;
+    expect(byAddress.get(aliceHash)?.actions).toEqual(['delete', 'create']);
+    expect([...byAddress.keys()].filter((a) => a.startsWith('terraform_data.')).sort()).toEqual([aliceHash]);
     expect(byAddress.get(address(devJson, 'kubernetes_secret_v1', 'auth/htpasswd'))?.actions).toEqual(['update']);
     const rollout = byAddress.get(deploymentAddress);
     expect(rollout?.actions).toEqual(['update']);
     // the content hash on the pod template is recomputed from the new Secret: the pods roll in this apply
     expect(rollout?.afterUnknown.spec[0].template[0].metadata[0].annotations).toBeTruthy();
-    expect(summary(rotation)).toHaveLength(3);
+    expect(summary(rotation)).toHaveLength(4);
+  }, TIMEOUT);
+
+  test('a changed role rewrites the grants file and rolls the Deployment in the same plan, nothing else', async () => {
+    const { roles } = await devDayTwo;
+    const frontConfig = address(devJson, 'kubernetes_config_map_v1', 'registry/front-config');
+    expect(summary(roles).sort()).toEqual([`${deploymentAddress}: update`, `${frontConfig}: update`].sort());
+    const rollout = changes(roles).find((c) => c.address === deploymentAddress)!;
+    // the grants file's hash is known at plan time: the new value is in the plan, not "known after apply"
+    const annotations = (plan: any) => plan.spec[0].template[0].metadata[0].annotations;
+    expect(annotations(rollout.after)['private-registry-stack/grants-sha256']).not.toBe(annotations(rollout.before)['private-registry-stack/grants-sha256']);
   }, TIMEOUT);
 
   test('a rollout restart (restartedAt on the pod template) is not undone by the next plan', async () => {

@@ -12,7 +12,7 @@ import { RegistryClient } from '../../lib/check/client';
 import { pushImage } from '../../lib/check/blobs';
 import { NODE_TRUST_MOUNTS, REGISTRY_HOSTS_ENV } from '../../lib/node-trust/daemon-set';
 import { freePort, makeTlsMaterial, RegistryProcess, startRegistry, tempDir, TlsMaterial, useCleanup } from '../../harness/programs';
-import { htpasswdEntry } from '../../harness/programs/htpasswd';
+import { htpasswdEntry, STACK_BCRYPT_COST } from '../../harness/programs/htpasswd';
 import { minimalConfig } from '../../harness/programs';
 import { synthesized, byPath, address, Synthesized, templateLiteral } from '../../harness/json';
 import { isRoot, rootWithCapabilities } from '../../harness/programs';
@@ -42,22 +42,24 @@ const tfvars = (port: number, pullNamespaces: string[]) => ({
   pull_secret_namespaces: pullNamespaces,
 });
 
-/**
- * bcrypt cost of the stand-in hashes. random_password.bcrypt_hash uses 10, and e2e/registry.test.ts runs the
- * registry on such hashes; here ten skopeo pulls make ~4 authenticated requests each (~65 ms of registry CPU apiece
- * at cost 10), and what is under test is the trust directories and the pull secret, not the hash.
- */
-const HASH_COST = 4;
+/** bcrypt cost of the stand-in hashes: the stack's for generated credentials (lib/auth/machine-hash.ts). */
+const HASH_COST = STACK_BCRYPT_COST;
 
-/** What the random provider would hold for the stack's random_password resources (bcrypt is slow: once). */
+/**
+ * What the providers would hold for the stack's random_password resources and the terraform_data holding their
+ * cost-4 hashes (bcrypt is slow: once).
+ */
 let providerValuesOnce: Promise<Record<string, unknown>> | undefined;
 const providerValues = (json: Synthesized) => (providerValuesOnce ??= computeProviderValues(json));
 async function computeProviderValues(json: Synthesized) {
-  const id = (p: string) => address(json, 'random_password', p).split('.')[1];
+  const id = (type: string, p: string) => address(json, type, p).split('.')[1];
+  const hash = async (user: string, password: string) => (await htpasswdEntry(user, password, HASH_COST)).split(':')[1];
   return {
-    [id('pull-secrets/password')]: { result: PULL_PASSWORD, bcrypt_hash: (await htpasswdEntry('registry-pull', PULL_PASSWORD, HASH_COST)).split(':')[1] },
-    // for_each over registry_users: a map keyed by user
-    [id('auth/user-passwords')]: { admin: { result: ADMIN_PASSWORD, bcrypt_hash: (await htpasswdEntry('admin', ADMIN_PASSWORD, HASH_COST)).split(':')[1] } },
+    [id('random_password', 'pull-secrets/password')]: { result: PULL_PASSWORD },
+    [id('terraform_data', 'pull-secrets/hash')]: { output: { hash: await hash('registry-pull', PULL_PASSWORD) } },
+    // for_each over registry_users: maps keyed by user
+    [id('random_password', 'auth/user-passwords')]: { admin: { result: ADMIN_PASSWORD } },
+    [id('terraform_data', 'auth/user-hashes/hash')]: { admin: { output: { hash: await hash('admin', ADMIN_PASSWORD) } } },
   };
 }
 

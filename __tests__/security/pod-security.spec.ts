@@ -33,7 +33,7 @@ describe('pod security', () => {
     const [, dev] = stacks.find(([name]) => name === 'dev')!;
     expect(resourcesOf(dev, 'kubernetes_persistent_volume_v1')[0].spec[0].persistent_volume_source.host_path).toBeDefined();
     expect(podTemplate(dev).spec.volume.map((v: any) => Object.keys(v).filter((k) => k !== 'name')[0]))
-      .toEqual(['config_map', 'secret', 'secret', 'persistent_volume_claim', 'empty_dir']);
+      .toEqual(['config_map', 'secret', 'secret', 'persistent_volume_claim', 'empty_dir', 'config_map', 'empty_dir']);
   });
 
   // The checker itself: each mutation of the real pod must be caught by the control it breaks.

@@ -9,12 +9,19 @@ describe('RegistryAuth', () => {
     expect(passwords).toMatchObject({ length: 32, special: false });
   });
 
-  test("the htpasswd lines use random_password's stable bcrypt_hash, never Terraform's re-salting bcrypt()", () => {
+  test('the htpasswd lines hold a cost-4 bcrypt of each generated password, kept in state and replaced with the password', () => {
     const secret = byPath(json, 'kubernetes_secret_v1', 'auth/htpasswd');
     const passwords = address(json, 'random_password', 'auth/user-passwords');
-    expect(secret.data.htpasswd).toContain(`for key, val in ${passwords}: "\${key}:\${val.bcrypt_hash}"`);
+    const hashes = address(json, 'terraform_data', 'auth/user-hashes/hash');
+    expect(secret.data.htpasswd).toContain(`for key, val in ${hashes}: "\${key}:\${val.output.hash}"`);
     expect(secret.data.htpasswd).toContain('var.htpasswd_entries');
-    expect(JSON.stringify(json)).not.toMatch(/bcrypt\(/);
+    // bcrypt() re-salts on every plan: its result is read once, at create (ignore_changes), and replaced only with
+    // the password (replace_triggered_by)
+    expect(byPath(json, 'terraform_data', 'auth/user-hashes/hash')).toMatchObject({
+      for_each: `\${${passwords}}`,
+      input: { hash: '${bcrypt(each.value.result, 4)}' },
+      lifecycle: { ignore_changes: ['input'], replace_triggered_by: [`${passwords}[each.key]`] },
+    });
   });
 
   test('pre-hashed entries come from a sensitive list variable', () => {

@@ -41,7 +41,7 @@ describe('IngressNginxTcp', () => {
     });
 
     test('the endpoint output is the first domain and the external port', () => {
-      expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}:${var.external_port}');
+      expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}${var.external_port == 443 ? "" : ":${var.external_port}"}');
     });
   });
 
@@ -86,7 +86,7 @@ describe('GatewayTlsRoute in the stacks', () => {
     const service = address(json, 'kubernetes_service_v1', 'registry/service');
 
     test('the endpoint output is the first domain and the listener port; no ingress-nginx variable', () => {
-      expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}:${var.gateway_port}');
+      expect(json.output.registry_endpoint.value).toBe('${element(var.registry_domains, 0)}${var.gateway_port == 443 ? "" : ":${var.gateway_port}"}');
       for (const name of ['external_port', 'ingress_namespace', 'ingress_release_name', 'ingress_chart_version']) expect(json.variable[name]).toBeUndefined();
       expect(json.variable.gateway_port.default).toBe(5000);
     });

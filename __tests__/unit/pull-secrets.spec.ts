@@ -23,17 +23,23 @@ describe('RegistryPullSecrets', () => {
   test('.dockerconfigjson is jsonencode(auths -> host:port -> username, password, base64 auth) for every registry host', () => {
     const doc = secret.data['.dockerconfigjson'];
     expect(doc).toMatch(/^\$\{jsonencode\(\{"auths" = \{ for key, val in toset\(/);
-    expect(doc).toContain('"${val}:${var.external_port}"');
+    // host:port as image references write it (no port on 443: __tests__/unit/image-hosts.test.ts evaluates it).
+    expect(doc).toContain('"${val}${var.external_port == 443 ? "" : ":${var.external_port}"}"');
     expect(doc).toContain('"username" = format("%s-pull", var.app_name)');
     expect(doc).toContain(`"password" = ${password}.result`);
     expect(doc).toContain(`"auth" = base64encode(format("%s:%s", format("%s-pull", var.app_name), ${password}.result))`);
   });
 
-  test('the pull user joins htpasswd with its stable bcrypt_hash, only while some namespace is listed', () => {
+  test('the pull user joins htpasswd with its stable cost-4 hash, only while some namespace is listed', () => {
     const htpasswd = byPath(json, 'kubernetes_secret_v1', 'auth/htpasswd').data.htpasswd;
+    const hash = address(json, 'terraform_data', 'pull-secrets/hash');
     expect(htpasswd).toContain(
-      `(length(var.pull_secret_namespaces) >= 1) ? [format("%s:%s", format("%s-pull", var.app_name), ${password}.bcrypt_hash)] : []`,
+      `(length(var.pull_secret_namespaces) >= 1) ? [format("%s:%s", format("%s-pull", var.app_name), ${hash}.output.hash)] : []`,
     );
+    expect(byPath(json, 'terraform_data', 'pull-secrets/hash')).toMatchObject({
+      input: { hash: `\${bcrypt(${password}.result, 4)}` },
+      lifecycle: { ignore_changes: ['input'], replace_triggered_by: [password] },
+    });
     expect(byPath(json, 'random_password', 'pull-secrets/password')).toMatchObject({ length: 32, special: false });
   });
 

@@ -44,7 +44,7 @@ describe('registry-example-s3', () => {
     expect(resourcesOf(example, 'kubernetes_persistent_volume_v1')).toEqual([]);
     expect(resourcesOf(example, 'kubernetes_persistent_volume_claim_v1')).toEqual([]);
     expect(example.variable.storage_size).toBeUndefined();
-    expect(deploymentOf(example).spec.template.spec.volume.map((v: any) => v.name)).toEqual(['config', 'tls', 'auth', 's3-ca', 'tmp']);
+    expect(deploymentOf(example).spec.template.spec.volume.map((v: any) => v.name)).toEqual(['config', 'tls', 'auth', 's3-ca', 'tmp', 'front-config', 'front-run']);
   });
 
   test('config.yml names the S3 driver and the Redis cache and holds no per-run value', () => {

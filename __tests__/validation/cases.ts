@@ -9,7 +9,7 @@ export interface Case {
   readonly title: string;
   /** Test environment whose stack declares the variables. */
   readonly stack: 'dev' | 'prod' | 'shared' | 'claim' | 'example-ops' | 'example-gateway' | 'gateway-attach' | 'gateway-create' | 'gateway-attach-mirror' |
-    'example-s3' | 's3-aws' | 'gc-untagged';
+    'example-s3' | 's3-aws' | 'gc-untagged' | 'example-https' | 'https-attach' | 'cert-manager-passthrough' | 'ingress-http';
   /** Values by variable name: a name that is not in the catalog does not compile. */
   readonly vars: Partial<Record<VariableName, unknown>>;
   /** For bad cases: the variable that must be named as not allowed. */
@@ -41,6 +41,10 @@ export const REQUIRED_VARS: Record<Case['stack'], Partial<Record<VariableName, u
   'example-s3': { s3_access_key: 'AKIAIOSFODNN7EXAMPLE', s3_secret_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', s3_ca_pem: CERTIFICATE },
   's3-aws': { redis_ca_pem: CERTIFICATE },
   'gc-untagged': {},
+  'example-https': {},
+  'https-attach': {},
+  'cert-manager-passthrough': { cert_manager_ca_pem: CERTIFICATE },
+  'ingress-http': {},
 };
 
 const bad = (stack: Case['stack'], field: VariableName, value: unknown, title: string, extra: Partial<Case> = {}): Case =>
@@ -103,6 +107,14 @@ export const BAD_CASES: readonly Case[] = [
   bad('dev', 'htpasswd_entries', [`ci:${bcrypt}`, `registry-pull:${bcrypt}`], 'an htpasswd line is for the pull-secret user'),
   bad('dev', 'htpasswd_entries', [`ci:${bcrypt}`, 'ops:secret-in-plain-text'], 'the second htpasswd line is a plain password'),
   bad('dev', 'registry_users', ['admin', 'registry-pull'], 'registry_users names the pull-secret user'),
+  bad('dev', 'registry_roles', ['ci:maintain:team-a/*'], 'a role is not admin, push or pull'),
+  bad('prod', 'registry_roles', ['ci:push'], 'a push role names no repository'),
+  bad('claim', 'registry_roles', ['ci:push:Team-A/(x|y)'], 'a repository glob has capital letters and a regular expression'),
+  bad('gateway-create', 'registry_roles', ['ops:admin:team-a/*'], 'an admin role names repositories'),
+  bad('gc-untagged', 'registry_roles', ['ci:pull:a', 'ci:push:b'], 'a user has two role entries'),
+  bad('example-gateway', 'registry_roles', ['registry-pull:push:**'], 'a role entry names the pull-secret user'),
+  bad('dev', 'anonymous_pull_repositories', ['Public'], 'an anonymous repository has capital letters'),
+  bad('dev', 'front_image', 'nginxinc/nginx-unprivileged:latest', 'the front image is latest'),
   bad('dev', 'node_trust_namespace', 'registry', "the node-trust namespace is the registry's own"),
   bad('dev', 'ingress_namespace', 'Ingress_Nginx', 'the ingress namespace is not a DNS label'),
   bad('dev', 'ingress_chart_version', 'v4.15.1', 'the chart version has a leading v'),
@@ -171,6 +183,13 @@ export const BAD_CASES: readonly Case[] = [
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['=envoy'], 'a data-plane pod label has no key'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy proxy'], 'a data-plane pod label value has a space'),
   bad('gateway-attach', 'gateway_proxy_pod_labels', ['app=envoy', 'app=proxy'], 'two data-plane pod labels have the same key'),
+  bad('example-https', 'cert_manager_issuer_name', 'LetsEncrypt', 'the cert-manager issuer name has capitals'),
+  bad('example-https', 'cert_manager_issuer_kind', 'ACMEIssuer', 'the issuer kind is neither Issuer nor ClusterIssuer'),
+  bad('example-https', 'cert_manager_ca_pem', 'not a PEM', "the issuer's CA is not a PEM certificate"),
+  bad('example-https', 'registry_ip_addresses', ['192.0.2.10'], 'registry IP addresses are listed behind an HTTPS Gateway listener'),
+  bad('https-attach', 'registry_domains', Array.from({ length: 17 }, (_, i) => `r${i}.example.com`), 'an HTTPRoute would need more than 16 hostnames'),
+  bad('ingress-http', 'registry_ip_addresses', ['192.0.2.10'], 'registry IP addresses are listed behind an HTTP Ingress'),
+  bad('ingress-http', 'ingress_class_name', 'Nginx', 'the IngressClass name has capitals'),
   bad('example-s3', 'replicas', 21, 'replicas is above 20 on object storage'),
   bad('example-s3', 'replicas', 0, 'replicas is 0 on object storage'),
   bad('example-s3', 's3_bucket', 'Registry_Images', 'the bucket name has capitals and an underscore'),
@@ -242,6 +261,11 @@ const good = (stack: Case['stack'], vars: Case['vars'], title: string, extra: Pa
   ({ stack, vars, title, ...extra });
 
 export const GOOD_CASES: readonly Case[] = [
+  good('example-https', { cert_manager_issuer_kind: 'Issuer', cert_manager_ca_pem: CERTIFICATE }, 'a namespaced private CA issuer with its CA PEM'),
+  good('ingress-http', { ingress_class_name: 'nginx-internal' }, 'another IngressClass'),
+  good('ingress-http', { ingress_namespace: 'edge' }, 'a controller in another namespace'),
+  good('example-https', { gateway_port: 8443 }, 'an HTTPS listener on another port'),
+  good('example-https', { registry_domains: ['registry.example.com', 'oci.example.com'] }, 'two names: one listener each, one certificate for both'),
   good('dev', {}, 'the dev defaults'),
   good('prod', {}, 'the prod defaults'),
   good('shared', {}, 'the shared defaults with provided PEMs'),
@@ -252,7 +276,7 @@ export const GOOD_CASES: readonly Case[] = [
   good('dev', { registry_ip_addresses: ['192.0.2.10', '2001:db8::1', '::ffff:192.0.2.1'] }, 'IPv4, IPv6 and IPv4-mapped addresses'),
   good('dev', { registry_image: `registry.example.com:5000/mirror/registry@sha256:${hex64}` }, 'an image pinned by digest on a registry with a port'),
   good('dev', { storage_size: '1.5Ti', cpu_request: '0', memory_request: '64Mi', memory_limit: '2G' }, 'fractional and decimal quantities'),
-  good('dev', { registry_users: [], htpasswd_entries: [`ci:${bcrypt}`] }, 'pre-hashed entries instead of generated users', { terraformOnly: true }),
+  good('dev', { registry_users: [], htpasswd_entries: [`ops:${bcrypt}`] }, 'pre-hashed entries instead of generated users', { terraformOnly: true }),
   good('dev', { cert_validity_hours: 48, cert_early_renewal_hours: 24 }, 'a short validity with an earlier renewal'),
   good('dev', { external_port: 5443 }, 'an unreserved external port'),
   good('dev', {
@@ -264,7 +288,9 @@ export const GOOD_CASES: readonly Case[] = [
   good('prod', { ingress_chart_version: '4.15.1-beta.1' }, 'a pre-release chart version'),
   good('dev', { memory_request: '512Mi', memory_limit: '512Mi' }, 'a memory request equal to the limit'),
   good('dev', { memory_request: '500M', memory_limit: '512Mi' }, 'a decimal memory request below a binary limit'),
-  good('dev', { htpasswd_entries: [`ci:${bcrypt}`] }, 'a pre-hashed user besides the generated ones'),
+  good('dev', { htpasswd_entries: [`ops:${bcrypt}`] }, 'a pre-hashed user besides the generated ones'),
+  good('gateway-attach', { registry_roles: ['admin:admin', 'ci:push:team-a/*,shared/**', 'viewer.1:pull:**', 'bot_2:pull:app-*'] }, 'admin, push and pull roles with globs'),
+  good('dev', { anonymous_pull_repositories: ['public/**', 'library/busybox'] }, 'anonymous pulls on two repository globs'),
   good('shared', { replicas: 3, storage_class: '' }, "3 replicas on shared storage of the cluster's default class"),
   good('example-ops', {}, 'the example-ops defaults (GC and a Docker Hub cache)'),
   good('example-ops', {

@@ -1,6 +1,7 @@
 import { ENVIRONMENTS, validateEnvironment, type EnvironmentSettings } from '../../lib/environments';
 import { buildStack, environment } from '../../harness/synth';
 import { Storage } from '../../lib/storage';
+import { Exposure } from '../../lib/exposure';
 
 const dev = environment('dev');
 const cloud = { organization: 'example-org', workspace: 'registry-dev' };
@@ -28,6 +29,18 @@ describe('environment settings', () => {
     ['nodeTrustSeLinuxType without nodeTrust', { nodeTrust: false, nodeTrustSeLinuxType: 'spc_t' },
       /^environment dev: nodeTrustSeLinuxType: is not allowed without nodeTrust; expected nodeTrust: true\./],
     ['the service type is unknown', { serviceType: 'ExternalName' as any }, /^environment dev: serviceType: "ExternalName" is not allowed/],
+    ['an https Gateway route names no data plane', { exposure: Exposure.gateway({ mode: 'attach', route: 'https' }) },
+      /^environment dev: exposure.dataPlane: undefined is not allowed; expected one of "envoy-gateway", "nginx-gateway-fabric" \(the data plane whose upload limits the stack lifts\)/],
+    ['an https Gateway route names an unsupported data plane', { exposure: Exposure.gateway({ mode: 'attach', route: 'https', dataPlane: 'traefik' as any }) },
+      /^environment dev: exposure.dataPlane: "traefik" is not allowed; expected one of "envoy-gateway", "nginx-gateway-fabric"/],
+    ['the Gateway route is unknown', { exposure: Exposure.gateway({ mode: 'attach', route: 'http' as any }) },
+      /^environment dev: exposure.route: "http" is not allowed; expected one of "tls-passthrough", "https"/],
+    ['a passthrough Gateway names a data plane', { exposure: Exposure.gateway({ mode: 'attach', dataPlane: 'envoy-gateway' }) },
+      /^environment dev: exposure.dataPlane: "envoy-gateway" is not allowed; expected none with route "tls-passthrough"/],
+    ['a created HTTPS listener without cert-manager', { exposure: Exposure.gateway({ mode: 'create', route: 'https', dataPlane: 'envoy-gateway' }) },
+      /^environment dev: tlsMode: "generated" is not allowed with exposure gateway create https; expected "cert-manager"/],
+    ['node trust behind an HTTPS front door', { nodeTrust: true, exposure: Exposure.ingressNginx.http() },
+      /^environment dev: nodeTrust: true is not allowed with exposure ingress-nginx http; expected nodeTrust off/],
     ['preventDestroy is not a boolean', { preventDestroy: 'yes' as any }, /^environment dev: preventDestroy: "yes" is not allowed; expected true or false/],
     ['the cloud organization is empty', { cloud: { ...cloud, organization: '' } }, /^environment dev: cloud.organization: "" is not allowed; expected a Terraform Cloud organization name/],
     ['the cloud workspace has a space', { cloud: { ...cloud, workspace: 'registry dev' } }, /^environment dev: cloud.workspace: "registry dev" is not allowed/],

@@ -15,7 +15,7 @@ import { expectNoSecret } from './secrets';
 import { synthesized } from '../../harness/json';
 import { runBlock, TerraformWorkspace, type RunResult } from '../../harness/terraform';
 
-const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops', 'example-gateway', 'gateway-attach', 'gateway-create', 'gateway-attach-mirror', 'example-s3', 's3-aws', 'gc-untagged'];
+const STACKS: Case['stack'][] = ['dev', 'prod', 'shared', 'claim', 'example-ops', 'example-gateway', 'gateway-attach', 'gateway-create', 'gateway-attach-mirror', 'example-s3', 's3-aws', 'gc-untagged', 'example-https', 'https-attach', 'ingress-http'];
 let workspace: TerraformWorkspace;
 let results: Map<string, RunResult>;
 let sensitive: Record<string, boolean>;

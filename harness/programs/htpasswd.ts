@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 
-/** The cost random_password.bcrypt_hash uses: what the stack's registry checks on every request. */
-export const STACK_BCRYPT_COST = 10;
+import { MACHINE_BCRYPT_COST } from '../../lib/auth/machine-hash';
+
+/** The cost of the stack's generated credentials (lib/auth/machine-hash.ts): what the front checks on every request. */
+export const STACK_BCRYPT_COST = MACHINE_BCRYPT_COST;
+/** random_password.bcrypt_hash's cost, and `htpasswd -B`'s default: what human passwords and the old scheme use. */
+export const HUMAN_BCRYPT_COST = 10;
 
 /**
- * One htpasswd line equivalent to random_password.bcrypt_hash: bcrypt cost 10 by `htpasswd -nB -C 10`, with the
- * `$2y$` prefix rewritten to `$2a$` (the same algorithm; the prefix the Terraform provider emits). The password goes
- * through stdin (`-i`), not argv. Tests of the client alone may pass a lower cost: the registry checks bcrypt on
- * every request, and at cost 10 that is ~65 ms of CPU each.
+ * One htpasswd line like the stack's: bcrypt at `cost` by `htpasswd -nB -C <cost>`, with the `$2y$` prefix
+ * rewritten to `$2a$` (the same algorithm; the prefix Terraform's bcrypt() and the random provider emit). The
+ * password goes through stdin (`-i`), not argv. Every request checks bcrypt: at cost 10 that is ~65 ms of CPU each.
  */
 export function htpasswdEntry(user: string, password: string, cost = STACK_BCRYPT_COST): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -68,8 +68,18 @@ export interface RegistryWorkload {
   readonly config: any;
   readonly serviceAddress: string;
   readonly service: any;
-  /** Container port numbers by port name. */
+  /** Container port numbers by port name, of the registry container and the front. */
   readonly containerPorts: Record<string, number>;
+  /** The authorizing front (lib/registry/front.ts), when the pod has one. */
+  readonly front?: FrontWorkload;
+}
+
+/** The front container as synthesized: its mounts and its nginx.conf (from the ConfigMap its command names). */
+export interface FrontWorkload {
+  readonly container: any;
+  readonly mounts: VolumeMount[];
+  readonly configPath: string;
+  readonly nginxConf: string;
 }
 
 /**
@@ -100,6 +110,20 @@ export function registryWorkload(json: SynthesizedJson, server?: string): Regist
   const configMap = resourceAt(json, referencedAddress(configVolume.config_map.name));
   const configYaml: string = configMap.data[configMount.sub_path];
   const [serviceAddress, service] = at('kubernetes_service_v1');
+  const frontContainer = podSpec.container.find((c: any) => c.name === 'front');
+  let front: FrontWorkload | undefined;
+  if (frontContainer) {
+    // `sh -c "sh <watcher> & exec nginx ... -c <nginx.conf> ..."` (lib/registry/front.ts frontCommand)
+    const configPath = / -c (\/\S+)/.exec(frontContainer.command[2] ?? '')?.[1];
+    if (frontContainer.command[0] !== 'sh' || !configPath) throw new Error(`the front's command names no nginx.conf: ${JSON.stringify(frontContainer.command)}`);
+    const frontMounts: VolumeMount[] = frontContainer.volume_mount;
+    const confMount = frontMounts.find((m) => configPath.startsWith(`${m.mount_path}/`));
+    if (!confMount) throw new Error(`the front's config ${configPath} is on no volume mount`);
+    const confVolume = volumes.find((v) => v.name === confMount.name);
+    const nginxConf: string = resourceAt(json, referencedAddress(confVolume.config_map.name)).data[configPath.slice(confMount.mount_path.length + 1)];
+    front = { container: frontContainer, mounts: frontMounts, configPath, nginxConf };
+  }
+  const ports = (c: any) => Object.fromEntries((c?.port ?? []).map((p: any) => [p.name, p.container_port]));
   return {
     deploymentAddress,
     namespaceExpression: deployment.metadata.namespace,
@@ -111,7 +135,8 @@ export function registryWorkload(json: SynthesizedJson, server?: string): Regist
     config: parse(configYaml),
     serviceAddress,
     service,
-    containerPorts: Object.fromEntries(container.port.map((p: any) => [p.name, p.container_port])),
+    containerPorts: { ...ports(frontContainer), ...ports(container) },
+    front,
   };
 }
 
@@ -213,8 +238,14 @@ export async function prepareLocalPod(
   // A bare variable reference (`${var.otel_traces_exporter}`) takes the variable's default unless given.
   evaluated = { ...variableDefaults(json), ...evaluated };
   const volumeDirs: Record<string, string> = {};
+  // The front's grants file is a Terraform expression over the role variables: a caller that runs the registry
+  // binary alone (a GC Job) need not evaluate it, so other containers' ConfigMaps are laid out only when evaluated.
+  const registryVolumes = new Set(workload.mounts.map((m) => m.name));
+  const evaluatedFully = (volume: any) => !volume.config_map
+    || Object.values<string>(resourceAt(json, referencedAddress(volume.config_map.name)).data).every((v) => !isExpression(v) || v in evaluated);
   for (const volume of workload.volumes) {
     volumeDirs[volume.name] = path.join(dir, 'volumes', volume.name);
+    if (!registryVolumes.has(volume.name) && !evaluatedFully(volume)) continue;
     await writeVolume(json, volume, volumeDirs[volume.name], secrets, evaluated);
   }
   const mountOf = (containerPath: string): VolumeMount | undefined =>

@@ -22,12 +22,18 @@ export function spawnLogged(
   cleanup: Cleanup,
   command: string,
   args: string[],
-  { logPath, env }: { logPath: string; env?: Record<string, string> },
+  { logPath, env, processGroup = false }: {
+    logPath: string;
+    env?: Record<string, string>;
+    /** Start it in a process group of its own and stop the whole group (for a shell that leaves children running). */
+    processGroup?: boolean;
+  },
 ): RunningProcess {
   const log = fs.openSync(logPath, 'a');
   const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', log, log],
+    detached: processGroup,
   });
   fs.closeSync(log);
   let exitStatus: string | undefined;
@@ -51,13 +57,18 @@ export function spawnLogged(
       return text.trimEnd().split('\n').slice(-lines).join('\n');
     },
     stop: async (graceMs = 5_000) => {
-      if (exitStatus !== undefined || child.pid === undefined) return;
-      process.kill(child.pid, 'SIGTERM');
+      if (child.pid === undefined) return;
+      const killGroup = () => { if (processGroup) try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* none left */ } };
+      if (exitStatus !== undefined) return killGroup();
+      const target = processGroup ? -child.pid : child.pid;
+      process.kill(target, 'SIGTERM');
       const timer = setTimeout(() => {
-        if (exitStatus === undefined) process.kill(child.pid!, 'SIGKILL');
+        if (exitStatus === undefined) process.kill(target, 'SIGKILL');
       }, graceMs);
       await exitedPromise;
       clearTimeout(timer);
+      // The group's other members (a shell's background jobs) go with the leader.
+      killGroup();
     },
   };
   cleanup.add(() => proc.stop());

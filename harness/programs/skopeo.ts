@@ -45,3 +45,18 @@ export async function skopeoInspectFailure(ref: string, auth: SkopeoAuth): Promi
     return String((err as { stderr?: string }).stderr ?? err);
   }
 }
+
+/** `skopeo delete ref`: deletes the manifest the reference names (by tag, skopeo resolves the digest first). */
+export async function skopeoDelete(ref: string, auth: SkopeoAuth): Promise<void> {
+  await skopeo(['delete', ...authArgs(auth, ''), ref]);
+}
+
+/** What a user sees when a skopeo command fails (its stderr), or undefined when it succeeds. */
+export async function skopeoFailure(command: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await command;
+    return undefined;
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr ?? err);
+  }
+}

@@ -11,12 +11,13 @@ import * as path from 'node:path';
 import { address, resourceAt, Synthesized } from '../json';
 import { Cleanup } from './cleanup';
 import { htpasswdEntry } from './htpasswd';
+import { FrontProcess, startFront } from './front';
 import { freePort, tempDir } from './net';
 import { NginxStreamProcess, startNginxStream } from './nginx';
 import { LocalPod, LocalSecrets, prepareLocalPod, registryWorkload } from './pod';
 import { RegistryProcess, startRegistry } from './registry';
 import { makeTlsMaterial, TlsMaterial } from './tls';
-import type { StackValues } from './stack-values';
+import { evaluateStackValues, type StackValues } from './stack-values';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -37,7 +38,7 @@ function checkedKeys(json: Synthesized, secretAddress: string, data: Record<stri
 export interface StackSecrets {
   readonly secrets: LocalSecrets;
   readonly tls: TlsMaterial;
-  /** Generated users (the `registry_users` default) and their passwords. */
+  /** Generated users (the `registry_users` default, and the pull-secret user when it has a line) and their passwords. */
   readonly users: Record<string, string>;
 }
 
@@ -59,6 +60,8 @@ export interface LoadUser {
 export async function stackSecrets(json: Synthesized, dir: string, loadUser?: LoadUser): Promise<StackSecrets> {
   const tls = await makeTlsMaterial(dir, { dnsNames: [...json.variable.registry_domains.default, 'localhost'], ipAddresses: ['127.0.0.1'] });
   const users = Object.fromEntries((json.variable.registry_users.default as string[]).map((u) => [u, randomPassword(32)]));
+  // The pull-secret user has an htpasswd line while some namespace gets the pull secret (lib/pull-secrets.ts).
+  if ((json.variable.pull_secret_namespaces?.default ?? []).length > 0) users[`${json.variable.app_name.default}-pull`] = randomPassword(32);
   if (loadUser && loadUser.user in users) throw new Error(`load user ${loadUser.user} is one of the stack's users`);
   // The synthesized htpasswd value: one `user:bcrypt_hash` line per generated user, joined by \n, then a final \n.
   const lines = await Promise.all([
@@ -79,7 +82,10 @@ export async function stackSecrets(json: Synthesized, dir: string, loadUser?: Lo
 export interface StackRegistry extends StackSecrets {
   readonly dir: string;
   readonly pod: LocalPod;
+  /** Where clients connect: the front's TLS port (the registry's own, without a front). */
   readonly port: number;
+  /** The authorizing front, when the stack's pod has one: clients reach the registry through it (replaced by `start`). */
+  front?: FrontProcess;
   readonly debugPort: number;
   /** The config.yml text from the synthesized ConfigMap. */
   readonly configYaml: string;
@@ -90,7 +96,10 @@ export interface StackRegistry extends StackSecrets {
   registry: RegistryProcess;
   /** Stops the registry by PID and starts it again with the same config, volumes, env and ports. */
   restart(): Promise<RegistryProcess>;
-  /** Starts the registry again after a `registry.stop()`, with `env` over the pod's and the options' env. */
+  /**
+   * Starts the registry again after a `registry.stop()`, with `env` over the pod's and the options' env; and the
+   * front, when it was stopped too (the whole pod replaced).
+   */
   start(env?: Record<string, string>): Promise<RegistryProcess>;
 }
 
@@ -125,22 +134,37 @@ export async function startStackRegistry(
   const dir = await tempDir(cleanup, 'registry-stack-');
   const [port, debugPort] = [await freePort(), await freePort()];
   const material = shared ?? await stackSecrets(json, path.join(dir, 'tls'), loadUser);
-  const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...values?.secrets }, { port, debugPort }, values?.evaluated, server);
-  const { configYaml } = registryWorkload(json, server);
+  const { configYaml, front } = registryWorkload(json, server);
+  // The front's grants file is a Terraform expression over the role variables: their defaults, unless given.
+  const podValues = values ?? (front ? await evaluateStackValues(json, path.join(dir, 'values'), {}, server) : undefined);
+  // Behind the front the registry listens on its own loopback port, in plain HTTP.
+  const registryPort = front ? await freePort() : port;
+  const pod = await prepareLocalPod(json, dir, { ...material.secrets, ...podValues?.secrets }, { port: registryPort, debugPort }, podValues?.evaluated, server);
   const start = (extraEnv: Record<string, string> = {}) =>
-    startRegistry(cleanup, { dir, config: configYaml, configPath: pod.configPath, port, caPem: material.tls.caPem, env: { ...pod.env, ...env, ...extraEnv } as Record<string, string> });
+    startRegistry(cleanup, {
+      dir, config: configYaml, configPath: pod.configPath, port: registryPort, caPem: front ? undefined : material.tls.caPem,
+      env: { ...pod.env, ...env, ...extraEnv } as Record<string, string>,
+    });
+  const registry = await start();
+  const startPodFront = () => startFront(cleanup, { front: front!, pod, dir: path.join(dir, 'front'), port, innerPort: registryPort, caPem: material.tls.caPem });
+  const frontProcess = front ? await startPodFront() : undefined;
   const [user, password] = Object.entries(material.users)[0];
   const stack: StackRegistry = {
     ...material,
     dir,
     pod,
     port,
+    front: frontProcess,
     debugPort,
     configYaml,
     user,
     password,
-    registry: await start(),
-    start: async (extraEnv) => (stack.registry = await start(extraEnv)),
+    registry,
+    start: async (extraEnv) => {
+      stack.registry = await start(extraEnv);
+      if (stack.front?.exited()) stack.front = await startPodFront();
+      return stack.registry;
+    },
     restart: async () => {
       await stack.registry.stop();
       return stack.start();

@@ -94,10 +94,13 @@ const CONNECTION: Record<string, (ctx: AdviceContext) => Omit<Diagnosis, 'kind'>
 /** Advice for an HTTP status the registry (or a proxy in front) answered. */
 export function adviceForStatus(status: number, code?: string): string | undefined {
   if (status === 401) {
-    return 'Wrong user or password, or the htpasswd entry is not bcrypt (the registry only matches bcrypt: '
-      + '`htpasswd -nB user`, or the stack\'s random_password.bcrypt_hash). The file is re-read without restart.';
+    return 'Wrong user or password, or the htpasswd entry is not bcrypt (only bcrypt lines are accepted: '
+      + '`htpasswd -nB user`, or the stack\'s generated passwords). The file is re-read without restart.';
   }
-  if (status === 403) return 'The credentials are valid but not allowed here (token/ACL in front of the registry).';
+  if (status === 403) {
+    return 'The credentials are valid but not allowed here: the user\'s role does not cover this action on this '
+      + 'repository (registry_roles: pull-only users cannot push or delete, only admins delete; docs/security.md).';
+  }
   if (status === 413) {
     return 'An HTTP proxy with a body size limit is in front of the registry. For an ingress-nginx HTTP Ingress set '
       + 'the annotation nginx.ingress.kubernetes.io/proxy-body-size: "0", or use the TCP exposure (L4, no limit).';

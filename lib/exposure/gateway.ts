@@ -10,10 +10,12 @@
  * templates only print the values, and the values are the objects, written below and evaluated by Terraform. A plan
  * needs neither the CRDs nor (for a first install) the cluster; Terraform Cloud receives the chart with the
  * configuration.
+ *
+ * `route: 'https'` builds the other Gateway exposure instead: an HTTPRoute on HTTPS listeners (gateway-https.ts).
  */
 import * as path from 'node:path';
 import { Construct } from 'constructs';
-import { conditional, FOR_EXPRESSION_VALUE, Fn, forExpression, Op, type TerraformAsset, Token } from 'cdktf';
+import { conditional, FOR_EXPRESSION_VALUE, Fn, forExpression, type TerraformAsset, Token } from 'cdktf';
 import type { Release } from '@cdktf/provider-helm/lib/release';
 import { selectorLabels } from '../labels';
 import { localChartRelease } from '../local-chart';
@@ -25,9 +27,10 @@ import {
   type ExposedVariable, type ExposedVariableContext, type ExposureBindOptions, type ExposureBinding, type ExposureRoute, ExposureStrategy,
   type ServiceTarget,
 } from './strategy';
+import { GATEWAY_API_GROUP, GATEWAY_API_VERSION, checkLiteral as checkGatewayLiteral, isSet, parentRefTo } from './gateway-common';
+import { GATEWAY_DATA_PLANES, type GatewayDataPlane, GatewayHttpsRoute } from './gateway-https';
 
-export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
-export const GATEWAY_API_VERSION = `${GATEWAY_API_GROUP}/v1`;
+export { GATEWAY_API_GROUP, GATEWAY_API_VERSION } from './gateway-common';
 /** The chart the release installs (copied into the stack's directory as an asset on synth). */
 export const GATEWAY_CHART_DIR = path.join(__dirname, 'gateway-chart');
 /** The Helm release, in the registry's namespace (which this stack owns: one release name per namespace suffices). */
@@ -76,22 +79,11 @@ export interface GatewayCreateProps extends GatewayTlsRouteCommonProps {
 
 export type GatewayTlsRouteProps = GatewayAttachProps | GatewayCreateProps;
 
-/** A non-empty string expression (cdktf renders a literal "" or 0 operand of `Op.*` as nothing: compare lengths). */
-const isSet = (value: string) => Op.gte(Fn.lengthOf(value), 1);
-
-/** Synth-time check of a prop that is a literal; Terraform expressions are judged by their variables' rules. */
-function checkLiteral(field: string, value: unknown, fieldRules: readonly rules.Rule[]): void {
-  const unresolved = Array.isArray(value) ? Token.isUnresolved(value) || value.some((x) => Token.isUnresolved(x)) : Token.isUnresolved(value);
-  if (!unresolved) rules.check(`GatewayTlsRoute ${field}`, value, fieldRules);
-}
+const checkLiteral = (field: string, value: unknown, fieldRules: readonly rules.Rule[]) => checkGatewayLiteral('GatewayTlsRoute', field, value, fieldRules);
 
 /** The route's reference to its Gateway: name and namespace, and the listener when one is named. */
 function parentRef(props: GatewayTlsRouteCommonProps, sectionName: string | undefined): Record<string, unknown> {
-  const ref = { name: props.gatewayName, namespace: props.gatewayNamespace };
-  if (sectionName === undefined) return ref;
-  if (!Token.isUnresolved(sectionName)) return { ...ref, sectionName };
-  // A variable: the key is left out when it is empty (a null sectionName would reach Helm as `null`).
-  return Fn.merge([ref, conditional(isSet(sectionName), { sectionName }, {})]) as unknown as Record<string, unknown>;
+  return parentRefTo({ name: props.gatewayName, namespace: props.gatewayNamespace }, sectionName);
 }
 
 /**
@@ -257,24 +249,58 @@ export class GatewayTlsRoute extends Construct {
   }
 }
 
+/** How the Gateway carries the registry's traffic. */
+export type GatewayRoute =
+  /** A TLSRoute: the Gateway routes by SNI and passes TLS through; the registry's certificate is what clients see. */
+  | 'tls-passthrough'
+  /** An HTTPRoute on an HTTPS listener: the Gateway terminates TLS with the listener's certificate (443, no custom port). */
+  | 'https';
+
+export const GATEWAY_ROUTES: readonly GatewayRoute[] = ['tls-passthrough', 'https'];
+
 export interface GatewayExposureOptions {
   /**
    * `attach`: route through a Gateway that exists (gateway_name, gateway_namespace, gateway_section_name; its
-   * listener port is gateway_port). `create`: the stack creates the Gateway as well (gateway_class_name, one TLS
-   * Passthrough listener per registry domain on gateway_port).
+   * listener port is gateway_port). `create`: the stack creates the Gateway as well (gateway_class_name, one
+   * listener per registry domain on gateway_port).
    */
   readonly mode: GatewayMode;
+  /**
+   * `tls-passthrough`: a TLSRoute on TLS Passthrough listeners. `https`: an HTTPRoute on HTTPS listeners (create mode:
+   * their certificate from cert-manager's Gateway annotation, so `tlsMode: 'cert-manager'`), TLS again to the registry
+   * (BackendTLSPolicy), and the `dataPlane`'s policy objects for large uploads.
+   * @default 'tls-passthrough'
+   */
+  readonly route?: GatewayRoute;
+  /**
+   * With `route: 'https'`: the implementation running the Gateway, whose policy objects lift its upload limits
+   * (their CRDs must be installed). Other implementations are not supported on the https route.
+   * @default - none (required with route 'https')
+   */
+  readonly dataPlane?: GatewayDataPlane;
 }
 
 /** Gateway API TLS passthrough as an exposure strategy: reads its variables and builds `GatewayTlsRoute`. */
 export class GatewayExposure extends ExposureStrategy {
   readonly kind: string;
   readonly mode: GatewayMode;
+  readonly route: GatewayRoute;
+  readonly dataPlane?: GatewayDataPlane;
 
   constructor(options: GatewayExposureOptions) {
     super();
     this.mode = options.mode;
-    this.kind = `gateway ${options.mode}`;
+    this.route = options.route ?? 'tls-passthrough';
+    this.dataPlane = options.dataPlane;
+    this.kind = this.route === 'https' ? `gateway ${options.mode} https` : `gateway ${options.mode}`;
+  }
+
+  override get terminatesTls(): boolean {
+    return this.route === 'https';
+  }
+
+  override get requiresCertManager(): boolean {
+    return this.route === 'https' && this.mode === 'create';
   }
 
   clientPort(variables: StackVariables): string {
@@ -285,16 +311,29 @@ export class GatewayExposure extends ExposureStrategy {
 
   override validate(check: SettingCheck): void {
     check('exposure.mode', this.mode, [rules.oneOf(GATEWAY_MODES)]);
+    check('exposure.route', this.route, [rules.oneOf(GATEWAY_ROUTES)]);
+    if (this.route === 'https') {
+      check('exposure.dataPlane', this.dataPlane, [rules.oneOf(GATEWAY_DATA_PLANES, `one of ${GATEWAY_DATA_PLANES.map((x) => JSON.stringify(x)).join(', ')} (the data plane whose upload limits the stack lifts)`)]);
+    } else if (this.dataPlane !== undefined) {
+      check('exposure.dataPlane', this.dataPlane, [{
+        allowed: 'none with route "tls-passthrough" (a passthrough Gateway sees no HTTP: it has no body or request limits to lift)',
+        test: (v) => v === undefined,
+        condition: () => 'true',
+      }]);
+    }
   }
 
   override get routesAdditionalPorts(): boolean {
-    return true;
+    // The https route serves the registry alone: a pull-through cache needs its own name or a passthrough Gateway.
+    return this.route === 'tls-passthrough';
   }
 
   override addedRules(variable: ExposedVariable, { mirror, defaultOf }: ExposedVariableContext): readonly rules.Rule[] {
     switch (variable) {
       case 'registry_ip_addresses':
-        return [rules.emptyList('a client that connects by IP sends no SNI, and a TLS passthrough Gateway routes by SNI only')];
+        return [rules.emptyList(this.route === 'https'
+          ? "a client that connects by IP matches no listener hostname, and the Gateway's certificate names the registry names"
+          : 'a client that connects by IP sends no SNI, and a TLS passthrough Gateway routes by SNI only')];
       case 'mirror_external_port':
         return [rules.differentFrom('gateway_port', defaultOf('gateway_port'), "a port other than the registry's (gateway_port)")];
       case 'gateway_section_name':
@@ -302,6 +341,14 @@ export class GatewayExposure extends ExposureStrategy {
           ? [rules.nonEmptyString("a listener name: with the pull-through cache on, the registry's route must name its listener, or it attaches to the cache's listener too")]
           : [];
       case 'registry_domains':
+        if (this.route === 'https') {
+          return [
+            rules.each(rules.notAnIpAddress),
+            this.mode === 'attach'
+              ? rules.maxItems(16, 'an HTTPRoute has at most 16 hostnames')
+              : rules.maxItems(16, 'an HTTPRoute has at most 16 hostnames, and the created Gateway one listener per name'),
+          ];
+        }
         return [
           rules.each(rules.notAnIpAddress),
           this.mode === 'attach'
@@ -317,28 +364,19 @@ export class GatewayExposure extends ExposureStrategy {
     }
   }
 
-  bind(scope: Construct, { target, variables }: ExposureBindOptions): ExposureBinding {
+  bind(scope: Construct, options: ExposureBindOptions): ExposureBinding {
+    const { target, variables } = options;
     const common = {
       target,
       hostnames: variables.list('registry_domains'),
       gatewayName: variables.string('gateway_name'),
       gatewayNamespace: variables.string('gateway_namespace'),
     };
-    const route = this.mode === 'attach'
-      ? new GatewayTlsRoute(scope, 'exposure', { ...common, mode: 'attach', sectionName: variables.string('gateway_section_name') })
-      : new GatewayTlsRoute(scope, 'exposure', {
-        ...common, mode: 'create',
-        gatewayClassName: variables.string('gateway_class_name'),
-        listenerPort: variables.number('gateway_port'),
-      });
-    const proxyNamespace = variables.string('gateway_proxy_namespace');
+    if (this.route === 'https') return this.bindHttps(scope, options, common);
+    const route = new GatewayTlsRoute(scope, 'exposure', { ...common, ...this.modeProps(variables) });
     let attachedRoutes = 0;
     return {
-      // The data plane's pods, not its whole namespace: a Gateway namespace is often shared infrastructure.
-      peerPods: [{
-        namespace: Token.asString(conditional(isSet(proxyNamespace), proxyNamespace, common.gatewayNamespace)),
-        podLabels: variables.list('gateway_proxy_pod_labels'),
-      }],
+      peerPods: this.peerPods(variables, common.gatewayNamespace),
       statusCommand: route.statusCommand,
       addRoute: (further) => {
         if (this.mode === 'create') return route.addRoute(further);
@@ -346,6 +384,39 @@ export class GatewayExposure extends ExposureStrategy {
         if (attachedRoutes++ > 0) throw new Error(`exposure ${this.kind}: addRoute: a second further route is not allowed; expected one (gateway_mirror_section_name names one listener).`);
         route.addRoute({ ...further, sectionName: variables.string('gateway_mirror_section_name') });
       },
+    };
+  }
+
+  /** attach: the listener to attach to; create: the class and port of the Gateway the stack creates. */
+  private modeProps(variables: StackVariables) {
+    return this.mode === 'attach'
+      ? { mode: 'attach' as const, sectionName: variables.string('gateway_section_name') }
+      : { mode: 'create' as const, gatewayClassName: variables.string('gateway_class_name'), listenerPort: variables.number('gateway_port') };
+  }
+
+  /** The data plane's pods, not its whole namespace: a Gateway namespace is often shared infrastructure. */
+  private peerPods(variables: StackVariables, gatewayNamespace: string) {
+    const proxyNamespace = variables.string('gateway_proxy_namespace');
+    return [{
+      namespace: Token.asString(conditional(isSet(proxyNamespace), proxyNamespace, gatewayNamespace)),
+      podLabels: variables.list('gateway_proxy_pod_labels'),
+    }];
+  }
+
+  private bindHttps(scope: Construct, { variables, tls }: ExposureBindOptions, common: Pick<GatewayTlsRouteCommonProps, 'target' | 'hostnames' | 'gatewayName' | 'gatewayNamespace'>): ExposureBinding {
+    if (!tls) throw new Error(`exposure ${this.kind}: bind: no registry TLS is not allowed; expected the registry's Secret and CA (the Gateway checks the registry's certificate).`);
+    const https = { ...common, dataPlane: this.dataPlane!, backendCa: { pem: tls.caPem, isSet: tls.hasCa } };
+    const mode = this.modeProps(variables);
+    const route = new GatewayHttpsRoute(scope, 'exposure', mode.mode === 'attach' ? { ...https, ...mode } : {
+      ...https, ...mode,
+      // The listeners' certificate: cert-manager's Gateway annotation names the registry's issuer.
+      issuerName: variables.string('cert_manager_issuer_name'),
+      issuerKind: variables.string('cert_manager_issuer_kind'),
+    });
+    return {
+      peerPods: this.peerPods(variables, common.gatewayNamespace),
+      statusCommand: route.statusCommand,
+      addRoute: this.refuseRoutes(),
     };
   }
 }

@@ -3,7 +3,7 @@
  * Each exposure is one file with an `ExposureStrategy` subclass; this module is the list of factories.
  */
 import { GatewayExposure, type GatewayExposureOptions } from './gateway';
-import { IngressNginxExposure } from './ingress-nginx';
+import { IngressNginxExposure, IngressNginxHttpExposure } from './ingress-nginx';
 import { NoExposure } from './none';
 import { ExposureStrategy } from './strategy';
 
@@ -16,6 +16,11 @@ export const Exposure = {
     adopt: () => new IngressNginxExposure('adopt'),
     /** ingress-nginx was not installed by Helm: patch its tcp-services ConfigMap; the operator adds one flag. */
     configmapOnly: () => new IngressNginxExposure('configmap-only'),
+    /**
+     * An HTTP Ingress on an ingress-nginx that exists (`ingress_class_name`): TLS at the controller on 443 with the
+     * registry's certificate, no body limit, long timeouts, request buffering off, TLS again to the registry.
+     */
+    http: () => new IngressNginxHttpExposure(),
   },
   /**
    * Gateway API: a TLSRoute (TLS passthrough, routed by SNI) to the registry Service, on a Gateway that exists
@@ -29,4 +34,5 @@ export const Exposure = {
 export type Exposure = ExposureStrategy;
 export { ExposureStrategy };
 export type { ExposureBinding, ExposureBindOptions, ServiceTarget } from './strategy';
-export type { GatewayExposureOptions, GatewayMode } from './gateway';
+export type { GatewayExposureOptions, GatewayMode, GatewayRoute } from './gateway';
+export type { GatewayDataPlane } from './gateway-https';

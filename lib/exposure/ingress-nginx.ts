@@ -1,10 +1,12 @@
 import { Construct } from 'constructs';
-import { Lazy, TerraformStack, Token } from 'cdktf';
+import { conditional, Fn, type IResolvable, Lazy, TerraformIterator, TerraformStack, Token } from 'cdktf';
 import { stringify } from 'yaml';
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { ConfigMapV1Data } from '@cdktf/provider-kubernetes/lib/config-map-v1-data';
 import { DataKubernetesResources } from '@cdktf/provider-kubernetes/lib/data-kubernetes-resources';
+import { IngressV1 } from '@cdktf/provider-kubernetes/lib/ingress-v1';
 import { adoptedTcpValues, installedChart } from '../hcl';
+import { workloadLabels } from '../labels';
 import * as rules from '../rules';
 import type { SettingCheck } from '../storage/strategy';
 import type { StackVariables } from '../variables/stack-variables';
@@ -14,6 +16,8 @@ import {
 } from './strategy';
 
 export const INGRESS_NGINX_REPOSITORY = 'https://kubernetes.github.io/ingress-nginx';
+/** The port of HTTPS front doors (an HTTP Ingress, a Gateway's HTTPS listener): image references name no port. */
+export const HTTPS_PORT = 443;
 
 /** How the stack reaches ingress-nginx. */
 export type IngressNginxMode =
@@ -221,5 +225,120 @@ export class IngressNginxExposure extends ExposureStrategy {
       manualSteps: exposure.manualSteps,
       addRoute: (route) => exposure.addRoute(route),
     };
+  }
+}
+
+/** The ingress-nginx annotation prefix. */
+const INGRESS_NGINX_ANNOTATION = 'nginx.ingress.kubernetes.io';
+
+/** How long ingress-nginx waits on the registry (each read or write of a proxied request), in seconds. */
+export const INGRESS_PROXY_TIMEOUT_SECONDS = 3600;
+
+/**
+ * ingress-nginx annotations for the registry behind an HTTP Ingress: no body limit (the default 1m gives 413 on
+ * every layer), bodies streamed to the registry as they arrive rather than spooled to the controller's disk first,
+ * long proxy timeouts, and TLS again to the registry (its one port is TLS).
+ */
+export function httpIngressAnnotations(): Record<string, string> {
+  const a = (name: string, value: string) => [`${INGRESS_NGINX_ANNOTATION}/${name}`, value];
+  return Object.fromEntries([
+    a('proxy-body-size', '0'),
+    a('proxy-request-buffering', 'off'),
+    a('proxy-read-timeout', String(INGRESS_PROXY_TIMEOUT_SECONDS)),
+    a('proxy-send-timeout', String(INGRESS_PROXY_TIMEOUT_SECONDS)),
+    a('backend-protocol', 'HTTPS'),
+  ]);
+}
+
+/** With the registry's CA: ingress-nginx checks the registry's certificate for `hostname` against `ca.crt` of the Secret. */
+export function backendVerifyAnnotations(secret: string, hostname: string): Record<string, string> {
+  const a = (name: string, value: string) => [`${INGRESS_NGINX_ANNOTATION}/${name}`, value];
+  return Object.fromEntries([
+    a('proxy-ssl-secret', secret),
+    a('proxy-ssl-verify', 'on'),
+    a('proxy-ssl-name', hostname),
+    a('proxy-ssl-server-name', 'on'),
+  ]);
+}
+
+export interface IngressNginxHttpProps {
+  readonly target: ServiceTarget;
+  /** Registry names (one rule each; the TLS hosts). May be a Terraform list. */
+  readonly hostnames: string[];
+  /** IngressClass of the controller. */
+  readonly ingressClassName: string;
+  /** The registry's TLS: its Secret (served by the controller) and its CA ("" = none to check the registry with). */
+  readonly tls: { readonly secretName: string; readonly hasCa: boolean | IResolvable };
+}
+
+/**
+ * An HTTP Ingress for ingress-nginx (a retired controller): TLS at the controller on 443 with the registry's own
+ * certificate, `/v2` of the registry names to the registry Service over TLS. For users who cannot move to a Gateway
+ * yet; the controller must exist (this mode installs nothing).
+ */
+export class IngressNginxHttp extends Construct {
+  public readonly ingress: IngressV1;
+
+  constructor(scope: Construct, id: string, props: IngressNginxHttpProps) {
+    super(scope, id);
+    const { target, hostnames } = props;
+    const hosts = TerraformIterator.fromList(hostnames);
+    const verify = backendVerifyAnnotations(Fn.format('%s/%s', [target.namespace, props.tls.secretName]), Fn.element(hostnames, 0));
+    this.ingress = new IngressV1(this, 'ingress', {
+      metadata: {
+        name: target.serviceName,
+        namespace: target.namespace,
+        labels: workloadLabels(target.serviceName, 'exposure'),
+        // The registry's certificate is checked when its CA is known (a public ACME issuer's Secret has no ca.crt).
+        annotations: typeof props.tls.hasCa === 'boolean'
+          ? { ...httpIngressAnnotations(), ...(props.tls.hasCa ? verify : {}) }
+          : Token.asStringMap(Fn.merge([httpIngressAnnotations(), conditional(props.tls.hasCa, verify, {})])),
+      },
+      spec: {
+        ingressClassName: props.ingressClassName,
+        tls: [{ hosts: hostnames, secretName: props.tls.secretName }],
+        // Dynamic block content is written as Terraform JSON: nested block names in snake_case.
+        rule: hosts.dynamic({
+          host: hosts.value,
+          http: [{
+            path: [{
+              path: '/v2',
+              path_type: 'Prefix',
+              backend: [{ service: [{ name: target.serviceName, port: [{ number: target.port }] }] }],
+            }],
+          }],
+        }),
+      },
+    });
+  }
+}
+
+/** ingress-nginx HTTP Ingress as an exposure strategy (TLS terminated at the controller, clients on 443). */
+export class IngressNginxHttpExposure extends ExposureStrategy {
+  readonly kind = 'ingress-nginx http';
+
+  override get terminatesTls(): boolean {
+    return true;
+  }
+
+  clientPort(): string {
+    return String(HTTPS_PORT);
+  }
+
+  override addedRules(variable: ExposedVariable): readonly rules.Rule[] {
+    return variable === 'registry_ip_addresses'
+      ? [rules.emptyList('an Ingress routes by host name, and a client that connects by IP matches no rule')]
+      : [];
+  }
+
+  bind(scope: Construct, { target, variables, tls }: ExposureBindOptions): ExposureBinding {
+    if (!tls) throw new Error(`exposure ${this.kind}: bind: no registry TLS is not allowed; expected the registry's Secret and CA (the controller serves the Secret).`);
+    new IngressNginxHttp(scope, 'exposure', {
+      target,
+      hostnames: variables.list('registry_domains'),
+      ingressClassName: variables.string('ingress_class_name'),
+      tls,
+    });
+    return { peerNamespaces: [variables.string('ingress_namespace')], addRoute: this.refuseRoutes() };
   }
 }

@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import type { IResolvable } from 'cdktf';
 import type { PodPeer } from '../network-policy';
 import type { Rule } from '../rules';
 import type { SettingCheck } from '../storage/strategy';
@@ -23,6 +24,21 @@ export interface ExposureBindOptions {
   readonly target: ServiceTarget;
   /** The stack's variables: an exposure reads its own (external_port, ingress_namespace, ...). */
   readonly variables: StackVariables;
+  /**
+   * The registry's TLS: an exposure that terminates TLS serves its Secret or checks the registry against its CA.
+   * @default - none: only exposures that pass TLS through may be bound without it
+   */
+  readonly tls?: ExposedTls;
+}
+
+/** What an exposure may use of the registry's TLS. */
+export interface ExposedTls {
+  /** The `kubernetes.io/tls` Secret the registry serves, in its namespace. */
+  readonly secretName: string;
+  /** PEM of the CA that issued it (public material); "" when clients trust the issuer already (a public ACME CA). */
+  readonly caPem: string;
+  /** Whether `caPem` is set: true, or a Terraform condition (cert-manager's CA variable). */
+  readonly hasCa: boolean | IResolvable;
 }
 
 /** What the rest of the stack needs from an exposure once it is bound. */
@@ -86,6 +102,22 @@ export abstract class ExposureStrategy {
 
   /** Checks the strategy's own settings. */
   validate(_check: SettingCheck): void {}
+
+  /**
+   * Whether the exposure needs `tlsMode: 'cert-manager'` (a Gateway listener it creates gets its certificate from
+   * the same issuer).
+   */
+  get requiresCertManager(): boolean {
+    return false;
+  }
+
+  /**
+   * Whether clients meet a certificate served by the front door on 443 (an HTTPS listener, an HTTP Ingress) rather
+   * than the registry's own on its port: node trust, which installs the registry's CA for `host:port`, does not apply.
+   */
+  get terminatesTls(): boolean {
+    return false;
+  }
 
   /** Whether the binding's `addRoute` routes a second port (environments with a mirror need it). */
   get routesAdditionalPorts(): boolean {

@@ -8,7 +8,9 @@
  * - storage errors are 5xx answers of the storage-backed handlers (counted; the health check's 503s are answered
  *   before the instrumented handlers and are NOT counted: pods that fail it are caught by RegistryPodsNotReady);
  * - the read-only window shows as refused writes (405 on POST/PUT/PATCH/DELETE) lasting longer than the limit;
- * - certificate expiry is a recording rule whose value the stack computes from the certificate it issued or was given.
+ * - certificate expiry is a recording rule whose value the stack computes from the certificate it issued or was given,
+ *   or, with cert-manager, cert-manager's own `certmanager_certificate_expiration_timestamp_seconds` (v1.21.1
+ *   `pkg/metrics`: labels name and namespace, 0 until the certificate is issued).
  */
 
 /** The runbook: each alert names its section (anchor) here. */
@@ -24,8 +26,18 @@ export interface AlertRuleParams {
   readonly appName: string;
   /** The GC window exists (read-only and failed-Job alerts). @default false */
   readonly garbageCollection?: boolean;
-  /** Unix time the registry's certificate expires (a number, or a Terraform expression rendering one). */
-  readonly certificateExpiry: string;
+  /**
+   * Unix time the registry's certificate expires (a number, or a Terraform expression rendering one).
+   * @default - read from cert-manager's metrics (`certManagerCertificate`)
+   */
+  readonly certificateExpiry?: string;
+  /**
+   * The cert-manager Certificate that makes the registry's Secret: its expiry comes from cert-manager's metrics, which
+   * the same Prometheus must scrape. Its `namespace` label is the Certificate's, or `exported_namespace` when the
+   * scrape config does not honor the target's labels (cert-manager's chart: `honorLabels: false`).
+   * @default - no cert-manager: `certificateExpiry`
+   */
+  readonly certManagerCertificate?: string;
   /** 5xx share of requests above which RegistryHighErrorRatio fires (0..1). */
   readonly errorRatio: number | string;
   /** p99 latency (seconds) of the non-transfer handlers above which RegistrySlowRequests fires. */
@@ -57,6 +69,17 @@ const STORAGE_HANDLERS = 'manifest|blob|blob_upload|blob_upload_chunk|tags|catal
 /** Handlers whose duration is a transfer (grows with the layer): excluded from the latency alert. */
 const TRANSFER_HANDLERS = 'blob|blob_upload|blob_upload_chunk';
 export const CERTIFICATE_EXPIRY_SERIES = 'registry_tls_certificate_expiry_timestamp_seconds';
+export const CERT_MANAGER_EXPIRY_SERIES = 'certmanager_certificate_expiration_timestamp_seconds';
+
+/** The recording rule's expression: the expiry the stack knows, or cert-manager's issued certificate's. */
+function certificateExpiryExpr(p: AlertRuleParams): string {
+  if (p.certManagerCertificate !== undefined) {
+    const of = (namespaceLabel: string) => `${CERT_MANAGER_EXPIRY_SERIES}{name="${p.certManagerCertificate}", ${namespaceLabel}="${p.namespace}"} > 0`;
+    return `max(${of('namespace')} or ${of('exported_namespace')})`;
+  }
+  if (p.certificateExpiry === undefined) throw new Error('alertRuleGroups: certificateExpiry or certManagerCertificate is required');
+  return `vector(${p.certificateExpiry})`;
+}
 
 /** Alert names, in the order of the runbook. */
 export const ALERT_NAMES = [
@@ -87,7 +110,7 @@ export function alertRuleGroups(p: AlertRuleParams): RuleGroup[] {
   const rules: AlertRule[] = [
     {
       record: CERTIFICATE_EXPIRY_SERIES,
-      expr: `vector(${p.certificateExpiry})`,
+      expr: certificateExpiryExpr(p),
       labels: { namespace: p.namespace, service: p.appName },
     },
     alert('RegistryDown', `up{${job}} == 0 or absent(up{${job}})`, '2m', 'critical',

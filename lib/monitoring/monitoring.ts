@@ -50,8 +50,13 @@ export interface RegistryMonitoringProps {
   readonly selectorLabels: string[];
   /** Scrape interval (Prometheus duration). */
   readonly scrapeInterval: string;
-  /** RFC 3339 expiry of the registry's certificate (a Terraform reference). */
-  readonly certificateExpiresAt: string;
+  /**
+   * RFC 3339 expiry of the registry's certificate (a Terraform reference).
+   * @default - cert-manager's metrics say (`certManagerCertificate`)
+   */
+  readonly certificateExpiresAt?: string;
+  /** The cert-manager Certificate's name, when cert-manager makes the registry's certificate. @default - none */
+  readonly certManagerCertificate?: string;
   /** Thresholds of the alerts. */
   readonly errorRatioPercent: number;
   readonly slowRequestSeconds: number;
@@ -98,7 +103,9 @@ export class RegistryMonitoring extends Construct {
       mirror: mirror ? workloadOf(mirror.server, name('mirror-metrics')) : undefined,
       selectorLabels: vars.list('monitoring_labels'),
       scrapeInterval: vars.string('monitoring_scrape_interval'),
+      // Terraform knows a generated or provided certificate's expiry; cert-manager's own metrics know a renewed one's.
       certificateExpiresAt: context.tls.expiresAt,
+      certManagerCertificate: context.tls.certificate?.name,
       errorRatioPercent: vars.number('monitoring_error_ratio_percent'),
       slowRequestSeconds: vars.number('monitoring_slow_request_seconds'),
       readOnlyLimit: vars.string('monitoring_read_only_limit'),
@@ -152,7 +159,8 @@ export class RegistryMonitoring extends Construct {
             namespace,
             appName: props.appName,
             garbageCollection: props.garbageCollection,
-            certificateExpiry: Token.asString(unixSeconds(this, 'certificate-expiry', props.certificateExpiresAt)),
+            certificateExpiry: props.certificateExpiresAt === undefined ? undefined : Token.asString(unixSeconds(this, 'certificate-expiry', props.certificateExpiresAt)),
+            certManagerCertificate: props.certManagerCertificate,
             errorRatio: Fn.format('%.2f', [Op.div(props.errorRatioPercent, 100)]),
             slowSeconds: Token.asString(props.slowRequestSeconds),
             readOnlyLimit: props.readOnlyLimit,

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Fn } from 'cdktf';
+import { Fn, type IResolvable, Token } from 'cdktf';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
@@ -233,5 +233,17 @@ export class RegistryNodeTrust extends Construct {
         },
       },
     });
+  }
+
+  /**
+   * Refuses a plan whose CA is empty (a cert-manager issuer's CA is a per-run variable, so only Terraform sees it):
+   * the nodes would be told to trust nothing. `variable` is named in the message.
+   */
+  requireCa(hasCa: boolean | IResolvable, variable: string): void {
+    if (hasCa === true) return;
+    this.daemonSet.addOverride('lifecycle.precondition', [{
+      condition: typeof hasCa === 'boolean' ? 'false' : Token.asString(hasCa),
+      error_message: `${variable}: "" is not allowed with node trust; expected the PEM of the issuer's CA, which node trust writes to every node (with a public issuer clients already trust, turn nodeTrust off instead).`,
+    }]);
   }
 }

@@ -3,6 +3,7 @@ import { Fn } from 'cdktf';
 import { PersistentVolumeClaimV1 } from '@cdktf/provider-kubernetes/lib/persistent-volume-claim-v1';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { Password } from '@cdktf/provider-random/lib/password';
+import { MachineHash } from '../auth/machine-hash';
 import type { RegistryAuth } from '../auth';
 import type { RegistryContext } from '../context';
 import { nullIfEmpty } from '../hcl';
@@ -143,11 +144,11 @@ export class RegistryMirror extends Construct {
       data: { username: Fn.jsonencode(props.upstreamUsername), password: Fn.jsonencode(props.upstreamPassword) },
     });
     // Letters and digits only: safe in an htpasswd line, a TOML string and a JSON string. High entropy (190 bits),
-    // so bcrypt's cost (the provider's 10) guards nothing an attacker could guess.
+    // so bcrypt's cost guards nothing an attacker could guess: cost 4 (MachineHash), as for every generated credential.
     this.pullPassword = new Password(this, 'pull-password', { length: 32, special: false });
     this.htpasswdSecret = new SecretV1(this, 'htpasswd', {
       metadata: { name: Fn.format('%s-htpasswd', [props.name]), namespace: props.namespace, labels },
-      data: { htpasswd: Fn.format('%s:%s\n', [MIRROR_PULL_USER, this.pullPassword.bcryptHash]) },
+      data: { htpasswd: Fn.format('%s:%s\n', [MIRROR_PULL_USER, new MachineHash(this, 'pull-hash', { password: this.pullPassword }).hash]) },
     });
     this.pullAuth = Fn.base64encode(Fn.format('%s:%s', [MIRROR_PULL_USER, this.pullPassword.result]));
     this.pullSecret = new SecretV1(this, 'pull-credential', {

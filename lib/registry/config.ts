@@ -32,6 +32,12 @@ export const MOUNTS = {
 export interface RegistryConfigOptions {
   /** Port the registry serves the API on inside the pod. */
   readonly port: number;
+  /**
+   * Address the API listens on: `127.0.0.1` behind the authorizing front (lib/registry/front.ts), so nothing but
+   * the front reaches it.
+   * @default - every address
+   */
+  readonly host?: string;
   /** Port of the debug server (health, metrics, pprof): reachable inside the pod network only. */
   readonly debugPort: number;
   /**
@@ -95,7 +101,7 @@ export function renderRegistryConfig(options: RegistryConfigOptions): string {
       },
     },
     http: {
-      addr: `:${options.port}`,
+      addr: `${options.host ?? ''}:${options.port}`,
       ...(tls
         ? {
             tls: {

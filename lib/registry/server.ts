@@ -17,6 +17,7 @@ import { DEBUG_PORT, MOUNTS, POD_GRACE_SECONDS, REGISTRY_PORT, renderRegistryCon
 import { type SeLinuxOptions, validateSeLinuxOptions } from './selinux';
 import { registryContainerSecurityContext, registryPodSecurityContext } from './pod-security';
 import { literalText } from '../hcl';
+import { FRONT_FILES, FRONT_MOUNTS, frontCommand, frontReloadWatcher, INNER_PORT, renderFrontConfig } from './front';
 
 export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
@@ -100,6 +101,13 @@ export interface RegistryServerProps {
    * @default - none beyond the storage's and the cache's
    */
   readonly restartOnChange?: string[];
+  /**
+   * The authorizing front (lib/registry/front.ts): an nginx container on the registry port terminates TLS, checks
+   * passwords and the users' grants, and passes allowed requests to the registry, which then listens on 127.0.0.1
+   * with its own TLS and auth off. `grants` is the grants file as a Terraform expression (lib/auth/grants.ts).
+   * @default - none: the registry serves TLS and checks htpasswd itself (the pull-through cache)
+   */
+  readonly front?: { readonly image: string; readonly grants: string };
 }
 
 /** The registry itself: its config, the Deployment that runs it and the Service in front of it. */
@@ -112,6 +120,10 @@ export class RegistryServer extends Construct {
   public readonly service: ServiceV1;
   /** The rendered config.yml (no secrets). */
   public readonly configYaml: string;
+  /** The front's nginx.conf, when the registry has the front. */
+  public readonly frontConfig?: string;
+  /** The front's ConfigMap (nginx.conf and the grants file), when the registry has the front. */
+  public readonly frontConfigMap?: ConfigMapV1;
   public readonly port = REGISTRY_PORT;
   public readonly debugPort = DEBUG_PORT;
   /** Labels selecting the registry pods. */
@@ -120,10 +132,18 @@ export class RegistryServer extends Construct {
   constructor(scope: Construct, id: string, props: RegistryServerProps) {
     super(scope, id);
     if (props.seLinuxOptions) validateSeLinuxOptions('seLinuxOptions', props.seLinuxOptions);
+    const front = props.front;
     this.configYaml = renderRegistryConfig({
       port: REGISTRY_PORT, debugPort: DEBUG_PORT, storageDriver: props.storage.driver, redis: props.cache?.config, ...props.config,
+      // Behind the front the registry serves plain HTTP on loopback: the front is its only client.
+      ...(front ? { host: '127.0.0.1', port: INNER_PORT, tls: false, auth: false } : {}),
     });
-    const authenticated = props.config?.auth ?? true;
+    this.frontConfig = front ? renderFrontConfig({
+      port: REGISTRY_PORT, innerPort: INNER_PORT, tlsDir: FRONT_MOUNTS.tlsDir, htpasswdPath: `${FRONT_MOUNTS.authDir}/htpasswd`,
+      grantsPath: `${FRONT_MOUNTS.configDir}/grants.map`, runDir: FRONT_MOUNTS.runDir,
+    }) : undefined;
+    // The registry checks passwords itself only without the front.
+    const authenticated = !front && (props.config?.auth ?? true);
     this.selector = selectorLabels(props.name, 'registry');
     const labels = workloadLabels(props.name, 'registry');
     const metadata = { name: props.name, namespace: props.namespace, labels };
@@ -133,7 +153,7 @@ export class RegistryServer extends Construct {
     // plan time, so the change reaches the pod in the same apply. (resource_version is computed after the apply
     // and the provider does not mark it unknown on update: an annotation built from it rolled the pod one apply
     // late.) The hash reveals nothing of the secrets, so it is declassified for the plan output.
-    const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.secret.data, htpasswd.secret.data, auth.httpSecret.data])));
+    const secretsHash = Fn.nonsensitive(Fn.sha256(Fn.jsonencode([tls.rolloutInput, htpasswd.secret.data, auth.httpSecret.data])));
     const additions = [props.storage, ...(props.cache ? [props.cache] : [])];
     // Credentials the registry reads only at start: a content hash, salted with the http secret so that a weak
     // password cannot be brute-forced from the annotation (and shown in plans: the hash reveals nothing).
@@ -143,6 +163,17 @@ export class RegistryServer extends Construct {
       : { 'private-registry-stack/credentials-sha256': Token.asString(Fn.nonsensitive(Fn.sha256(Fn.join('\n', [auth.httpSecretValue, ...restartOn])))) };
 
     this.configMap = new ConfigMapV1(this, 'config', { metadata, data: { 'config.yml': literalText(this.configYaml) } });
+    const grants = front ? `\${${front.grants}}` : undefined;
+    if (front) {
+      this.frontConfigMap = new ConfigMapV1(this, 'front-config', {
+        metadata: { ...metadata, name: Fn.format('%s-front', [props.name]) },
+        data: {
+          [FRONT_FILES.config]: literalText(this.frontConfig!),
+          [FRONT_FILES.grants]: grants!,
+          [FRONT_FILES.reloadWatcher]: literalText(frontReloadWatcher()),
+        },
+      });
+    }
 
     const probe = (periodSeconds: number, failureThreshold: number) => ({
       // GET / answers 200 without credentials and 503 when storage is unhealthy; /v2/ would answer 401.
@@ -177,7 +208,9 @@ export class RegistryServer extends Construct {
           metadata: {
             labels,
             annotations: {
-              'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).digest('hex'),
+              'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).update(this.frontConfig ?? '').update(front ? frontReloadWatcher() : '').digest('hex'),
+              // Roles change the grants file: the front reads it at start, so the pods roll in the same apply.
+              ...(front ? { 'private-registry-stack/grants-sha256': `\${sha256(${front.grants})}` } : {}),
               'private-registry-stack/secrets-sha256': secretsHash,
               ...credentialsHash,
             },
@@ -200,7 +233,7 @@ export class RegistryServer extends Construct {
                 imagePullPolicy: 'IfNotPresent',
                 args: ['serve', MOUNTS.configFile],
                 port: [
-                  { name: 'registry', containerPort: REGISTRY_PORT, protocol: 'TCP' },
+                  ...(front ? [] : [{ name: 'registry', containerPort: REGISTRY_PORT, protocol: 'TCP' }]),
                   { name: 'metrics', containerPort: DEBUG_PORT, protocol: 'TCP' },
                 ],
                 env: [
@@ -216,9 +249,13 @@ export class RegistryServer extends Construct {
                   ...(props.extraEnv ?? []),
                 ],
                 ...(props.envFrom ? { envFrom: props.envFrom } : {}),
-                startupProbe: probe(2, 30),
-                readinessProbe: probe(10, 3),
-                livenessProbe: liveness,
+                // Behind the front its probes ask through the front (the registry's own GET / answer); the registry's
+                // liveness asks the debug port, the one it serves off loopback.
+                ...(front ? { livenessProbe: { ...liveness, tcpSocket: [{ port: 'metrics' }] } } : {
+                  startupProbe: probe(2, 30),
+                  readinessProbe: probe(10, 3),
+                  livenessProbe: liveness,
+                }),
                 resources: {
                   requests: { cpu: props.resources.cpuRequest, memory: props.resources.memoryRequest },
                   limits: { memory: props.resources.memoryLimit },
@@ -226,12 +263,31 @@ export class RegistryServer extends Construct {
                 securityContext: registryContainerSecurityContext(),
                 volumeMount: [
                   { name: 'config', mountPath: MOUNTS.configFile, subPath: 'config.yml', readOnly: true },
-                  { name: 'tls', mountPath: MOUNTS.tlsDir, readOnly: true },
+                  ...(front ? [] : [{ name: 'tls', mountPath: MOUNTS.tlsDir, readOnly: true }]),
                   ...(authenticated ? [{ name: 'auth', mountPath: MOUNTS.authDir, readOnly: true }] : []),
                   ...additions.flatMap((a) => a.volumeMounts),
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
+              ...(front ? [{
+                name: 'front',
+                image: front.image,
+                imagePullPolicy: 'IfNotPresent',
+                // nginx, with the watcher that reloads it when the certificate in the TLS volume changes.
+                command: frontCommand(),
+                port: [{ name: 'registry', containerPort: REGISTRY_PORT, protocol: 'TCP' }],
+                startupProbe: probe(2, 30),
+                readinessProbe: probe(10, 3),
+                livenessProbe: liveness,
+                resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+                securityContext: registryContainerSecurityContext(),
+                volumeMount: [
+                  { name: 'front-config', mountPath: FRONT_MOUNTS.configDir, readOnly: true },
+                  { name: 'tls', mountPath: FRONT_MOUNTS.tlsDir, readOnly: true },
+                  { name: 'auth', mountPath: FRONT_MOUNTS.authDir, readOnly: true },
+                  { name: 'front-run', mountPath: FRONT_MOUNTS.runDir },
+                ],
+              }] : []),
             ],
             volume: [
               { name: 'config', configMap: { name: this.configMap.metadata.name, optional: false } },
@@ -239,7 +295,7 @@ export class RegistryServer extends Construct {
               {
                 name: 'tls',
                 secret: {
-                  secretName: tls.secret.metadata.name,
+                  secretName: tls.secretName,
                   optional: false,
                   defaultMode: '0440',
                   items: [
@@ -248,7 +304,7 @@ export class RegistryServer extends Construct {
                   ],
                 },
               },
-              ...(authenticated ? [{
+              ...(authenticated || front ? [{
                 name: 'auth',
                 secret: {
                   secretName: htpasswd.secret.metadata.name,
@@ -259,6 +315,11 @@ export class RegistryServer extends Construct {
               }] : []),
               ...additions.flatMap((a) => a.volumes),
               { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+              ...(front ? [
+                { name: 'front-config', configMap: { name: this.frontConfigMap!.metadata.name, optional: false } },
+                // pid, the refusal socket, and request bodies nginx spools when a client outpaces the registry
+                { name: 'front-run', emptyDir: { sizeLimit: '256Mi' } },
+              ] : []),
             ],
           },
         },

@@ -112,6 +112,21 @@ export const VARIABLES = {
     default: [],
     rules: ({ defaultOf }) => [rules.each(rules.bcryptHtpasswdEntry), rules.noPullUserLine(defaultOf('app_name'))],
   },
+  registry_roles: {
+    type: 'list(string)',
+    description: "Roles: '<user>:admin' (everything, including DELETE and the catalog), '<user>:push:<globs>' (pull and push on those repositories) or '<user>:pull:<globs>' (pull only); globs comma-separated, * within a path component, ** across. A user without an entry is admin.",
+    default: [],
+    rules: ({ defaultOf }) => [rules.each(rules.roleEntry), rules.oneRolePerUser, rules.noPullUserRole(defaultOf('app_name'))],
+  },
+  anonymous_pull_repositories: {
+    type: 'list(string)',
+    description: 'Repositories (globs) anyone may pull without credentials; nothing else is anonymous. Empty: every request needs a user.',
+    default: [], rules: [rules.each(rules.repositoryGlob), rules.uniqueList],
+  },
+  front_image: {
+    type: 'string', description: "Image of the registry pod's authorizing front: nginx, unprivileged, on Debian bookworm (libxcrypt's crypt() for bcrypt), pinned by tag or digest.",
+    default: 'docker.io/nginxinc/nginx-unprivileged:1.28.0-bookworm', rules: [rules.imageReference, rules.pinnedImage],
+  },
   pull_secret_namespaces: {
     type: 'list(string)',
     description: 'Namespaces that get a kubernetes.io/dockerconfigjson secret "<app_name>-pull" to pull from the registry (may be empty).',
@@ -140,6 +155,22 @@ export const VARIABLES = {
   tls_ca_pem: {
     type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'tlsMode provided',
     description: 'PEM of the CA that issued the registry certificate (clients and nodes trust it).', rules: [rules.certificatePem],
+  },
+  cert_manager_issuer_name: {
+    type: 'string', declaredWhen: 'tlsMode cert-manager',
+    description: "cert-manager issuer that signs the registry's certificate (ACME with a DNS-01 solver, a private CA, ...); with Exposure.gateway({ mode: 'create', route: 'https' }) also the Gateway listener's.",
+    rules: [rules.dns1123Subdomain],
+  },
+  cert_manager_issuer_kind: {
+    type: 'string', declaredWhen: 'tlsMode cert-manager',
+    description: 'Kind of that issuer: ClusterIssuer, or Issuer (in the registry namespace; a created Gateway\'s listener needs one in gateway_namespace too).',
+    default: 'ClusterIssuer', rules: [rules.oneOf(['Issuer', 'ClusterIssuer'])],
+  },
+  cert_manager_ca_pem: {
+    // Public material, sensitive like tls_ca_pem: CA inputs are handled as the keys they travel with.
+    type: 'string', sensitive: true, perEnvironment: false, declaredWhen: 'tlsMode cert-manager',
+    description: "PEM of the private CA behind the issuer (node trust, ca_certificate_pem and the Gateway's check of the registry use it; required with node trust); empty for a public issuer (ACME) clients already trust.",
+    default: '', rules: [rules.optional(rules.certificatePem)],
   },
 
   // ---- storage --------------------------------------------------------------------------------------------
@@ -281,6 +312,10 @@ export const VARIABLES = {
   ingress_namespace: {
     type: 'string', description: 'Namespace of the ingress-nginx controller.',
     declaredWhen: 'Exposure.ingressNginx.*()', default: 'ingress-nginx', rules: [rules.dns1123Label],
+  },
+  ingress_class_name: {
+    type: 'string', description: 'IngressClass of the ingress-nginx controller the HTTP Ingress is for.',
+    declaredWhen: 'Exposure.ingressNginx.http()', default: 'nginx', rules: [rules.dns1123Subdomain],
   },
   ingress_release_name: {
     type: 'string', description: 'Helm release name of ingress-nginx.',

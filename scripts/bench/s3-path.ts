@@ -79,7 +79,8 @@ export async function measureS3Path(cleanup: Cleanup, projectRoot: string, runs:
   };
   await runMany(1, 'node', child('push', a.port, 'bench/pull', layerFile), { cwd: projectRoot, env: childEnv });
 
-  const registries = [a, b, c].map((r) => r.registry.pid);
+  // the registry side: each replica's registry and its front (which terminates TLS and streams what the registry sends)
+  const registries = [a, b, c].flatMap((r) => [r.registry.pid, ...(r.front ? [r.front.pid] : [])]);
   const registryCpu = () => registries.reduce((sum, pid) => sum + processTreeCpuMs(pid), 0);
   interface Case { readonly name: string; readonly pull: boolean; readonly args: () => Promise<string[]> }
   const cases: Case[] = [
