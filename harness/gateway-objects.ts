@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { GATEWAY_CHART_DIR } from '../lib/exposure/gateway';
 import { resourcesOf, resourceAt, type Synthesized } from './json';
-import { evaluateWithTerraform } from './terraform';
+import { evaluateVariantsWithTerraform } from './terraform';
 
 export interface GatewayObjects {
   /** The registry's route. */
@@ -80,9 +80,23 @@ export function renderChart(values: Record<string, unknown>, chartDir = GATEWAY_
  * by terraform in `dir`, rendered by the chart.
  */
 export async function gatewayObjects(json: Synthesized, dir: string, values: Record<string, unknown> = {}): Promise<GatewayObjects> {
+  return (await gatewayObjectsVariants(json, dir, { values })).values;
+}
+
+/** `gatewayObjects` for several sets of values of one stack, evaluated by one terraform init and apply. */
+export async function gatewayObjectsVariants<V extends string>(
+  json: Synthesized,
+  dir: string,
+  variants: Record<V, Record<string, unknown>>,
+): Promise<Record<V, GatewayObjects>> {
   const release = gatewayRelease(json);
   if (!Array.isArray(release.values) || release.values.length !== 1) throw new Error('the gateway release has not exactly one values document');
-  const { helmValues } = await evaluateWithTerraform(dir, json, { helmValues: inlineMetadataNames(json, release.values[0]) }, values);
+  const evaluated = await evaluateVariantsWithTerraform(dir, json, { helmValues: inlineMetadataNames(json, release.values[0]) }, variants);
+  return Object.fromEntries(Object.entries<Record<string, any>>(evaluated).map(([name, { helmValues }]) => [name, renderedObjects(helmValues)])) as Record<V, GatewayObjects>;
+}
+
+/** The chart rendered from the evaluated values: the registry's TLSRoute, the further ports' routes, the Gateway. */
+function renderedObjects(helmValues: string): GatewayObjects {
   // Helm reads the values as YAML; JSON is YAML.
   const parsed = parse(helmValues) as Record<string, unknown>;
   const objects = renderChart(parsed) as any[];

@@ -8,8 +8,8 @@
  */
 import * as path from 'node:path';
 import { formatErrors, validateGateway, validateTlsRoute } from '../../harness/gateway-api';
-import { gatewayObjects, type GatewayObjects } from '../../harness/gateway-objects';
-import { synthesized, type Synthesized } from '../../harness/json';
+import { gatewayObjects, gatewayObjectsVariants, type GatewayObjects } from '../../harness/gateway-objects';
+import { synthesized } from '../../harness/json';
 import { tempDir, useCleanup } from '../../harness/programs';
 
 const valid = (objects: GatewayObjects) => ({
@@ -18,18 +18,50 @@ const valid = (objects: GatewayObjects) => ({
   gateway: objects.gateway === undefined ? 'none' : formatErrors(validateGateway(objects.gateway)),
 });
 
+/** 247 characters: four 60-character labels and `r<i>`, the longest name the variables accept. */
+const long = (i: number) => `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.r${String(i).padStart(2, '0')}`;
+
+/** The values each test evaluates, per stack: one terraform init and apply per stack evaluates them all. */
+const VARIANTS = {
+  'gateway-attach': {
+    defaults: {},
+    noSectionName: { gateway_section_name: '' },
+    otherNames: { namespace: 'images', app_name: 'oci', registry_domains: ['a.example.com', 'registry'], gateway_name: 'edge.v2', gateway_namespace: 'infra' },
+  },
+  'gateway-create': {
+    defaults: {},
+    oneDomainOn443: { registry_domains: ['registry.example.com'], gateway_port: 443, gateway_class_name: 'eg', namespace: 'images' },
+    domains64: { registry_domains: Array.from({ length: 64 }, (_, i) => `r${i}.example.com`) },
+  },
+  'example-gateway': {
+    defaults: {},
+    longest: { registry_domains: Array.from({ length: 32 }, (_, i) => long(i)), gateway_port: 443, mirror_external_port: 65535 },
+  },
+  'gateway-attach-mirror': { defaults: {} },
+} satisfies Record<string, Record<string, Record<string, unknown>>>;
+type Stack = keyof typeof VARIANTS;
+
 describe('the Gateway API objects the stack emits, evaluated by terraform, against the v1.6.1 CRDs', () => {
   const cleanup = useCleanup();
-  let dir: string;
-  let runs = 0;
-  const stacks: Record<string, Synthesized> = {};
-  const evaluate = (stack: 'gateway-attach' | 'gateway-create' | 'example-gateway' | 'gateway-attach-mirror', values: Record<string, unknown> = {}) =>
-    gatewayObjects(stacks[stack], path.join(dir, `run-${runs++}`), values);
+  const evaluated: Partial<Record<Stack, Record<string, GatewayObjects>>> = {};
+  /** A copy, so that a test may change what it got. */
+  const evaluate = async <S extends Stack>(stack: S, variant: keyof (typeof VARIANTS)[S] & string = 'defaults') =>
+    structuredClone(evaluated[stack]![variant]);
 
   beforeAll(async () => {
-    dir = await tempDir(cleanup, 'gateway-objects-');
-    for (const name of ['gateway-attach', 'gateway-create', 'example-gateway', 'gateway-attach-mirror'] as const) stacks[name] = synthesized(name);
-  });
+    const dir = await tempDir(cleanup, 'gateway-objects-');
+    await Promise.all((Object.keys(VARIANTS) as Stack[]).map(async (stack) => {
+      evaluated[stack] = await gatewayObjectsVariants(synthesized(stack), path.join(dir, stack), VARIANTS[stack] as Record<string, Record<string, unknown>>);
+    }));
+  }, 120_000);
+
+  /** What terraform says of values its variable validation must refuse (each in a run of its own). */
+  let refusals = 0;
+  const refusal = (stack: Stack, values: Record<string, unknown>) =>
+    tempDir(cleanup, `gateway-refusal-${refusals++}-`)
+      // terraform wraps its messages: compare with whitespace collapsed.
+      .then((dir) => gatewayObjects(synthesized(stack), dir, values))
+      .then(() => 'accepted', (err: Error) => err.message.replace(/\s+/g, ' '));
 
   describe("attach (Exposure.gateway({ mode: 'attach' }))", () => {
     test('defaults: one valid TLSRoute to the registry Service, on the named listener of the existing Gateway, and no Gateway', async () => {
@@ -49,15 +81,13 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     });
 
     test('gateway_section_name empty: the parentRef has no sectionName (every listener that admits the route)', async () => {
-      const objects = await evaluate('gateway-attach', { gateway_section_name: '' });
+      const objects = await evaluate('gateway-attach', 'noSectionName');
       expect(valid(objects)).toEqual({ tlsRoute: [], gateway: 'none' });
       expect(objects.tlsRoute.spec.parentRefs).toEqual([{ name: 'shared-gateway', namespace: 'gateway-system' }]);
     });
 
     test('other names, namespace and several domains: still valid, each value where it belongs', async () => {
-      const objects = await evaluate('gateway-attach', {
-        namespace: 'images', app_name: 'oci', registry_domains: ['a.example.com', 'registry'], gateway_name: 'edge.v2', gateway_namespace: 'infra',
-      });
+      const objects = await evaluate('gateway-attach', 'otherNames');
       expect(valid(objects)).toEqual({ tlsRoute: [], gateway: 'none' });
       expect(objects.tlsRoute.metadata).toMatchObject({ name: 'oci', namespace: 'images' });
       expect(objects.tlsRoute.spec).toMatchObject({
@@ -97,9 +127,7 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     });
 
     test('one domain, port 443, another class and namespace: valid', async () => {
-      const objects = await evaluate('gateway-create', {
-        registry_domains: ['registry.example.com'], gateway_port: 443, gateway_class_name: 'eg', namespace: 'images',
-      });
+      const objects = await evaluate('gateway-create', 'oneDomainOn443');
       expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
       expect(objects.gateway.spec.gatewayClassName).toBe('eg');
       expect(objects.gateway.spec.listeners).toHaveLength(1);
@@ -108,8 +136,7 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     });
 
     test('64 domains, the most the variable accepts, give 64 listeners: still valid (listeners maxItems 64)', async () => {
-      const domains = Array.from({ length: 64 }, (_, i) => `r${i}.example.com`);
-      const objects = await evaluate('gateway-create', { registry_domains: domains });
+      const objects = await evaluate('gateway-create', 'domains64');
       expect(valid(objects)).toEqual({ tlsRoute: [], gateway: [] });
       expect(objects.gateway.spec.listeners).toHaveLength(64);
     });
@@ -143,9 +170,8 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     });
 
     test('create: 32 names of 247 characters on ports 443 and 65535, the most the variables accept: still valid (64 listeners)', async () => {
-      const long = (i: number) => `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.r${String(i).padStart(2, '0')}`;
       expect(long(0)).toHaveLength(247);
-      const objects = await evaluate('example-gateway', { registry_domains: Array.from({ length: 32 }, (_, i) => long(i)), gateway_port: 443, mirror_external_port: 65535 });
+      const objects = await evaluate('example-gateway', 'longest');
       expect(valid(objects)).toEqual({ tlsRoute: [], additionalTlsRoutes: [[]], gateway: [] });
       expect(objects.gateway.spec.listeners).toHaveLength(64);
       expect(objects.additionalTlsRoutes[0].spec.parentRefs[0].sectionName).toHaveLength(253);
@@ -159,8 +185,6 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
     });
 
     test("terraform refuses a registry route without its listener, and the cache on the registry's listener or port", async () => {
-      const refusal = (stack: 'example-gateway' | 'gateway-attach-mirror', values: Record<string, unknown>) =>
-        evaluate(stack, values).then(() => 'accepted', (err: Error) => err.message.replace(/\s+/g, ' '));
       await expect(refusal('gateway-attach-mirror', { gateway_section_name: '' })).resolves.toContain(
         'gateway_section_name: "" is not allowed; expected a listener name: with the pull-through cache on',
       );
@@ -175,13 +199,10 @@ describe('the Gateway API objects the stack emits, evaluated by terraform, again
 
   describe('what keeps invalid objects out', () => {
     test('terraform refuses an IP in registry_domains before Helm would send a route the API server rejects', async () => {
-      // terraform wraps its messages: compare with whitespace collapsed.
-      const refusal = (values: Record<string, unknown>) =>
-        evaluate('gateway-create', values).then(() => 'accepted', (err: Error) => err.message.replace(/\s+/g, ' '));
-      await expect(refusal({ registry_domains: ['registry.example.internal', '10.0.0.1'] })).resolves.toContain(
+      await expect(refusal('gateway-create', { registry_domains: ['registry.example.internal', '10.0.0.1'] })).resolves.toContain(
         'registry_domains[1]: "10.0.0.1" is not allowed; expected a DNS name, not an IP address',
       );
-      await expect(refusal({ registry_domains: Array.from({ length: 65 }, (_, i) => `r${i}.example.com`) })).resolves.toMatch(
+      await expect(refusal('gateway-create', { registry_domains: Array.from({ length: 65 }, (_, i) => `r${i}.example.com`) })).resolves.toMatch(
         /registry_domains: \[.*\] is not allowed; expected a list of at most 64 entries \(the created Gateway has one listener per name/,
       );
     });

@@ -27,9 +27,9 @@ export const FRONT_MOUNTS = {
 export const FRONT_FILES = { config: 'nginx.conf', grants: 'grants.map', reloadWatcher: 'reload-watcher.sh' } as const;
 /**
  * Seconds between two looks at the mounted certificate. A renewed Secret reaches the pod's volume within the kubelet's
- * sync period (about a minute); comparing two small files every 10 s costs nothing next to that.
+ * sync period (about a minute); comparing two small files every 5 s costs nothing next to that.
  */
-export const FRONT_RELOAD_INTERVAL_SECONDS = 10;
+export const FRONT_RELOAD_INTERVAL_SECONDS = 5;
 
 /** nginx as the front runs it; `-e stderr` before the config is read, or nginx opens its compiled-in log path first. */
 const FRONT_NGINX = `nginx -e stderr -c ${FRONT_MOUNTS.configDir}/${FRONT_FILES.config}`;
