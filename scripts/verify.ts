@@ -51,7 +51,7 @@ async function main(): Promise<number> {
     const all = readdirSync(join(outdir, 'stacks')).sort();
     const providers = await startStandInProviders();
     try {
-      const results = await Promise.all((named.length > 0 ? named : all).map((name) => verifyStack(name, join(outdir, 'stacks', name, 'cdk.tf.json'), providers.env)));
+      const results = await Promise.all((named.length > 0 ? named : all).map((name) => verifyStack(name, join(outdir, 'stacks', name, 'cdk.tf.json'), providers.attachedEnv)));
       for (const line of results.flatMap((r) => r.lines)) console.log(line);
       // The tfvars go to every stack, so a name one stack lacks may be another's (s3_bucket): a name no stack
       // declares is a misspelling, and its default would apply silently.
