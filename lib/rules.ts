@@ -696,7 +696,7 @@ export function terraformValidations(
 /**
  * One field of a cron line as Kubernetes reads it (robfig/cron v3's standard parser): `*` or `?`, a value, or a
  * range `a-b`, each with an optional `/step`, comma-separated. `values` is the alternation of allowed values.
- * (A range written backwards, `5-1`, still passes: a regular expression cannot compare its ends.)
+ * (A range written backwards, `5-1`, passes it: a regular expression cannot compare its ends; `cronRangesInOrder` does.)
  */
 const cronField = (values: string) => {
   const term = `([*?]|(${values})(-(${values}))?)(/[1-9][0-9]{0,2})?`;
@@ -725,6 +725,32 @@ export const cronSchedule = pattern(
     'month 1-12 or jan-dec, day of week 0-6 or sun-sat; only * ? , - / as special characters; or a macro such as @weekly',
   100,
 );
+
+/** Month and day names as robfig/cron numbers them (jan = 1, sun = 0). */
+const CRON_NAME_NUMBERS: Record<string, number> = Object.fromEntries([
+  ...'jan feb mar apr may jun jul aug sep oct nov dec'.split(' ').map((n, i) => [n, i + 1]),
+  ...'sun mon tue wed thu fri sat'.split(' ').map((n, i) => [n, i]),
+]);
+const CRON_RANGE = '([0-9A-Za-z]+)-([0-9A-Za-z]+)';
+
+/**
+ * Every range `a-b` of a cron schedule runs forward (robfig/cron v3 refuses "beginning of range beyond end of
+ * range", so the API server would refuse the CronJob at apply). Only for values that passed `cronSchedule`: anything
+ * else passes here and fails there.
+ */
+export const cronRangesInOrder: Rule = {
+  allowed: 'ranges written low-high, such as 1-5 or mon-fri (a backwards range such as 5-1 is refused by Kubernetes)',
+  test: (v) => {
+    if (typeof v !== 'string') return true;
+    const number = (x: string) => CRON_NAME_NUMBERS[x.toLowerCase()] ?? Number(x);
+    return [...v.matchAll(new RegExp(CRON_RANGE, 'g'))].every((m) => !(number(m[1]) > number(m[2])));
+  },
+  condition: (ref) => {
+    const names = `{${Object.entries(CRON_NAME_NUMBERS).map(([n, i]) => `${n} = ${i}`).join(', ')}}`;
+    const number = (x: string) => `tonumber(lookup(${names}, lower(${x}), ${x}))`;
+    return `try(alltrue([for r in regexall(${hcl(CRON_RANGE)}, ${ref}) : ${number('r[0]')} <= ${number('r[1]')}]), true)`;
+  },
+};
 
 /** The upstream of a pull-through cache: an https:// origin, no path (distribution's `proxy.remoteurl`). */
 export const registryUrl = hostAndPort({

@@ -132,7 +132,7 @@ export class RegistryGarbageCollection extends Construct {
   constructor(scope: Construct, id: string, props: RegistryGarbageCollectionProps) {
     super(scope, id);
     // A Terraform variable is checked by its own validation block.
-    if (!Token.isUnresolved(props.schedule)) rules.check('schedule', props.schedule, [rules.cronSchedule]);
+    if (!Token.isUnresolved(props.schedule)) rules.check('schedule', props.schedule, [rules.cronSchedule, rules.cronRangesInOrder]);
     const activeDeadlineSeconds = props.activeDeadlineSeconds ?? 21600;
     rules.check('activeDeadlineSeconds', activeDeadlineSeconds, [rules.wholeNumber(600, 604800)]);
     const rolloutTimeoutSeconds = props.rolloutTimeoutSeconds ?? 300;

@@ -444,7 +444,7 @@ export const VARIABLES = {
   gc_schedule: {
     type: 'string', declaredWhen: 'garbageCollection',
     description: 'When the garbage-collection window opens (cron, cluster time zone): pushes are refused for its length; pulls are served in it, but with one replica on host-path (Recreate) each of its two restarts is a short full outage.',
-    default: '0 3 * * 0', rules: [rules.cronSchedule],
+    default: '0 3 * * 0', rules: [rules.cronSchedule, rules.cronRangesInOrder],
   },
   gc_kubectl_image: {
     type: 'string', declaredWhen: 'garbageCollection',
