@@ -832,6 +832,26 @@ export const oneRolePerUser: Rule = {
   condition: (ref) => `length(distinct([for e in ${ref} : split(":", e)[0]])) == length(${ref})`,
 };
 
+/**
+ * Cross-field rule on registry_roles: every entry names a user that has a password (in `registry_users` or a line of
+ * `htpasswd_entries`). A misspelt name would grant nothing, and the user meant would stay admin (no entry). Only
+ * Terraform can judge it fully: htpasswd_entries is set per run, so at synth time (`entries` empty) nothing is refused.
+ */
+export function rolesForUsersWithPasswords(users: unknown, entries: unknown, appName: unknown): Rule {
+  // The pull-secret user has a password too; an entry for it is refused by noPullUserRole, not here.
+  const unknownTf = (ref: string) =>
+    `sort(setsubtract([for e in ${ref} : split(":", e)[0]], concat(var.registry_users, nonsensitive(${htpasswdUsersTf('var.htpasswd_entries')}), ["\${var.app_name}-pull"])))`;
+  return {
+    allowed: 'entries for users of registry_users or htpasswd_entries (an entry for a user without a password grants nothing, and the user meant stays admin)',
+    test: (v) => {
+      const known = [...(Array.isArray(users) ? users : []), ...htpasswdUsers(entries), `${appName}-pull`];
+      return !Array.isArray(v) || htpasswdUsers(entries).length === 0 || v.every((e) => known.includes(String(e).split(':')[0]));
+    },
+    condition: (ref) => `length(${unknownTf(ref)}) == 0`,
+    shown: (ref) => `\${jsonencode(${unknownTf(ref)})}`,
+  };
+}
+
 /** The pull-secret user's role is fixed (pull on every repository): no entry may name it. */
 export function noPullUserRole(appName: unknown): Rule {
   return {

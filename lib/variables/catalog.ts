@@ -116,7 +116,10 @@ export const VARIABLES = {
     type: 'list(string)',
     description: "Roles: '<user>:admin' (everything, including DELETE and the catalog), '<user>:push:<globs>' (pull and push on those repositories) or '<user>:pull:<globs>' (pull only); globs comma-separated, * within a path component, ** across. A user without an entry is admin.",
     default: [],
-    rules: ({ defaultOf }) => [rules.each(rules.roleEntry), rules.oneRolePerUser, rules.noPullUserRole(defaultOf('app_name'))],
+    rules: ({ defaultOf }) => [
+      rules.each(rules.roleEntry), rules.oneRolePerUser, rules.noPullUserRole(defaultOf('app_name')),
+      rules.rolesForUsersWithPasswords(defaultOf('registry_users'), defaultOf('htpasswd_entries'), defaultOf('app_name')),
+    ],
   },
   anonymous_pull_repositories: {
     type: 'list(string)',
