@@ -40,11 +40,12 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2FQbGFjZWhvbGRlcg
 
 /**
  * Values for the variables a user must set (those without a default), by the variable's name, plus the ones a user
- * of that stack sets first: users, domains. Only variables the stack declares are set: a tfvars entry for an
+ * of that stack sets first: users and their roles (a role for a user not in the list fails the plan), domains. Only variables the stack declares are set: a tfvars entry for an
  * undeclared variable would be a mistake of ours.
  */
 const USER_VALUES: Record<string, unknown> = {
   registry_users: ['alice', 'ci'],
+  registry_roles: ['alice:admin', 'ci:push:**'],
   registry_domains: ['registry.example.com'],
   s3_access_key: 'AKIAIOSFODNN7EXAMPLE',
   s3_secret_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',

@@ -26,7 +26,7 @@ afterAll(() => removeDirectoryAsync(dir));
 test('plans the stack with the tfvars, and fails on a misspelt variable name and on a refused value, naming each', async () => {
   // GIVEN one tfvars file with a misspelt name, one with a value the rules refuse
   const misspeltFile = join(dir, 'misspelt.tfvars');
-  await writeFile(misspeltFile, 'registry_users = ["alice"]\nregistry_domain = ["registry.example.com"]\n');
+  await writeFile(misspeltFile, 'registry_users = ["alice"]\nregistry_roles = ["alice:admin"]\nregistry_domain = ["registry.example.com"]\n');
   const refusedFile = join(dir, 'refused.tfvars');
   await writeFile(refusedFile, 'replicas = 0\n');
   // WHEN verify runs with each
