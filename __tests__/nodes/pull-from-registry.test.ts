@@ -39,6 +39,7 @@ const tfvars = (port: number, pullNamespaces: string[]) => ({
   registry_ip_addresses: ['127.0.0.1'],
   external_port: port,
   registry_users: ['admin'],
+  registry_roles: ['admin:admin'],
   pull_secret_namespaces: pullNamespaces,
 });
 
