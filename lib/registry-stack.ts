@@ -79,8 +79,7 @@ export class RegistryStack extends TerraformStack {
     // Every namespaced resource names the namespace through this reference, so Terraform creates it first.
     const ns = this.namespace.metadata.name;
 
-    // ---- TLS: the leaf names every domain and IP (and the in-cluster Service names, but from cert-manager) --------
-    // cert-manager writes its own Secret: another name, so a change of mode never has two owners of one Secret.
+    // ---- TLS: every domain and IP (and Service names, but from cert-manager, whose Secret has a name of its own) ---
     const tlsNames = { dnsNames: domains, serviceNames: serviceDnsNames(appName, ns), ipAddresses, certificateName: appName };
     const secretName = Fn.format(env.tlsMode === 'cert-manager' ? '%s-certificate' : '%s-tls', [appName]);
     this.tls = new RegistryTls(this, 'tls', { namespace: ns, secretName, ...tlsSource(env.tlsMode, vars, tlsNames) });
@@ -199,4 +198,3 @@ export class RegistryStack extends TerraformStack {
     }
   }
 }
-
