@@ -1,0 +1,114 @@
+/**
+ * The front (lib/registry/front.ts) attacked on the real programs: Debian's nginx with the synthesized nginx.conf and
+ * the grants Terraform rendered, before the real registry, each request sent as written over TLS. Cross-repository
+ * mounts whose "from" the registry reads differently from nginx (a decoded key, a key in another case, a form body),
+ * and a table of attempts the front refuses, each with its status, sent in parallel.
+ */
+import * as https from 'node:https';
+import { pushBlob } from '../../lib/check/blobs';
+import { RegistryClient } from '../../lib/check/client';
+import { environment, synth } from '../../harness/synth';
+import { useCleanup } from '../../harness/programs';
+import { StackRegistry, startStackRegistry } from '../../harness/programs/stack-registry';
+
+const ROLES = {
+  registry_users: ['admin', 'ci', 'viewer'],
+  registry_roles: ['admin:admin', 'ci:push:team-a/*', 'viewer:pull:team-a/app'],
+  anonymous_pull_repositories: ['public/**'],
+};
+
+describe('the front before the real registry, attacked', () => {
+  const cleanup = useCleanup();
+  let stack: StackRegistry;
+  let digest: string;
+  /** One request exactly as written (no URL parsing), its status and body. */
+  const send = (method: string, path: string, user?: string, headers: Record<string, string> = {}, body?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request({
+        host: '127.0.0.1', port: stack.port, method, path, ca: stack.tls.caPem, servername: 'localhost', agent: false,
+        headers: { ...(user ? { authorization: `Basic ${Buffer.from(`${user}:${stack.users[user] ?? 'wrong'}`).toString('base64')}` } : {}), ...headers },
+      }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
+
+  beforeAll(async () => {
+    stack = await startStackRegistry(cleanup, synth(environment('dev', { variables: ROLES })).json);
+    const admin = new RegistryClient({ host: '127.0.0.1', port: stack.port, caPem: stack.tls.caPem, username: 'admin', password: stack.users.admin });
+    cleanup.add(() => admin.close());
+    ({ digest } = await pushBlob(admin, 'team-b/app', Buffer.from(`only in team-b ${Date.now()}`), { mode: 'monolithic' }));
+  }, 60_000);
+
+  it.each([
+    ['the plain form', (d: string) => `mount=${d}&from=team-b%2Fapp`, {}, undefined],
+    ['a percent-encoded key (Go decodes it, nginx does not)', (d: string) => `mount=${d}&%66rom=team-b%2Fapp`, {}, undefined],
+    ['a granted FROM before the real from (nginx ignores case, Go does not)', (d: string) => `mount=${d}&FROM=team-a%2Fapp&from=team-b%2Fapp`, {}, undefined],
+    ['"from" in a form body (Go\'s FormValue reads it)', (d: string) => `mount=${d}`, { 'content-type': 'application/x-www-form-urlencoded' }, 'from=team-b%2Fapp'],
+    ['a name that is no repository', (d: string) => `mount=${d}&from=team-a%2F..%2Fteam-b%2Fapp`, {}, undefined],
+  ])('a push user cannot mount a blob from outside its grant: %s', async (_, query, headers, body) => {
+    const repo = `team-a/m${process.hrtime.bigint()}`;
+    const started = await send('POST', `/v2/${repo}/blobs/uploads/?${query(digest)}`, 'ci', headers as Record<string, string>, body);
+    expect([started.status, started.body]).toEqual([202, '']);
+    expect((await send('GET', `/v2/${repo}/blobs/${digest}`, 'ci')).status).toBe(404);
+  }, 30_000);
+
+  it('refuses every other attempt, each with its status', async () => {
+    const m = `sha256:${'0'.repeat(64)}`;
+    const attempts: Array<[string, string, string | undefined, number, Record<string, string>?]> = [
+      // catalog, delete and push outside the grant
+      ['GET', '/v2/_catalog', 'ci', 403],
+      ['GET', '/v2/_catalog', 'viewer', 403],
+      ['GET', '/v2/_catalog', undefined, 401],
+      ['DELETE', `/v2/team-a/app/manifests/${m}`, 'ci', 403],
+      ['DELETE', `/v2/team-a/app/blobs/${m}`, 'ci', 403],
+      ['POST', '/v2/team-a/app/blobs/uploads/', 'viewer', 403],
+      ['PUT', '/v2/team-a/app/manifests/v9', 'viewer', 403],
+      ['POST', '/v2/team-a-evil/x/blobs/uploads/', 'ci', 403],
+      ['POST', '/v2/team-a/x/y/blobs/uploads/', 'ci', 403],
+      ['GET', '/v2/team-b/app/tags/list', 'ci', 403],
+      ['GET', '/v2/team-a/other/tags/list', 'viewer', 403],
+      // route words inside names, domain-prefixed and uppercase names
+      ['GET', '/v2/team-a/app/manifests/x/tags/list', 'viewer', 403],
+      ['POST', '/v2/team-b/app/blobs/uploads/blobs/uploads/', 'ci', 403],
+      ['GET', '/v2/Team-a/app/tags/list', 'viewer', 403],
+      ['GET', '/v2/localhost:5000/team-a/app/tags/list', 'viewer', 403],
+      // paths the registry would clean or decode
+      ['GET', '/v2/team-b%2Fapp/tags/list', 'ci', 400],
+      ['GET', '/v2/team-a/%2e%2e/team-b/app/tags/list', 'ci', 400],
+      ['GET', '/v2/team-a/app/..%2F..%2Fteam-b/app/tags/list', 'ci', 400],
+      ['GET', '/v2/team-a/%252e%252e/team-b/app/tags/list', 'ci', 400],
+      ['GET', '/v2/team-a//app/tags/list', 'viewer', 400],
+      ['GET', '/v2/team-a/./app/tags/list', 'viewer', 400],
+      ['GET', '/v2/team-a/app/tags/list/', 'viewer', 403],
+      ['GET', '/v2/team-a/app;x/tags/list', 'viewer', 403],
+      // methods
+      ['PROPFIND', '/v2/team-a/app/tags/list', 'viewer', 403],
+      ['OPTIONS', '/v2/team-a/app/tags/list', 'viewer', 403],
+      ['TRACE', '/v2/team-a/app/tags/list', 'viewer', 405],
+      ['PATCH', '/v2/team-a/app/manifests/v1', 'ci', 403],
+      ['GET', `/v2/team-a/app/manifests/${m}`, 'viewer', 404, { 'x-http-method-override': 'DELETE' }],
+      ['POST', '/v2/team-b/app/blobs/uploads/', 'ci', 403, { 'x-http-method-override': 'GET' }],
+      // credentials
+      ['GET', '/v2/team-a/app/tags/list', 'nobody', 401],
+      ['GET', '/v2/', 'nobody', 401],
+      ['GET', '/v2/', undefined, 401],
+      ['GET', '/v2/team-a/app/tags/list', undefined, 401, { authorization: `Basic ${Buffer.from(':').toString('base64')}` }],
+      ['GET', '/v2/team-a/app/tags/list', undefined, 401, { authorization: `Basic ${Buffer.from('viewer:').toString('base64')}` }],
+      ['GET', '/v2/team-a/app/tags/list', undefined, 401, { authorization: `Basic ${Buffer.from('viewer:x:y').toString('base64')}` }],
+      ['GET', '/v2/team-a/app/tags/list', undefined, 400, { authorization: `Basic ${'A'.repeat(20_000)}` }],
+      // anonymous: pulls on public/** only
+      ['POST', '/v2/public/base/blobs/uploads/', undefined, 401],
+      ['DELETE', `/v2/public/base/manifests/${m}`, undefined, 401],
+      ['GET', '/v2/public/base/tags/list', undefined, 404],
+      ['POST', '/', undefined, 403],
+      ['GET', '/', undefined, 200],
+    ];
+    const got = await Promise.all(attempts.map(async ([method, path, user, , headers]) =>
+      [method, path, user ?? '-', (await send(method, path, user, headers)).status]));
+    expect(got).toEqual(attempts.map(([method, path, user, status]) => [method, path, user ?? '-', status]));
+  }, 60_000);
+});
