@@ -5,6 +5,7 @@
  * and a table of attempts the front refuses, each with its status, sent in parallel.
  */
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import { pushBlob } from '../../lib/check/blobs';
 import { RegistryClient } from '../../lib/check/client';
 import { environment, synth } from '../../harness/synth';
@@ -111,4 +112,27 @@ describe('the front before the real registry, attacked', () => {
       [method, path, user ?? '-', (await send(method, path, user, headers)).status]));
     expect(got).toEqual(attempts.map(([method, path, user, status]) => [method, path, user ?? '-', status]));
   }, 60_000);
+
+  it('request lines and framing nginx parses before the registry sees them', async () => {
+    /** One raw request over TLS; the status of the first response. */
+    const raw = (text: string) => new Promise<number>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: stack.port, ca: stack.tls.caPem, servername: 'localhost' }, () => socket.write(text));
+      let got = '';
+      socket.on('data', (c) => { got += c; });
+      socket.on('end', () => resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(got)?.[1] ?? 0)));
+      socket.once('error', reject);
+    });
+    const auth = (user: string) => `Authorization: Basic ${Buffer.from(`${user}:${stack.users[user]}`).toString('base64')}\r\n`;
+    // Refused requests go to the front's refusal server, which answers a request without Host with 400.
+    const cases: Array<[string, string, number]> = [
+      ['absolute-form request line', `GET https://other/v2/team-b/app/tags/list HTTP/1.1\r\nHost: localhost\r\n${auth('ci')}Connection: close\r\n\r\n`, 403],
+      ['HTTP/1.0 without Host', `GET /v2/team-b/app/tags/list HTTP/1.0\r\n${auth('ci')}\r\n`, 400],
+      ['lowercase method', `delete /v2/team-a/app/manifests/v1 HTTP/1.1\r\nHost: localhost\r\n${auth('ci')}Connection: close\r\n\r\n`, 400],
+      ['Content-Length with Transfer-Encoding', `POST /v2/team-a/s/blobs/uploads/ HTTP/1.1\r\nHost: localhost\r\n${auth('ci')}Content-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`, 400],
+      ['a fragment in the path', `GET /v2/public/base/tags/list#/../../team-a/app/tags/list HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, 400],
+      ['a dot segment that nginx resolves to /', `GET /v2/_catalog/../.. HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, 400],
+    ];
+    const got = await Promise.all(cases.map(async ([what, text]) => [what, await raw(text)]));
+    expect(got).toEqual(cases.map(([what, , status]) => [what, status]));
+  }, 30_000);
 });

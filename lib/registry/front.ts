@@ -277,6 +277,10 @@ ${indent(map('$upstream_http_docker_distribution_api_version', '$front_api_versi
 
         # Health (the probes): the registry's own answer, 503 when its storage is unhealthy; no credentials.
         location = / {
+            # A path nginx resolves to / (say /v2/_catalog/../..) would reach the registry as written, anonymously.
+            if ($front_noncanonical) {
+                return 400;
+            }
             auth_basic off;
             limit_except GET { deny all; }
             proxy_pass http://registry;
