@@ -9,6 +9,8 @@ import * as tls from 'node:tls';
 import { pushBlob } from '../../lib/check/blobs';
 import { RegistryClient } from '../../lib/check/client';
 import { environment, synth } from '../../harness/synth';
+import { resourcesOf, type Synthesized } from '../../harness/json';
+import { INNER_PORT } from '../../lib/registry/front';
 import { useCleanup } from '../../harness/programs';
 import { StackRegistry, startStackRegistry } from '../../harness/programs/stack-registry';
 
@@ -22,6 +24,7 @@ describe('the front before the real registry, attacked', () => {
   const cleanup = useCleanup();
   let stack: StackRegistry;
   let digest: string;
+  let json: Synthesized;
   /** One request exactly as written (no URL parsing), its status and body. */
   const send = (method: string, path: string, user?: string, headers: Record<string, string> = {}, body?: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -38,11 +41,20 @@ describe('the front before the real registry, attacked', () => {
     });
 
   beforeAll(async () => {
-    stack = await startStackRegistry(cleanup, synth(environment('dev', { variables: ROLES })).json);
+    json = synth(environment('dev', { variables: ROLES })).json;
+    stack = await startStackRegistry(cleanup, json);
     const admin = new RegistryClient({ host: '127.0.0.1', port: stack.port, caPem: stack.tls.caPem, username: 'admin', password: stack.users.admin });
     cleanup.add(() => admin.close());
     ({ digest } = await pushBlob(admin, 'team-b/app', Buffer.from(`only in team-b ${Date.now()}`), { mode: 'monolithic' }));
   }, 60_000);
+
+  it('the registry listens on loopback only; the Service and the NetworkPolicy never name its port', () => {
+    expect(stack.configYaml).toMatch(new RegExp(`addr: 127\\.0\\.0\\.1:${INNER_PORT}\\b`));
+    const exposed = JSON.stringify([resourcesOf(json, 'kubernetes_service_v1'), resourcesOf(json, 'kubernetes_network_policy_v1')]);
+    expect(exposed).not.toContain(String(INNER_PORT));
+    const ports = resourcesOf(json, 'kubernetes_deployment_v1')[0].spec.template.spec.container.flatMap((c: any) => c.port ?? []);
+    expect(ports.map((p: any) => p.container_port)).not.toContain(INNER_PORT);
+  });
 
   it.each([
     ['the plain form', (d: string) => `mount=${d}&from=team-b%2Fapp`, {}, undefined],
