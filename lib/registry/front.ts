@@ -199,16 +199,27 @@ ${indent(map('"$remote_user:$front_action:$front_repository"', '$front_granted',
 ${indent(map('":$front_action:$front_repository"', '$front_anonymous', [], ['default 0;', `include ${options.grantsPath};`]).split('\n'))}
 
     # A cross-repository mount (?mount=<digest>&from=<repository>) links a blob from "from": the user must be able
-    # to pull it, or the mount arguments are dropped and the client uploads the blob itself. "from" arrives
-    # URL-encoded (%2F between components); up to four components are decoded, longer names are never mounted.
-${indent(map('$arg_from', '$front_mount_from', [
-    [quoted('~^(?<front_m1>[a-z0-9._-]+)$'), '$front_m1'],
-    [quoted('~^(?<front_m1>[a-z0-9._-]+)(%2[Ff]|/)(?<front_m2>[a-z0-9._-]+)$'), '$front_m1/$front_m2'],
-    [quoted('~^(?<front_m1>[a-z0-9._-]+)(%2[Ff]|/)(?<front_m2>[a-z0-9._-]+)(%2[Ff]|/)(?<front_m3>[a-z0-9._-]+)$'), '$front_m1/$front_m2/$front_m3'],
-    [quoted('~^(?<front_m1>[a-z0-9._-]+)(%2[Ff]|/)(?<front_m2>[a-z0-9._-]+)(%2[Ff]|/)(?<front_m3>[a-z0-9._-]+)(%2[Ff]|/)(?<front_m4>[a-z0-9._-]+)$'), '$front_m1/$front_m2/$front_m3/$front_m4'],
+    # to pull it, or the query string is dropped and the client uploads the blob itself. The registry reads "mount"
+    # and "from" with Go's FormValue (exact-case keys, decoded keys, the first of repeated keys, and a form body),
+    # nginx's $arg_ differently (keys ignoring case, undecoded), so an upload POST keeps its query string only in the
+    # forms both read alike: none, "digest=<digest>", or "mount=<digest>&from=<name>" (either order) with "from" a
+    # name the user may pull, "/" written %2F, up to four path components; and its body never reads as a form.
+${indent(map('"$request_method:$front_endpoint:$args"', '$front_mount_raw', [
+    [quoted(`~^POST:upload:mount=${DIGEST}&from=(?<front_fa>[^&]+)$`), '$front_fa'],
+    [quoted(`~^POST:upload:from=(?<front_fb>[^&]+)&mount=${DIGEST}$`), '$front_fb'],
   ], ['default "";']).split('\n'))}
+${indent(map('$front_mount_raw', '$front_mount_from', [1, 2, 3, 4].map((n) => {
+    const parts = Array.from({ length: n }, (_, i) => `(?<front_m${i + 1}>${PATH_COMPONENT})`);
+    return [quoted(`~^${parts.join('(?:%2[Ff]|/)')}$`), parts.map((_, i) => `$front_m${i + 1}`).join('/')] as [string, string];
+  }), ['default "";']).split('\n'))}
 ${indent(map('"$remote_user:pull:$front_mount_from"', '$front_mount_granted', [], ['default 0;', `include ${options.grantsPath};`]).split('\n'))}
-${indent(map('"$arg_from:$front_mount_granted"', '$front_drop_mount', [['"~^:"', '0'], ['"~:1$"', '0']], ['default 1;']).split('\n'))}
+${indent(map('"$request_method:$front_endpoint:$front_mount_from:$front_mount_granted:$args"', '$front_drop_args', [
+    [quoted('~^POST:upload:[^:]+:1:'), '0'],
+    [quoted('~^POST:upload::[01]:$'), '0'],
+    [quoted(`~^POST:upload::[01]:digest=${DIGEST}$`), '0'],
+    [quoted('~^POST:upload:'), '1'],
+  ], ['default 0;']).split('\n'))}
+${indent(map('$front_endpoint', '$front_content_type', [['upload', quoted('application/octet-stream')]], ['default $http_content_type;']).split('\n'))}
 
     # Anonymous requests the grants allow skip the password check; everything else needs one.
 ${indent(map('$front_anonymous', '$front_auth', [['1', 'off']], [`default ${quoted(FRONT_REALM)};`]).split('\n'))}
@@ -260,10 +271,16 @@ ${indent(map('$upstream_http_docker_distribution_api_version', '$front_api_versi
         proxy_set_header X-Forwarded-Proto https;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header Authorization "";
+        # The upload handlers read parameters with Go's FormValue, which also parses a form body: uploads carry bytes.
+        proxy_set_header Content-Type $front_content_type;
         add_header Docker-Distribution-Api-Version $front_api_version always;
 
         # Health (the probes): the registry's own answer, 503 when its storage is unhealthy; no credentials.
         location = / {
+            # A path nginx resolves to / (say /v2/_catalog/../..) would reach the registry as written, anonymously.
+            if ($front_noncanonical) {
+                return 400;
+            }
             auth_basic off;
             limit_except GET { deny all; }
             proxy_pass http://registry;
@@ -273,7 +290,7 @@ ${indent(map('$upstream_http_docker_distribution_api_version', '$front_api_versi
             if ($front_noncanonical) {
                 return 400;
             }
-            if ($front_drop_mount) {
+            if ($front_drop_args) {
                 set $args "";
             }
             auth_basic $front_auth;
