@@ -58,7 +58,8 @@ describe('RegistryServer', () => {
       expect(container[probe]).toBeUndefined();
     }
     // The front passes GET / to the registry without credentials.
-    expect(frontConf).toMatch(/location = \/ \{\s+auth_basic off;\s+limit_except GET \{ deny all; \}\s+proxy_pass http:\/\/registry;/);
+    // (a non-canonical path that nginx resolves to / is refused first: it would reach the registry as written)
+    expect(frontConf).toMatch(/location = \/ \{\s+#[^\n]*\n\s+if \(\$front_noncanonical\) \{\s+return 400;\s+\}\s+auth_basic off;\s+limit_except GET \{ deny all; \}\s+proxy_pass http:\/\/registry;/);
   });
 
   test('liveness is TCP: a storage outage (GET / -> 503) must not become a restart loop', () => {
