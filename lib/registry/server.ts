@@ -164,13 +164,14 @@ export class RegistryServer extends Construct {
 
     this.configMap = new ConfigMapV1(this, 'config', { metadata, data: { 'config.yml': literalText(this.configYaml) } });
     const grants = front ? `\${${front.grants}}` : undefined;
+    const reloadWatcher = front ? frontReloadWatcher() : undefined;
     if (front) {
       this.frontConfigMap = new ConfigMapV1(this, 'front-config', {
         metadata: { ...metadata, name: Fn.format('%s-front', [props.name]) },
         data: {
           [FRONT_FILES.config]: literalText(this.frontConfig!),
           [FRONT_FILES.grants]: grants!,
-          [FRONT_FILES.reloadWatcher]: literalText(frontReloadWatcher()),
+          [FRONT_FILES.reloadWatcher]: literalText(reloadWatcher!),
         },
       });
     }
@@ -208,7 +209,7 @@ export class RegistryServer extends Construct {
           metadata: {
             labels,
             annotations: {
-              'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).update(this.frontConfig ?? '').update(front ? frontReloadWatcher() : '').digest('hex'),
+              'private-registry-stack/config-sha256': createHash('sha256').update(this.configYaml).update(this.frontConfig ?? '').update(reloadWatcher ?? '').digest('hex'),
               // Roles change the grants file: the front reads it at start, so the pods roll in the same apply.
               ...(front ? { 'private-registry-stack/grants-sha256': `\${sha256(${front.grants})}` } : {}),
               'private-registry-stack/secrets-sha256': secretsHash,
