@@ -1,8 +1,16 @@
-/** Jest global teardown: removes the directory __tests__/setup/synthesize.ts wrote. */
+/**
+ * Jest global teardown: removes the directory __tests__/setup/synthesize.ts wrote, then waits for the type-check it
+ * started and fails the run on any type error.
+ */
 import { SYNTH_CACHE_ENV } from '../../harness/json';
 import { removeDirectory } from '../../harness/remove';
 
-export default function removeSynthesized(): void {
+/** Where synthesize.ts leaves the running type-check (a registered symbol: no import of that module and cdktf). */
+const TYPECHECK_KEY = Symbol.for('private-registry-stack.typecheck');
+
+export default async function teardown(): Promise<void> {
   const dir = process.env[SYNTH_CACHE_ENV];
   if (dir) removeDirectory(dir);
+  const errors = await ((globalThis as any)[TYPECHECK_KEY] as Promise<string | undefined> | undefined);
+  if (errors !== undefined) throw new Error(`tsc --noEmit failed:\n${errors}`);
 }

@@ -7,17 +7,34 @@ import * as path from 'node:path';
 import { Cleanup } from './cleanup';
 import { removeDirectoryAsync } from '../remove';
 
-/** A loopback TCP port that was free a moment ago (the OS picked it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out by `freePort`: below the kernel's ephemeral range (32768 and up on Linux), which outgoing
+ * connections and `listen(0)` draw from: a port picked there could be taken by any connection between the check and
+ * the server's own bind (seen once: skopeo met another test's HTTP server on its front door's port). Each jest worker
+ * has its own slice, walked in order from a random point (jest loads this module afresh for each test file), so
+ * no two workers, and no two calls of a file, pick the same port.
+ */
+const PORT_BASE = 12_000;
+const PORTS_PER_WORKER = 2_500;
+let nextPort = Math.floor(Math.random() * PORTS_PER_WORKER);
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A loopback TCP port that was free a moment ago, from this worker's slice of ports no one else picks. */
+export async function freePort(): Promise<number> {
+  const worker = Math.max(0, Number(process.env.JEST_WORKER_ID ?? 1) - 1) % 8;
+  for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
+    const port = PORT_BASE + worker * PORTS_PER_WORKER + (nextPort++ % PORTS_PER_WORKER);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`freePort: no free port in ${PORT_BASE + worker * PORTS_PER_WORKER}-${PORT_BASE + (worker + 1) * PORTS_PER_WORKER - 1}`);
 }
 
 /** Polls `probe` until it answers true; fails after `timeoutMs`, or at once when `abort` names a reason. */
