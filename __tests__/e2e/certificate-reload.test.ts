@@ -2,15 +2,15 @@
  * The renewal mechanism of the cert-manager mode on real programs: nginx serves TLS from a directory laid out as the
  * kubelet lays out a Secret volume (`tls.crt` -> `..data/tls.crt`, `..data` -> a timestamped directory); the renewed
  * certificate arrives the way the kubelet writes it (a new directory, then an atomic rename of the `..data` link);
- * the watcher script (lib/certificates/reload-watcher.ts) notices and reloads nginx. curl clients request the whole
- * time, each on a new connection: none fails, and the new certificate is served within the interval.
+ * the watcher script (lib/certificates/reload-watcher.ts) notices and reloads nginx. HTTPS clients request the whole
+ * time, each request on a new connection: none fails, and the new certificate is served within the interval.
  *
  * What a stand-in cannot prove: the kubelet's own sync delay (docs/certificates.md states it); the swap here is the
  * kubelet's atomic-writer protocol, performed by the test.
  */
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { reloadWatcherScript } from '../../lib/certificates/reload-watcher';
@@ -56,26 +56,32 @@ function servedSerial(port: number, ca: string, name = NAME): Promise<string> {
   });
 }
 
+/** A client starts its next request 20 ms after the last one ends: a reload (a few ms) meets requests in every phase. */
 const PACE_MS = 20;
 
 /**
- * A curl loop, one new connection per request, until `stop` is set: every result (HTTP code or curl's error). A
- * client starts its next request 20 ms after the last one ends: with two or three of them, a reload (a few ms) meets
- * requests in every phase, without a process per millisecond (unpaced, the loops cost this file most of its CPU).
+ * A client loop, one new TCP and TLS connection per request (no agent, no session reuse), until `stop` is set:
+ * every result (the HTTP status, or the error). The requests come from this process: a curl per request, started
+ * hundreds of times from a test worker, cost this file most of its CPU (each start forks the worker's large
+ * process). The client connects to 127.0.0.1 and checks the server's certificate against `caPem` for `name`.
  */
-function curlLoop(port: number, caPath: string, stop: { done: boolean }, name = NAME, urlPath = '/v2/'): Promise<string[]> {
+function clientLoop(port: number, caPem: string, stop: { done: boolean }, name = NAME, urlPath = '/v2/'): Promise<string[]> {
   return new Promise((resolve) => {
     const results: string[] = [];
     const next = () => {
       if (stop.done) return resolve(results);
-      const curl = spawn('curl', ['-sS', '--cacert', caPath, '--resolve', `${name}:${port}:127.0.0.1`, '-o', '/dev/null', '-w', '%{http_code}', `https://${name}:${port}${urlPath}`]);
-      let out = '';
-      curl.stdout.on('data', (d) => (out += d));
-      curl.stderr.on('data', (d) => (out += d));
-      curl.once('close', (code) => {
-        results.push(code === 0 ? out.trim() : `curl exit ${code}: ${out.trim()}`);
+      const req = https.request({ host: '127.0.0.1', port, path: urlPath, servername: name, headers: { host: `${name}:${port}` }, ca: caPem, agent: false }, (res) => {
+        res.resume();
+        res.once('end', () => {
+          results.push(String(res.statusCode));
+          setTimeout(next, PACE_MS);
+        });
+      });
+      req.once('error', (err) => {
+        results.push(`request failed: ${err.message}`);
         setTimeout(next, PACE_MS);
       });
+      req.end();
     };
     next();
   });
@@ -123,7 +129,7 @@ http {
     const oldSerial = await servedSerial(port, first.caPem);
 
     const stop = { done: false };
-    const clients = [1, 2, 3].map(() => curlLoop(port, first.caCertPath, stop));
+    const clients = [1, 2, 3].map(() => clientLoop(port, first.caPem, stop));
     await new Promise((r) => setTimeout(r, 1500));
     const renewed = await renewedLeaf(path.dirname(first.certPath), path.join(dir, 'renewed'));
     const swappedAt = Date.now();
@@ -137,7 +143,7 @@ http {
 
     expect(newSerial).not.toBe(oldSerial);
     expect(results.length).toBeGreaterThan(20);
-    // nginx answers /v2/ with 200 here; any curl error or other code would be a failed request.
+    // nginx answers /v2/ with 200 here; any connection error or other code would be a failed request.
     expect(results.filter((r) => r !== '200')).toEqual([]);
     expect(await fs.readFile(path.join(dir, 'watch.log'), 'utf8')).toContain('certificate changed: reloaded');
     console.log(`renewal: ${results.length} requests, none failed; new certificate served ${servedAfterMs} ms after the swap (interval ${INTERVAL_SECONDS} s)`);
@@ -155,7 +161,7 @@ describe('the registry pod\'s front runs the watcher: a rewritten TLS Secret is 
     const oldSerial = await servedSerial(stack.port, stack.tls.caPem, name);
     const stop = { done: false };
     // GET / passes the front without credentials to the registry's own answer: 200 while the registry is healthy.
-    const clients = [1, 2].map(() => curlLoop(stack.port, stack.tls.caCertPath, stop, name, '/'));
+    const clients = [1, 2].map(() => clientLoop(stack.port, stack.tls.caPem, stop, name, '/'));
 
     // WHEN the Secret's files are rewritten in the volume (as the kubelet does after cert-manager renews it)
     const renewed = await renewedLeaf(path.dirname(stack.tls.certPath), path.join(stack.dir, 'renewed'));

@@ -9,8 +9,10 @@ const FIELDS = { year: 'YYYY', month: 'M', day: 'D', hour: 'h', minute: 'm', sec
  * with the era folded in: days = 365y + y/4 - y/100 + y/400 + day of the March-based year - 719468.
  * The offset of the timestamp is ignored (the tls provider writes UTC, "Z"). No literal 0 operand: cdktf drops them.
  *
- * The date's fields and the March-based year are Terraform locals (`<id>-fields`, `<id>-year`): written as one nested
- * cdktf expression, each field repeated in every subterm, the token resolver took two minutes per synth.
+ * The date's fields, the March-based year, the days and the result are Terraform locals (`<id>-fields`, `<id>-year`,
+ * `<id>-days`, `<id>-seconds`): written as one nested cdktf expression, each field repeated in every subterm, the
+ * token resolver took two minutes per synth; with the result inline in each alert rule that named it, still ~1 s of
+ * every synth with monitoring (each copy resolved anew, twice per synth). A reference to a local costs nothing.
  */
 export function unixSeconds(scope: Construct, id: string, timestamp: string): number {
   const fields = new TerraformLocal(scope, `${id}-fields`,
@@ -21,7 +23,7 @@ export function unixSeconds(scope: Construct, id: string, timestamp: string): nu
   const y = new TerraformLocal(scope, `${id}-year`, Op.sub(field('year'), Fn.floor(Op.div(Op.sub(14, month), 12)))).asNumber;
   const leapDays = Op.add(Op.sub(Fn.floor(Op.div(y, 4)), Fn.floor(Op.div(y, 100))), Fn.floor(Op.div(y, 400)));
   const dayOfYear = Op.add(Fn.floor(Op.div(Op.add(Op.mul(153, Op.mod(Op.add(month, 9), 12)), 2), 5)), Op.sub(field('day'), 1));
-  const days = Op.sub(Op.add(Op.add(Op.mul(y, 365), leapDays), dayOfYear), 719468);
+  const days = new TerraformLocal(scope, `${id}-days`, Op.sub(Op.add(Op.add(Op.mul(y, 365), leapDays), dayOfYear), 719468)).asNumber;
   const seconds = Op.add(Op.add(Op.mul(field('hour'), 3600), Op.mul(field('minute'), 60)), field('second'));
-  return Token.asNumber(Op.add(Op.mul(days, 86400), seconds));
+  return new TerraformLocal(scope, `${id}-seconds`, Op.add(Op.mul(days, 86400), seconds)).asNumber;
 }
