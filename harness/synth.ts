@@ -5,6 +5,9 @@
  */
 import { DefaultTokenResolver, StringConcat, Testing, TerraformStack, Tokenization } from 'cdktf';
 import type { Construct } from 'constructs';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { ENVIRONMENTS, EXAMPLE_ENVIRONMENTS, type EnvironmentSettings } from '../lib/environments';
 import { Exposure } from '../lib/exposure';
 import { Storage } from '../lib/storage';
@@ -154,9 +157,23 @@ export function withVariables(env: EnvironmentSettings, variables: EnvironmentVa
   return { ...env, variables: { ...env.variables, ...variables } as EnvironmentVariables };
 }
 
+/**
+ * The outdir of every test app. `Testing.app()` makes a new temp directory per app and never removes it (tens of
+ * thousands piled up under /tmp); nothing is written to it (Testing.synth returns the JSON), so one directory, made
+ * here with its `stacks/` (the App checks for both, then creates them: processes starting together would race), serves
+ * every process.
+ */
+const TEST_APP_OUTDIR = path.join(tmpdir(), 'registry-test-app-outdir');
+mkdirSync(path.join(TEST_APP_OUTDIR, 'stacks'), { recursive: true });
+
+/** A cdktf app for a test, with the shared outdir. */
+export function testApp() {
+  return Testing.app({ outdir: TEST_APP_OUTDIR });
+}
+
 /** A RegistryStack for `env` in a fresh app (construction validates the environment and variable defaults). */
 export function buildStack(env: EnvironmentSettings): RegistryStack {
-  return new RegistryStack(Testing.app(), `registry-${env.name}`, { environment: env });
+  return new RegistryStack(testApp(), `registry-${env.name}`, { environment: env });
 }
 
 /**
@@ -208,7 +225,7 @@ export function synthConstruct<T>(
   build: (scope: Construct, variables: StackVariables) => T,
   env: EnvironmentSettings = dev,
 ): { result: T; json: Synthesized; variables: StackVariables; resolve: (value: unknown) => any } {
-  const stack = new TerraformStack(Testing.app(), 'construct-under-test');
+  const stack = new TerraformStack(testApp(), 'construct-under-test');
   const variables = new StackVariables(stack, env);
   const result = build(stack, variables);
   // Attributes are tokens until resolved in their stack: `resolve(result.caPem)` gives the Terraform expression.

@@ -1,9 +1,9 @@
 /** StackVariables alone: declared on first use from the catalog, defaults from the environment, checked once. */
-import { TerraformStack, Testing } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { StackVariables } from '../../lib/variables/stack-variables';
 import { VARIABLES } from '../../lib/variables/catalog';
 import { Storage } from '../../lib/storage';
-import { environment, synthConstruct } from '../../harness/synth';
+import { environment, synthConstruct, testApp } from '../../harness/synth';
 
 describe('StackVariables alone', () => {
   test('declares only what is read, once, with the catalog description and the environment default', () => {
@@ -32,7 +32,7 @@ describe('StackVariables alone', () => {
 
   test('fails when an environment default breaks a rule, naming the environment, the setting, the element and its index', () => {
     const env = environment('dev', { variables: { registry_domains: ['ok.example.com', 'Registry.example.com'] } });
-    expect(() => new StackVariables(new TerraformStack(Testing.app(), 's'), env).list('registry_domains'))
+    expect(() => new StackVariables(new TerraformStack(testApp(), 's'), env).list('registry_domains'))
       .toThrow(/^environment dev: variables\.registry_domains\[1\]: "Registry.example.com" is not allowed; expected a lowercase DNS name/);
   });
 

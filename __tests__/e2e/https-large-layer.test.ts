@@ -25,7 +25,8 @@ describe('a 1 GiB layer through the HTTPS front door programmed from the stack\'
 
   test('skopeo pushes it in one chunked PATCH and pulls it back; every Location the registry returns names the front door', async () => {
     const started = Date.now();
-    const dir = await tempDir(cleanup, 'https-large-');
+    // Four copies of the layer (the layout, the door's request buffer, the registry's storage, the pulled copy): in memory where there is room.
+    const dir = await tempDir(cleanup, 'https-large-', { inMemory: 4 * GIB });
     const json = synthesized('https-attach');
     const objects = await chartObjects(json, path.join(dir, 'terraform'), HTTPS_EXPOSURE_CHART);
     const door = await startFrontDoorStack(cleanup, json, dir, {

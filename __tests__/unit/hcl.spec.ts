@@ -1,4 +1,5 @@
 import { Fn, TerraformOutput, TerraformVariable, Testing } from 'cdktf';
+import { testApp } from '../../harness/synth';
 import { TerraformStack } from 'cdktf';
 import { ConfigMapV1 } from '@cdktf/provider-kubernetes/lib/config-map-v1';
 import { escapeTemplate, expressionString, literalText } from '../../lib/hcl';
@@ -15,7 +16,7 @@ describe('literalText', () => {
 
   test('leaves cdktf tokens inside the text as Terraform expressions', () => {
     // GIVEN a config file with a variable spliced in
-    const stack = new TerraformStack(Testing.app(), 'test');
+    const stack = new TerraformStack(testApp(), 'test');
     const port = new TerraformVariable(stack, 'port', { type: 'string' });
     new ConfigMapV1(stack, 'config', {
       metadata: { name: 'config' },
@@ -34,7 +35,7 @@ describe('literalText', () => {
 describe('expressionString', () => {
   test('PromQL quotes survive inside jsonencode(): literal parts escaped, a variable spliced in stays a reference', () => {
     // GIVEN a stack whose output is jsonencode() of a PromQL expression naming a variable
-    const stack = new TerraformStack(Testing.app(), 'test');
+    const stack = new TerraformStack(testApp(), 'test');
     const job = new TerraformVariable(stack, 'job', { type: 'string' });
     // WHEN the string goes through expressionString
     new TerraformOutput(stack, 'rule', { value: Fn.jsonencode({ expr: expressionString(`up{job="${job.stringValue}"} == 0 or vector(1) \\ \${x}`) }) });

@@ -11,11 +11,10 @@
  * host is passed as the client wrote it (`$http_host`, with the port), which is what 443 gives in production.
  */
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cleanup } from './cleanup';
 import { startConnectProxy } from './connect-proxy';
-import { freePort, tcpAccepts } from './net';
+import { freePort, tcpAccepts, underTempRoot } from './net';
 import { execFileAsync, spawnLogged, waitUntilReady } from './process';
 import { startStackRegistry } from './stack-registry';
 import { makeTlsMaterial } from './tls';
@@ -126,7 +125,7 @@ export async function startHttpsFrontDoor(cleanup: Cleanup, options: HttpsFrontD
   // directory above it that the tests created (temp directories are 0700).
   const tmp = path.join(options.dir, 'tmp');
   await fs.chmod(tmp, 0o777);
-  for (let d = options.dir; d.startsWith(`${os.tmpdir()}${path.sep}`); d = path.dirname(d)) await fs.chmod(d, 0o755);
+  for (let d = options.dir; underTempRoot(d); d = path.dirname(d)) await fs.chmod(d, 0o755);
   const confPath = path.join(options.dir, 'nginx.conf');
   const errorLog = path.join(options.dir, 'error.log');
   await fs.writeFile(confPath, httpsFrontDoorConfig(options));

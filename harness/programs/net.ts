@@ -66,8 +66,26 @@ export function tcpAccepts(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** A fresh directory under the OS temp dir, removed by the cleanup scope. */
-export async function tempDir(cleanup: Cleanup, prefix = 'registry-e2e-'): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+/** Where `tempDir(..., { inMemory })` puts a directory: the memory-backed /dev/shm of Linux machines. */
+export const MEMORY_TEMP_ROOT = '/dev/shm';
+
+/** True when `dir` is a temp directory of `tempDir` or below one (under the OS temp dir or MEMORY_TEMP_ROOT). */
+export function underTempRoot(dir: string): boolean {
+  return [os.tmpdir(), MEMORY_TEMP_ROOT].some((root) => dir.startsWith(`${root}${path.sep}`));
+}
+
+/**
+ * A fresh directory, removed on cleanup. `inMemory: bytes`: on /dev/shm when it has twice that free, so a transfer of
+ * that size is written to memory instead of the disk (a 1 GiB push and pull writes the layer four times); under the
+ * OS temp dir otherwise.
+ */
+export async function tempDir(cleanup: Cleanup, prefix = 'registry-e2e-', { inMemory }: { inMemory?: number } = {}): Promise<string> {
+  let root = os.tmpdir();
+  if (inMemory !== undefined) {
+    const free = await fs.statfs(MEMORY_TEMP_ROOT).then((s) => s.bavail * s.bsize, () => 0);
+    if (free >= 2 * inMemory) root = MEMORY_TEMP_ROOT;
+  }
+  const dir = await fs.mkdtemp(path.join(root, prefix));
   cleanup.add(() => removeDirectoryAsync(dir));
   return dir;
 }
