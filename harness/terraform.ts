@@ -16,9 +16,10 @@ import { removeDirectory } from './remove';
 
 export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
 /**
- * Go's collector at a quarter of its default pace: a plan of a whole stack then peaks near 160 MB instead of 95 MB
- * and takes about a quarter less CPU (BENCHMARKS.md, "terraform's GOGC"). Off altogether, it saves less: the CPU
- * moves into the kernel, zeroing the extra pages. A GOGC of the caller's own wins.
+ * Go's collector at a quarter of its default pace: a plan of a whole stack then peaks near 150 MB instead of 95 MB
+ * and takes a tenth to a quarter less CPU (BENCHMARKS.md, 2026-12-03 (afternoon), "terraform's garbage collector").
+ * Off altogether, it saves less: the CPU moves into the kernel, zeroing the extra pages. A GOGC of the caller's own
+ * wins.
  */
 export const GO_RUNTIME_ENV = { GOGC: process.env.GOGC ?? '400' };
 const TERRAFORM_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', ...GO_RUNTIME_ENV };

@@ -5,8 +5,11 @@
 import { SYNTH_CACHE_ENV } from '../../harness/json';
 import { removeDirectory } from '../../harness/remove';
 
-/** Where synthesize.ts leaves the running type-check (a registered symbol: no import of that module and cdktf). */
-const TYPECHECK_KEY = Symbol.for('private-registry-stack.typecheck');
+/**
+ * Where synthesize.ts leaves the running type-check (jest runs both hooks in its parent process). Defined here, not
+ * there: importing synthesize.ts would load cdktf into the teardown.
+ */
+export const TYPECHECK_KEY = Symbol.for('private-registry-stack.typecheck');
 
 export default async function teardown(): Promise<void> {
   const dir = process.env[SYNTH_CACHE_ENV];

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { SYNTH_CACHE_ENV } from '../../harness/json';
 import { buildStack, TEST_ENVIRONMENTS } from '../../harness/synth';
+import { TYPECHECK_KEY } from './cleanup-synthesized';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -28,9 +29,6 @@ function typecheck(): Promise<string | undefined> {
     child.once('close', (code) => resolve(code === 0 ? undefined : output));
   });
 }
-
-/** The running type-check, for the global teardown (jest runs both hooks in its parent process). */
-export const TYPECHECK_KEY = Symbol.for('private-registry-stack.typecheck');
 
 export default async function setup(): Promise<void> {
   (globalThis as any)[TYPECHECK_KEY] = typecheck();

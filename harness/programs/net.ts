@@ -65,7 +65,6 @@ export function tcpAccepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** A fresh directory under the OS temp dir, removed by the cleanup scope. */
 /** Where `tempDir(..., { inMemory })` puts a directory: the memory-backed /dev/shm of Linux machines. */
 export const MEMORY_TEMP_ROOT = '/dev/shm';
 

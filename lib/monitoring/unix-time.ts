@@ -9,10 +9,10 @@ const FIELDS = { year: 'YYYY', month: 'M', day: 'D', hour: 'h', minute: 'm', sec
  * with the era folded in: days = 365y + y/4 - y/100 + y/400 + day of the March-based year - 719468.
  * The offset of the timestamp is ignored (the tls provider writes UTC, "Z"). No literal 0 operand: cdktf drops them.
  *
- * The date's fields, the March-based year, its leap days, the day of that year, the days and the result are Terraform
- * locals (`<id>-fields`, `<id>-year`, `<id>-leap-days`, `<id>-day-of-year`, `<id>-days`, `<id>-seconds`): written as one nested cdktf expression, each field repeated in every subterm, the
- * token resolver took two minutes per synth; with the result inline in each alert rule that named it, still ~1 s of
- * every synth with monitoring (each copy resolved anew, twice per synth). A reference to a local costs nothing.
+ * Every step is a Terraform local (`<id>-fields`, `-year`, `-leap-days`, `-day-of-year`, `-days`, `-seconds`): as one
+ * nested cdktf expression, each field repeated in every subterm, the token resolver took two minutes per synth; with
+ * the result inline in each alert rule that names it, still ~1 s of every synth with monitoring (each copy resolved
+ * anew, twice per synth). A reference to a local costs nothing.
  */
 export function unixSeconds(scope: Construct, id: string, timestamp: string): number {
   const fields = new TerraformLocal(scope, `${id}-fields`,
