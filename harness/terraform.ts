@@ -198,6 +198,29 @@ export async function terraformCommand(dir: string, ...args: string[]): Promise<
     .then((r) => r.stdout + r.stderr, (e) => `${e.stdout}${e.stderr}FAILED`);
 }
 
+/** Terraform's JSON UI actions as `show -json` spells them: a replacement deletes, a removal from state forgets. */
+const SHOW_ACTIONS: Record<string, string[]> = { replace: ['delete', 'create'], remove: ['forget'], noop: ['no-op'] };
+
+/**
+ * The `planned_change` messages of a `-json` plan or apply as a `show -json` plan with only `resource_changes`
+ * addresses and actions (harness/lifecycle.ts reads either).
+ */
+function announced(output: string): any {
+  const messages = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  return {
+    resource_changes: messages.filter((m) => m.type === 'planned_change')
+      .map((m) => ({ address: m.change.resource.addr, change: { actions: SHOW_ACTIONS[m.change.action] ?? [m.change.action] } })),
+  };
+}
+
+/** The diagnostics of a `-json` run as terraform prints them without it: "Error: <summary>", the address, the detail. */
+function diagnosticsText(output: string): string {
+  return output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+    .filter((m) => m.type === 'diagnostic')
+    .map(({ diagnostic: d }) => `${d.severity === 'error' ? 'Error' : 'Warning'}: ${d.summary}\n${d.address ? `  with ${d.address}\n` : ''}${d.detail ?? ''}\n`)
+    .join('\n');
+}
+
 /**
  * A configuration whose state stays in its working directory: a stack's own backend (a local path relative to
  * cdktf.out, Terraform Cloud) would share state between runs, or leave this machine.
@@ -271,7 +294,8 @@ export class TerraformStack {
       return r.stdout + r.stderr;
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message?: string };
-      throw new Error(`terraform ${args.join(' ')} failed in ${this.dir}:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+      const stdout = args.includes('-json') ? diagnosticsText(e.stdout ?? '') : e.stdout ?? '';
+      throw new Error(`terraform ${args.join(' ')} failed in ${this.dir}:\n${stdout}${e.stderr ?? e.message}`);
     }
   }
 
@@ -310,6 +334,22 @@ export class TerraformStack {
       if (e.code !== 2) throw new Error(`terraform ${command.join(' ')} failed in ${this.dir}:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
     }
     return JSON.parse(await this.run('show', '-json', 'tfplan'));
+  }
+
+  /**
+   * `plan -json`: the changes terraform announces, shaped as `plan()` returns them but reduced to addresses and
+   * actions (`before`/`after` absent). One command instead of two for a plan whose actions are all a test reads.
+   */
+  async planActions(...args: string[]): Promise<any> {
+    return announced(await this.run('plan', '-input=false', '-json', ...args));
+  }
+
+  /**
+   * `apply -auto-approve -json`, what `cdktf deploy` runs: the plan it applied, as `planActions()` returns it (one
+   * plan instead of a plan, its `show -json` and an apply of the saved plan).
+   */
+  async applyAnnounced(): Promise<any> {
+    return announced(await this.run('apply', '-input=false', '-auto-approve', '-json'));
   }
 
   /** Applies the last saved plan (after `plan()`), or plans and applies at once. */

@@ -1,5 +1,5 @@
 /**
- * The 443 front door's test stacks through the real terraform on the stand-in providers: plan, apply, a second plan
+ * The 443 front door's test stacks through the real terraform on the stand-in providers: apply (a plan applied), a second plan
  * with no changes (the shipped example-https runs in stacks.test.ts), and the per-run checks only Terraform can make:
  * node trust of a cert-manager issuer refuses an empty CA at plan time, naming the variable.
  */
@@ -40,8 +40,7 @@ describe.each([
 ])('registry-%s', (name, values) => {
   test('plans and applies, then a second plan shows no changes', async () => {
     const stack = await stackOf(name, values);
-    await stack.plan();
-    await stack.apply(true);
+    expect(summary(await stack.applyAnnounced()).length).toBeGreaterThan(0);
     const second = await stack.planForChanges();
     expect(second === 'no changes' ? [] : summary(second)).toEqual([]);
   }, TIMEOUT);

@@ -1,7 +1,8 @@
 /**
- * What every user runs first, on every shipped environment: `terraform plan` (what `cdktf deploy` shows), apply, a
- * second plan that must show no changes, and what `cdktf destroy` would do; then day-2 changes, each planned on an
- * applied stack and asserted on the plan JSON. The real terraform runs the synthesized cdk.tf.json with the tfvars
+ * What every user runs first, on every shipped environment: `terraform apply` (what `cdktf deploy` runs: it plans,
+ * shows the plan, applies it), a second plan that must show no changes, and what `cdktf destroy` would do; then day-2
+ * changes, each planned on an applied stack and asserted on the plan's actions (terraform's `-json` messages), or on
+ * its `show -json` where a test reads values. The real terraform runs the synthesized cdk.tf.json with the tfvars
  * a user writes, against stand-in providers that serve the pinned providers' schemas (harness/providers).
  *
  * Stacks run side by side; each one's commands run in order (one state). Everything starts in beforeAll and the
@@ -47,10 +48,9 @@ async function lifecycle(name: string): Promise<Lifecycle> {
   const stack = new TerraformStack(json, providers.attachedEnv);
   await stack.setVariables(userVariables(json, name === E2E_STACK ? { registry_ip_addresses: ['127.0.0.1'] } : {}));
   await stack.init();
-  const first = await stack.plan();
-  await stack.apply(true);
+  const first = await stack.applyAnnounced();
   const second = await stack.planForChanges();
-  const destroy = await stack.plan('-destroy', '-refresh=false').then((plan) => ({ plan }), (err: Error) => ({ error: err.message }));
+  const destroy = await stack.planActions('-destroy', '-refresh=false').then((plan) => ({ plan }), (err: Error) => ({ error: err.message }));
   return { stack, first, second, destroy };
 }
 
@@ -58,7 +58,7 @@ async function lifecycle(name: string): Promise<Lifecycle> {
 async function planWith(stack: TerraformStack, json: Synthesized, ...args: string[]): Promise<{ plan?: any; error?: string }> {
   await stack.setConfig(json);
   await stack.setVariables(userVariables(json));
-  return stack.plan('-refresh=false', ...args).then((plan) => ({ plan }), (err: Error) => ({ error: err.message }));
+  return stack.planActions('-refresh=false', ...args).then((plan) => ({ plan }), (err: Error) => ({ error: err.message }));
 }
 
 /** Starts `steps` once the stack's lifecycle is done; a failure is reported by the tests that read it. */
@@ -86,10 +86,10 @@ async function rotateAndRestart(stack: TerraformStack) {
     kubernetes_deployment_v1: { [id]: { spec: [{ template: [{ metadata: [{ annotations: { [key]: '2026-12-06T03:00:12Z' } }] }] }] } },
   });
   await stack.setDrift(annotate('kubectl.kubernetes.io/restartedAt'));
-  const restarted = await stack.plan();
+  const restarted = await stack.planActions();
   // any other annotation set by hand is still Terraform's to put back
   await stack.setDrift(annotate('example.com/edited-by-hand'));
-  const edited = await stack.plan();
+  const edited = await stack.planActions();
   await stack.setDrift(undefined);
   return { rotation, restarted, edited, roles };
 }
