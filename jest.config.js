@@ -12,7 +12,8 @@ const byPath = process.argv.slice(2).some((arg) =>
 
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // jest's node environment, plus a small helper per file that starts its short commands (harness/programs/spawner.ts).
+  testEnvironment: '<rootDir>/__tests__/setup/environment.ts',
   roots: ['<rootDir>/__tests__'],
   testMatch: byPath ? ['**/*.spec.ts', '**/*.test.ts'] : ['**/*.test.ts'],
   testPathIgnorePatterns: byPath ? ['/node_modules/', '<rootDir>/__tests__/specs.test.ts'] : ['/node_modules/'],

@@ -4,15 +4,15 @@
  *   table, one `terraform init` and one `terraform test -json`, and the machine-readable result of every run;
  * - `evaluateWithTerraform`: synthesized expressions evaluated the way `apply` would.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { escapeTemplate } from '../lib/hcl';
 import type { Synthesized } from './json';
 import { removeDirectory } from './remove';
+import { execFileLight } from './programs/spawner';
 
 export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
 /**
@@ -23,7 +23,7 @@ export const TERRAFORM = process.env.TERRAFORM_BIN ?? 'terraform';
  */
 export const GO_RUNTIME_ENV = { GOGC: process.env.GOGC ?? '400' };
 const TERRAFORM_ENV = { ...process.env, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', ...GO_RUNTIME_ENV };
-const run = promisify(execFile);
+const run = execFileLight;
 
 export interface Diagnostic {
   readonly summary: string;

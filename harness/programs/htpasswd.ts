@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 
 import { MACHINE_BCRYPT_COST } from '../../lib/auth/machine-hash';
+import { execFileLight } from './spawner';
 
 /** The cost of the stack's generated credentials (lib/auth/machine-hash.ts): what the front checks on every request. */
 export const STACK_BCRYPT_COST = MACHINE_BCRYPT_COST;
@@ -13,17 +13,13 @@ export const HUMAN_BCRYPT_COST = 10;
  * rewritten to `$2a$` (the same algorithm; the prefix Terraform's bcrypt() and the random provider emit). The
  * password goes through stdin (`-i`), not argv. Every request checks bcrypt: at cost 10 that is ~65 ms of CPU each.
  */
-export function htpasswdEntry(user: string, password: string, cost = STACK_BCRYPT_COST): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('htpasswd', ['-niB', '-C', String(cost), user], (err, stdout, stderr) => {
-      if (err) return reject(new Error(`htpasswd failed: ${stderr || err.message}`));
-      const line = stdout.trim().replace(/^([^:]+):\$2y\$/, '$1:$2a$');
-      const prefix = `${user}:$2a$${String(cost).padStart(2, '0')}$`;
-      if (!line.startsWith(prefix)) return reject(new Error(`unexpected htpasswd output: ${line}`));
-      resolve(line);
-    });
-    child.stdin!.end(password);
-  });
+export async function htpasswdEntry(user: string, password: string, cost = STACK_BCRYPT_COST): Promise<string> {
+  const { stdout } = await execFileLight('htpasswd', ['-niB', '-C', String(cost), user], { input: password })
+    .catch((err) => { throw new Error(`htpasswd failed: ${err.stderr || err.message}`); });
+  const line = stdout.trim().replace(/^([^:]+):\$2y\$/, '$1:$2a$');
+  const prefix = `${user}:$2a$${String(cost).padStart(2, '0')}$`;
+  if (!line.startsWith(prefix)) throw new Error(`unexpected htpasswd output: ${line}`);
+  return line;
 }
 
 /** Writes an htpasswd file for `users` (user -> password) and returns its lines. */

@@ -1,10 +1,11 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { promisify } from 'node:util';
 import { Cleanup } from './cleanup';
 import { waitFor } from './net';
+import { execFileLight } from './spawner';
 
-export const execFileAsync = promisify(execFile);
+/** `promisify(execFile)` with string output, started by the small helper of spawner.ts. */
+export const execFileAsync = execFileLight;
 
 /** A long-running child process whose stdout+stderr go to `logPath`. */
 export interface RunningProcess {

@@ -2,14 +2,13 @@
  * What each stand-in does beyond the schema-driven plan: which paths force replacement, what changes on update, how
  * computed values are filled on apply, import and data source reads.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import type { CtyType, ProviderName, SchemaBlock } from './schema-source';
 import { DynamicValue, UNKNOWN } from './cty';
 import type { Filler, Path } from './plan';
+import { execFileLight } from '../programs/spawner';
 
-const run = promisify(execFile);
+const run = execFileLight;
 type Obj = Record<string, any>;
 
 export interface Behaviour {

@@ -64,8 +64,14 @@ export function inferType(value: Value): CtyType {
   return 'dynamic';
 }
 
-/** The cty type of a block's value. */
-export const blockValueType = blockType;
+const valueTypes = new WeakMap<SchemaBlock, CtyType>();
+
+/** The cty type of a block's value, computed once per (loaded, no longer changing) schema block. */
+export function blockValueType(block: SchemaBlock): CtyType {
+  let type = valueTypes.get(block);
+  if (type === undefined) valueTypes.set(block, (type = blockType(block)));
+  return type;
+}
 
 export function decodeValue(bytes: Uint8Array | undefined | null, block: SchemaBlock): Value {
   if (!bytes || bytes.length === 0) return null;

@@ -10,17 +10,16 @@
  *   command). `terraform init` ignores attached providers (no lock file entry), so it runs with `env`.
  * See harness/providers/README.md.
  */
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { launch, type Launch } from './server';
 import { PROVIDERS, type ProviderName } from './schema-source';
+import { execFileLight } from '../programs/spawner';
 
-const run = promisify(execFile);
+const run = execFileLight;
 
 /** go-plugin's handshake cookie for Terraform providers. */
 const MAGIC_COOKIE = 'd602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2';

@@ -2,14 +2,14 @@
  * Real keys and certificates for the tls stand-in: node:crypto makes the keys, the `openssl` CLI the certificate
  * requests and certificates (`openssl ca` takes start and end dates to the second, as validity_period_hours needs).
  */
-import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { execFileLight } from '../programs/spawner';
 
-const run = promisify(execFile);
+const run = execFileLight;
 type Obj = Record<string, any>;
 
 const CURVES: Record<string, { node: string; ssh: string }> = {
