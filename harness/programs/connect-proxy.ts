@@ -5,9 +5,15 @@
  * certificate against it: the tunnel is plain TCP, TLS is end to end. Names not in `hosts` get 403.
  *
  * Go's net/http (skopeo) uses it with HTTPS_PROXY=http://127.0.0.1:<port> (`proxyEnv`).
+ *
+ * The proxy runs in a node process of its own (this file is its entry point), which reports each CONNECT on stdout:
+ * every byte of a tunnel passes through it, and in a test worker's large heap 2 GiB of chunks (the 1 GiB push and
+ * pull) cost ~9 s of garbage collection (BENCHMARKS.md). Stopped by PID with the test's cleanup.
  */
+import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { Cleanup } from './cleanup';
 
 export interface ConnectProxy {
@@ -21,8 +27,49 @@ export interface ConnectProxy {
   close(): Promise<void>;
 }
 
+/** One line per event on the proxy process's stdout. */
+type ProxyEvent = { listening: number } | { request: { target: string; allowed: boolean } };
+
+const REGISTER_TS = path.join(__dirname, '..', '..', 'scripts', 'register-ts.js');
+
+/** Starts the proxy process for `hosts` (name -> loopback address); resolves once it listens. */
 export async function startConnectProxy(cleanup: Cleanup, { hosts }: { hosts: Record<string, string> }): Promise<ConnectProxy> {
+  const child = spawn(process.execPath, ['--require', REGISTER_TS, __filename, JSON.stringify(hosts)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const requests: Array<{ target: string; allowed: boolean }> = [];
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (d) => {
+      buffered += d;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const event = JSON.parse(buffered.slice(0, nl)) as ProxyEvent;
+        buffered = buffered.slice(nl + 1);
+        if ('listening' in event) resolve(event.listening);
+        else requests.push(event.request);
+      }
+    });
+    child.once('error', reject);
+    void exited.then(() => reject(new Error(`the CONNECT proxy exited before listening: ${stderr}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  cleanup.add(close);
+  return {
+    port,
+    url,
+    requests,
+    proxyEnv: () => ({ HTTPS_PROXY: url, https_proxy: url, NO_PROXY: '', no_proxy: '' }),
+    close,
+  };
+}
+
+/** The proxy itself (in its own process): reports `listening` and every request through `report`. */
+function serve(hosts: Record<string, string>, report: (event: ProxyEvent) => void): void {
   const sockets = new Set<net.Socket>();
   const track = (s: net.Socket) => {
     sockets.add(s);
@@ -36,7 +83,7 @@ export async function startConnectProxy(cleanup: Cleanup, { hosts }: { hosts: Re
     const target = req.url ?? '';
     const m = /^([^:]+):(\d+)$/.exec(target);
     const address = m ? hosts[m[1].toLowerCase()] : undefined;
-    requests.push({ target, allowed: address !== undefined });
+    report({ request: { target, allowed: address !== undefined } });
     if (!m || address === undefined) {
       client.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
       return;
@@ -59,26 +106,13 @@ export async function startConnectProxy(cleanup: Cleanup, { hosts }: { hosts: Re
     });
     client.once('error', closeBoth);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+  server.listen(0, '127.0.0.1', () => report({ listening: (server.address() as net.AddressInfo).port }));
+  process.once('SIGTERM', () => {
+    for (const s of sockets) s.destroy();
+    server.close(() => process.exit(0));
   });
-  const { port } = server.address() as net.AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  let closed: Promise<void> | undefined;
-  const close = () => {
-    closed ??= new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-    return closed;
-  };
-  cleanup.add(close);
-  return {
-    port,
-    url,
-    requests,
-    proxyEnv: () => ({ HTTPS_PROXY: url, https_proxy: url, NO_PROXY: '', no_proxy: '' }),
-    close,
-  };
+}
+
+if (require.main === module) {
+  serve(JSON.parse(process.argv[2]) as Record<string, string>, (event) => process.stdout.write(`${JSON.stringify(event)}\n`));
 }
