@@ -5,12 +5,13 @@
  * - `evaluateWithTerraform`: synthesized expressions evaluated the way `apply` would.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { escapeTemplate } from '../lib/hcl';
-import type { Synthesized } from './json';
+import { SYNTH_CACHE_ENV, type Synthesized } from './json';
 import { removeDirectory } from './remove';
 import { execFileLight } from './programs/spawner';
 
@@ -169,13 +170,56 @@ export async function evaluateVariantsWithTerraform<V extends string>(
   for (let pending = mentioned(JSON.stringify(output)); pending.length > 0; pending = mentioned(JSON.stringify(locals))) {
     for (const l of pending) locals[l] = JSON.parse(substitute(JSON.stringify(json.locals![l])));
   }
-  await fs.writeFile(join(dir, 'stack', 'main.tf.json'), JSON.stringify({ variable, output, ...(Object.keys(locals).length > 0 ? { locals } : {}) }, null, 1));
+  const stackModule = JSON.stringify({ variable, output, ...(Object.keys(locals).length > 0 ? { locals } : {}) }, null, 1);
   const moduleName = (variant: string) => `v_${variant.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const names = Object.keys(variants) as V[];
-  await fs.writeFile(join(dir, 'main.tf.json'), JSON.stringify({
+  const root = JSON.stringify({
     module: Object.fromEntries(names.map((n) => [moduleName(n), { source: './stack', ...(literal({ ...standIns, ...variants[n] }) as object) }])),
     output: Object.fromEntries(names.map((n) => [moduleName(n), { value: `\${module.${moduleName(n)}}`, sensitive: true }])),
-  }, null, 1));
+  }, null, 1);
+  await Promise.all([fs.writeFile(join(dir, 'stack', 'main.tf.json'), stackModule), fs.writeFile(join(dir, 'main.tf.json'), root)]);
+  const outputs = await evaluationCache(`${stackModule}\n${root}`, () => applyOutputs(dir));
+  return Object.fromEntries(names.map((n) => [n, outputs[moduleName(n)].value])) as Record<V, Record<string, any>>;
+}
+
+/**
+ * The outputs of a configuration terraform applied earlier in this jest run, by its content, or `evaluate()`'s (then
+ * kept). Many test files run the same stack's registry with the same values: one terraform apply serves them all.
+ * Outside the whole suite (a file run by path, a script) there is no run directory and nothing is kept.
+ */
+async function evaluationCache(config: string, evaluate: () => Promise<Record<string, { value: any }>>): Promise<Record<string, { value: any }>> {
+  const runDir = process.env[SYNTH_CACHE_ENV];
+  if (!runDir) return evaluate();
+  const key = createHash('sha256').update(config).digest('hex');
+  // the same configuration asked for again while it is being applied (registries started side by side) waits for it
+  let result = evaluating.get(key);
+  if (!result) {
+    result = cachedOrEvaluated(join(runDir, 'terraform-evaluations', `${key}.json`), evaluate);
+    evaluating.set(key, result);
+    result.catch(() => evaluating.delete(key));
+  }
+  return result;
+}
+
+const evaluating = new Map<string, Promise<Record<string, { value: any }>>>();
+
+async function cachedOrEvaluated(file: string, evaluate: () => Promise<Record<string, { value: any }>>): Promise<Record<string, { value: any }>> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const outputs = await evaluate();
+  await fs.mkdir(dirname(file), { recursive: true });
+  // written whole, then renamed: a file evaluating the same configuration at the same time reads all of it or none
+  const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(partial, JSON.stringify(outputs), { mode: 0o600 });
+  await fs.rename(partial, file);
+  return outputs;
+}
+
+/** `init`, `apply` and `output -json` of the provider-less configuration in `dir`. */
+async function applyOutputs(dir: string): Promise<Record<string, { value: any }>> {
   const step = async (...args: string[]) => {
     try {
       return await run(TERRAFORM, [...args, '-no-color'], { cwd: dir, env: TERRAFORM_ENV });
@@ -185,8 +229,7 @@ export async function evaluateVariantsWithTerraform<V extends string>(
   };
   await step('init', '-input=false', '-backend=false');
   await step('apply', '-auto-approve', '-input=false');
-  const outputs = JSON.parse((await step('output', '-json')).stdout) as Record<string, { value: Record<string, any> }>;
-  return Object.fromEntries(names.map((n) => [n, outputs[moduleName(n)].value])) as Record<V, Record<string, any>>;
+  return JSON.parse((await step('output', '-json')).stdout);
 }
 
 /**
