@@ -80,6 +80,8 @@ describe('registry-check against a real registry (TLS + htpasswd + deletes enabl
   // The registry bcrypt-verifies every request (~14 per run): give parallel runs room on a busy machine.
   it('runs concurrently without interference (unique content per run)', async () => {
     const results = await Promise.all([1, 2, 3].map(() => check(viaNginx)));
+    // a failed step says why (one run's cleanup failed once, exit code 8, under a loaded machine)
+    expect(results.map((r) => r.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.detail}`))).toEqual([[], [], []]);
     expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0]);
     expect(new Set(results.map((r) => r.manifestDigest)).size).toBe(3);
   }, 30_000);
