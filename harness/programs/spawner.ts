@@ -105,8 +105,8 @@ export function execFileLight(file: string, args: readonly string[] = [], option
   });
 }
 
-/** The same command run by `execFile` in this process. */
-function execFileHere(file: string, args: readonly string[], { input, ...options }: ExecOptions): Promise<{ stdout: string; stderr: string }> {
+/** The same command run by `execFile` in this process (the helper runs each command so). */
+export function execFileHere(file: string, args: readonly string[], { input, ...options }: ExecOptions): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = execFile(file, args, { ...options, encoding: 'utf8' }, (err, stdout, stderr) =>
       (err ? reject(Object.assign(err, { stdout, stderr })) : resolve({ stdout, stderr })));
@@ -121,6 +121,7 @@ export async function stopSpawner(slot: SpawnerSlot): Promise<void> {
   slot.closed = true;
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.ref(); // this process waits for the exit
   if (child.connected) child.disconnect();
   else child.kill();
   await exited;
