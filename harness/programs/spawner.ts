@@ -1,9 +1,9 @@
 /**
  * `execFile` for short commands (terraform, openssl, skopeo, htpasswd, ...) in the test suite, run by a small helper
  * process instead of the test worker. Starting a program forks its caller, and a fork costs in proportion to the
- * caller's memory: a jest worker holds several hundred MB, so each start cost it 12-30 ms of CPU, and the new
- * process about as much again to drop the copy at exec (the workers started ~900 programs per run: BENCHMARKS.md).
- * The helper holds ~40 MB: its forks cost a tenth.
+ * caller's memory: a jest worker holds several hundred MB, and each start cost it 12-30 ms of CPU (the workers
+ * started ~870 programs per run: BENCHMARKS.md). The helper holds ~40 MB: a start costs it ~2 ms, and the worker
+ * 0.2 ms to ask for it.
  *
  * The helper serves one test file: the suite's test environment (__tests__/setup/environment.ts) offers it a slot
  * on the file's global, starts nothing itself, and stops the helper (and waits for it) when the file ends, so the
